@@ -1,0 +1,1 @@
+//! Serves mcp-actions actions over MCP (being written).

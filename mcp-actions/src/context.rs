@@ -1,0 +1,263 @@
+//! What an action receives besides its input.
+
+use std::fmt;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::credentials::{Credentials, Principal};
+use crate::error::ActionError;
+use crate::permission::{
+    AllowAll, BoxFuture, Decision, Permission, PermissionPolicy, check_permission,
+};
+use crate::services::Services;
+
+/// One progress update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// Work done so far.
+    pub progress: f64,
+    /// Total work, if known.
+    pub total: Option<f64>,
+    /// A short human-readable message.
+    pub message: Option<String>,
+}
+
+/// Where progress updates go. The server sends them as MCP progress notifications when the
+/// client asked for them; elsewhere they are dropped.
+pub trait ProgressReporter: Send + Sync + 'static {
+    /// Reports one update.
+    fn report(&self, progress: Progress) -> BoxFuture<'_, ()>;
+}
+
+/// Drops progress updates.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl ProgressReporter for NoProgress {
+    fn report(&self, _progress: Progress) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+/// The context of one action call: who is calling, services, cancellation, progress, tracing
+/// and permission checks. Cheap to clone.
+#[derive(Clone)]
+pub struct ActionContext {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    plugin: &'static str,
+    name: &'static str,
+    action_id: String,
+    credentials: Credentials,
+    services: Arc<Services>,
+    policy: Arc<dyn PermissionPolicy>,
+    cancellation: CancellationToken,
+    progress: Arc<dyn ProgressReporter>,
+    span: tracing::Span,
+}
+
+/// Builds an [`ActionContext`]; used by the server and by [`crate::testing`].
+pub struct ActionContextBuilder {
+    plugin: &'static str,
+    name: &'static str,
+    credentials: Credentials,
+    services: Arc<Services>,
+    policy: Arc<dyn PermissionPolicy>,
+    cancellation: CancellationToken,
+    progress: Arc<dyn ProgressReporter>,
+    span: tracing::Span,
+}
+
+impl ActionContextBuilder {
+    /// The caller's credentials (default: [`Credentials::none`]).
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials = credentials;
+        self
+    }
+
+    /// The shared services (default: none).
+    pub fn services(mut self, services: Arc<Services>) -> Self {
+        self.services = services;
+        self
+    }
+
+    /// The permission policy (default: [`AllowAll`]).
+    pub fn policy(mut self, policy: Arc<dyn PermissionPolicy>) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The cancellation token (default: a fresh one).
+    pub fn cancellation(mut self, token: CancellationToken) -> Self {
+        self.cancellation = token;
+        self
+    }
+
+    /// Where progress goes (default: nowhere).
+    pub fn progress(mut self, progress: Arc<dyn ProgressReporter>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// The tracing span of the call (default: disabled).
+    pub fn span(mut self, span: tracing::Span) -> Self {
+        self.span = span;
+        self
+    }
+
+    /// Builds the context.
+    pub fn build(self) -> ActionContext {
+        ActionContext {
+            inner: Arc::new(Inner {
+                plugin: self.plugin,
+                name: self.name,
+                action_id: format!("{}:{}", self.plugin, self.name),
+                credentials: self.credentials,
+                services: self.services,
+                policy: self.policy,
+                cancellation: self.cancellation,
+                progress: self.progress,
+                span: self.span,
+            }),
+        }
+    }
+}
+
+impl ActionContext {
+    /// Starts a context for the action `plugin:name`.
+    pub fn builder(plugin: &'static str, name: &'static str) -> ActionContextBuilder {
+        ActionContextBuilder {
+            plugin,
+            name,
+            credentials: Credentials::none(),
+            services: Arc::new(Services::new()),
+            policy: Arc::new(AllowAll),
+            cancellation: CancellationToken::new(),
+            progress: Arc::new(NoProgress),
+            span: tracing::Span::none(),
+        }
+    }
+
+    /// The caller's credentials.
+    pub fn credentials(&self) -> &Credentials {
+        &self.inner.credentials
+    }
+
+    /// The caller.
+    pub fn principal(&self) -> &Principal {
+        self.inner.credentials.principal()
+    }
+
+    /// The plugin the running action belongs to.
+    pub fn plugin(&self) -> &'static str {
+        self.inner.plugin
+    }
+
+    /// The running action's name (its tool name).
+    pub fn action_name(&self) -> &'static str {
+        self.inner.name
+    }
+
+    /// The running action's id, `plugin:name`.
+    pub fn action_id(&self) -> &str {
+        &self.inner.action_id
+    }
+
+    /// The tracing span of this call; events logged inside the action are already in it.
+    pub fn span(&self) -> &tracing::Span {
+        &self.inner.span
+    }
+
+    /// Fires when the client cancels the call or disconnects.
+    pub fn cancellation_token(&self) -> &CancellationToken {
+        &self.inner.cancellation
+    }
+
+    /// Whether the call was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancellation.is_cancelled()
+    }
+
+    /// Reports progress to the client, if it asked for progress; otherwise does nothing.
+    pub async fn progress(&self, progress: f64, total: Option<f64>, message: Option<&str>) {
+        self.inner
+            .progress
+            .report(Progress {
+                progress,
+                total,
+                message: message.map(str::to_owned),
+            })
+            .await;
+    }
+
+    /// A shared service registered on the server.
+    ///
+    /// Prefer a [`Service<T>`](crate::Service) argument: the registry then knows the action
+    /// needs `T` and reports a missing service at start-up.
+    pub fn service<T: Send + Sync + 'static>(&self) -> Result<Arc<T>, ActionError> {
+        self.inner.services.get::<T>().ok_or_else(|| {
+            ActionError::internal(format!(
+                "service `{}` is not registered; register it on the server builder",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+
+    /// All registered services.
+    pub fn services(&self) -> &Services {
+        &self.inner.services
+    }
+
+    /// Whether the caller may use `permission` (on `resource`, for resource-level checks),
+    /// through the token's access restrictions and the server's permission policy.
+    pub async fn is_allowed(&self, permission: &Permission, resource: Option<&str>) -> bool {
+        check_permission(
+            self.inner.policy.as_ref(),
+            &self.inner.credentials,
+            self.inner.plugin,
+            &self.inner.action_id,
+            permission,
+            resource,
+        )
+        .await
+            == Decision::Allow
+    }
+
+    /// Like [`ActionContext::is_allowed`], but a denial is a `NotAllowedError` naming the
+    /// permission, ready for `?`.
+    pub async fn authorize(
+        &self,
+        permission: &Permission,
+        resource: Option<&str>,
+    ) -> Result<(), ActionError> {
+        if self.is_allowed(permission, resource).await {
+            return Ok(());
+        }
+        Err(ActionError::not_allowed(match resource {
+            Some(resource) => format!(
+                "permission `{}` ({}) is required for {resource}",
+                permission.name(),
+                permission.action()
+            ),
+            None => format!(
+                "permission `{}` ({}) is required",
+                permission.name(),
+                permission.action()
+            ),
+        }))
+    }
+}
+
+impl fmt::Debug for ActionContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActionContext")
+            .field("action_id", &self.inner.action_id)
+            .field("credentials", &self.inner.credentials)
+            .field("services", &self.inner.services)
+            .field("cancelled", &self.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,272 @@
+//! The one call pipeline every entry point uses: the MCP server, the CLI's local `call`, and
+//! [`crate::testing`].
+//!
+//! look up → access restrictions → declared permission → deserialize input → invoke (with
+//! cancellation, timeout and panic isolation) → serialize output.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::FutureExt;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::context::{ActionContext, NoProgress, ProgressReporter};
+use crate::credentials::Credentials;
+use crate::error::ActionError;
+use crate::permission::{AllowAll, Decision, PermissionPolicy, check_permission};
+use crate::registry::{RegisteredAction, Registry};
+use crate::services::Services;
+
+/// Per-call inputs besides the action and its arguments.
+pub struct CallOptions {
+    /// Who is calling.
+    pub credentials: Credentials,
+    /// Cancelled when the client cancels or goes away.
+    pub cancellation: CancellationToken,
+    /// Where progress goes.
+    pub progress: Arc<dyn ProgressReporter>,
+}
+
+impl CallOptions {
+    /// A call by `credentials`, with a fresh cancellation token and no progress reporting.
+    pub fn new(credentials: Credentials) -> Self {
+        Self {
+            credentials,
+            cancellation: CancellationToken::new(),
+            progress: Arc::new(NoProgress),
+        }
+    }
+
+    /// Uses this cancellation token.
+    pub fn with_cancellation(mut self, token: CancellationToken) -> Self {
+        self.cancellation = token;
+        self
+    }
+
+    /// Sends progress here.
+    pub fn with_progress(mut self, progress: Arc<dyn ProgressReporter>) -> Self {
+        self.progress = progress;
+        self
+    }
+}
+
+/// Runs actions of a [`Registry`] for callers, with services and a permission policy.
+#[derive(Clone)]
+pub struct Dispatcher {
+    registry: Arc<Registry>,
+    services: Arc<Services>,
+    policy: Arc<dyn PermissionPolicy>,
+    timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dispatcher")
+            .field("actions", &self.registry.len())
+            .field("services", &self.services)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Dispatcher {
+    /// A dispatcher with no services, the [`AllowAll`] policy and no timeout.
+    pub fn new(registry: impl Into<Arc<Registry>>) -> Self {
+        Self {
+            registry: registry.into(),
+            services: Arc::new(Services::new()),
+            policy: Arc::new(AllowAll),
+            timeout: None,
+        }
+    }
+
+    /// Uses these services.
+    pub fn with_services(mut self, services: impl Into<Arc<Services>>) -> Self {
+        self.services = services.into();
+        self
+    }
+
+    /// Uses this permission policy.
+    pub fn with_policy(mut self, policy: Arc<dyn PermissionPolicy>) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Fails a call that runs longer than `timeout` with `ServiceUnavailableError`.
+    pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    /// The services.
+    pub fn services(&self) -> &Arc<Services> {
+        &self.services
+    }
+
+    /// The permission policy.
+    pub fn policy(&self) -> &Arc<dyn PermissionPolicy> {
+        &self.policy
+    }
+
+    /// Whether `credentials` may see (and so call) `action`: its plugin is within the token's
+    /// access restrictions and its declared permission, if any, is allowed.
+    pub async fn is_visible(&self, action: &RegisteredAction, credentials: &Credentials) -> bool {
+        self.check_access(action, credentials).await.is_ok()
+    }
+
+    /// The actions `credentials` may see, in registry order.
+    pub async fn visible_actions(&self, credentials: &Credentials) -> Vec<&RegisteredAction> {
+        let mut out = Vec::with_capacity(self.registry.len());
+        for action in self.registry.iter() {
+            if self.is_visible(action, credentials).await {
+                out.push(action);
+            }
+        }
+        out
+    }
+
+    async fn check_access(
+        &self,
+        action: &RegisteredAction,
+        credentials: &Credentials,
+    ) -> Result<(), ActionError> {
+        if !credentials.allows_plugin(action.plugin()) {
+            return Err(ActionError::not_allowed(format!(
+                "this token's access is restricted to other plugins; action `{}` belongs to plugin `{}`",
+                action.name(),
+                action.plugin()
+            )));
+        }
+        if let Some(permission) = action.descriptor().permission {
+            let decision = check_permission(
+                self.policy.as_ref(),
+                credentials,
+                action.plugin(),
+                action.id(),
+                permission,
+                None,
+            )
+            .await;
+            if decision == Decision::Deny {
+                return Err(ActionError::not_allowed(format!(
+                    "permission `{}` ({}) is required to call `{}`",
+                    permission.name(),
+                    permission.action(),
+                    action.name()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls the action named `name` (its tool name).
+    pub async fn call(
+        &self,
+        name: &str,
+        arguments: Option<Value>,
+        options: CallOptions,
+    ) -> Result<Value, ActionError> {
+        let Some(action) = self.registry.get(name) else {
+            return Err(ActionError::not_found(format!("Action \"{name}\" not found")));
+        };
+        self.call_action(action, arguments, options).await
+    }
+
+    /// Calls `action`, which must belong to this dispatcher's registry.
+    pub async fn call_action(
+        &self,
+        action: &RegisteredAction,
+        arguments: Option<Value>,
+        options: CallOptions,
+    ) -> Result<Value, ActionError> {
+        let span = tracing::info_span!(
+            "action",
+            action.id = %action.id(),
+            principal = %options.credentials.principal(),
+        );
+        let result = self
+            .run(action, arguments, options, span.clone())
+            .instrument(span.clone())
+            .await;
+        let _entered = span.enter();
+        match &result {
+            Ok(_) => tracing::debug!(outcome = "ok", "action call finished"),
+            Err(e) if e.is_internal() => tracing::error!(
+                outcome = "internal_error",
+                reference = e.reference().unwrap_or_default(),
+                details = %e.details(),
+                "action failed unexpectedly"
+            ),
+            Err(e) => tracing::info!(outcome = e.name(), error = %e, "action call refused or failed"),
+        }
+        result
+    }
+
+    async fn run(
+        &self,
+        action: &RegisteredAction,
+        arguments: Option<Value>,
+        options: CallOptions,
+        span: tracing::Span,
+    ) -> Result<Value, ActionError> {
+        self.check_access(action, &options.credentials).await?;
+        let arguments = match arguments {
+            None | Some(Value::Null) => Value::Object(Default::default()),
+            Some(value) => value,
+        };
+        let descriptor = action.descriptor();
+        let cancellation = options.cancellation.clone();
+        let ctx = ActionContext::builder(descriptor.plugin, descriptor.name)
+            .credentials(options.credentials)
+            .services(Arc::clone(&self.services))
+            .policy(Arc::clone(&self.policy))
+            .cancellation(options.cancellation)
+            .progress(options.progress)
+            .span(span)
+            .build();
+        let invocation = AssertUnwindSafe((descriptor.invoke)(ctx, arguments)).catch_unwind();
+        let guarded = async {
+            tokio::select! {
+                biased;
+                outcome = invocation => match outcome {
+                    Ok(result) => result,
+                    Err(panic) => Err(ActionError::internal(format!(
+                        "action `{}` panicked: {}",
+                        action.id(),
+                        panic_message(panic.as_ref())
+                    ))),
+                },
+                () = cancellation.cancelled() => Err(ActionError::service_unavailable(
+                    "the call was cancelled before the action finished",
+                )),
+            }
+        };
+        match self.timeout {
+            None => guarded.await,
+            Some(limit) => tokio::time::timeout(limit, guarded).await.unwrap_or_else(|_| {
+                Err(ActionError::service_unavailable(format!(
+                    "the action did not finish within {} s",
+                    limit.as_secs_f64()
+                )))
+            }),
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a non-string panic payload".to_owned()
+    }
+}

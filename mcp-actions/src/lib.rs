@@ -1,0 +1,88 @@
+//! # mcp-actions
+//!
+//! Publish your platform's operations — *actions* — to AI assistants as MCP tools.
+//!
+//! Write an async function with typed input and output, put [`#[action]`](action) on it, and
+//! link the crate into a binary: every action in the binary is collected at link time and can be
+//! served by `mcp-actions-server`, called from tests with [`testing::ActionTester`], or
+//! inspected through the [`Registry`].
+//!
+//! ```
+//! use mcp_actions::prelude::*;
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct GreetInput {
+//!     /// The name of the person to greet
+//!     name: String,
+//! }
+//!
+//! #[derive(Serialize, JsonSchema)]
+//! struct GreetOutput {
+//!     /// The generated greeting
+//!     greeting: String,
+//! }
+//!
+//! /// Generate a personalized greeting.
+//! #[action(name = "greet_user", title = "Greet User", read_only, idempotent)]
+//! async fn greet_user(input: GreetInput, ctx: &ActionContext) -> Result<GreetOutput, ActionError> {
+//!     tracing::info!(principal = %ctx.principal(), "greeting");
+//!     Ok(GreetOutput { greeting: format!("Hello {}!", input.name) })
+//! }
+//!
+//! let registry = Registry::from_inventory().unwrap();
+//! let action = registry.get("greet_user").unwrap();
+//! assert!(action.descriptor().attributes.read_only);
+//! assert_eq!(action.input_schema()["properties"]["name"]["description"], "The name of the person to greet");
+//! ```
+//!
+//! Misuse is a compile error that says what to do:
+//!
+//! ```compile_fail
+//! use mcp_actions::prelude::*;
+//! #[derive(Deserialize, JsonSchema)] struct In {}
+//! #[derive(Serialize, JsonSchema)] struct Out {}
+//! /// Not async.
+//! #[action(title = "Sync")]
+//! fn not_async(input: In) -> Result<Out, ActionError> { Ok(Out {}) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod context;
+pub mod credentials;
+pub mod descriptor;
+pub mod dispatch;
+pub mod error;
+pub mod permission;
+pub mod registry;
+pub mod schema;
+pub mod services;
+pub mod testing;
+
+#[doc(hidden)]
+pub mod __private;
+
+/// Turns an async function into an action. See the crate documentation and the README for the
+/// accepted keys and handler shapes.
+pub use mcp_actions_macros::action;
+
+pub use context::{ActionContext, NoProgress, Progress, ProgressReporter};
+pub use credentials::{AccessRestriction, Credentials, Principal};
+pub use descriptor::{ActionAttributes, ActionDescriptor, SourceLocation};
+pub use dispatch::{CallOptions, Dispatcher};
+pub use error::{ActionError, ErrorKind};
+pub use permission::{
+    AllowAll, AuthorizeRequest, BoxFuture, Decision, DenyAll, Permission, PermissionAction,
+    PermissionPolicy, policy_fn,
+};
+pub use registry::{RegisteredAction, Registry, RegistryError, RegistryProblem};
+pub use services::{Service, Services};
+
+/// What an action file needs: `use mcp_actions::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        ActionContext, ActionError, Credentials, Permission, PermissionAction, Principal,
+        Registry, Service, action,
+    };
+    pub use schemars::JsonSchema;
+    pub use serde::{Deserialize, Serialize};
+}

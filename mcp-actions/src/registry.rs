@@ -1,0 +1,354 @@
+//! The validated, indexed set of actions linked into a binary.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::descriptor::{ActionDescriptor, is_valid_action_name, is_valid_plugin_id};
+use crate::schema::JsonObject;
+use crate::services::Services;
+
+/// One action in the [`Registry`], with its schemas computed once.
+#[derive(Debug, Clone)]
+pub struct RegisteredAction {
+    descriptor: &'static ActionDescriptor,
+    id: Arc<str>,
+    input_schema: Arc<JsonObject>,
+    output_schema: Arc<JsonObject>,
+}
+
+impl RegisteredAction {
+    /// The static descriptor.
+    pub fn descriptor(&self) -> &'static ActionDescriptor {
+        self.descriptor
+    }
+
+    /// `plugin:name`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The plugin id.
+    pub fn plugin(&self) -> &'static str {
+        self.descriptor.plugin
+    }
+
+    /// The action (and tool) name.
+    pub fn name(&self) -> &'static str {
+        self.descriptor.name
+    }
+
+    /// The input schema (object-rooted, self-contained).
+    pub fn input_schema(&self) -> &Arc<JsonObject> {
+        &self.input_schema
+    }
+
+    /// The output schema (object-rooted, self-contained).
+    pub fn output_schema(&self) -> &Arc<JsonObject> {
+        &self.output_schema
+    }
+}
+
+/// A problem found while building a [`Registry`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryProblem {
+    /// Two actions share an id (`plugin:name`).
+    DuplicateId {
+        /// The id.
+        id: String,
+        /// The first definition's `file:line`.
+        first: String,
+        /// The second definition's `file:line`.
+        second: String,
+    },
+    /// Two actions of different plugins share a tool name.
+    DuplicateName {
+        /// The name.
+        name: String,
+        /// The first definition: id and `file:line`.
+        first: String,
+        /// The second definition: id and `file:line`.
+        second: String,
+    },
+    /// An action name that clients may reject.
+    InvalidName {
+        /// The offending name.
+        name: String,
+        /// The definition's `file:line`.
+        location: String,
+    },
+    /// A plugin id that is not valid.
+    InvalidPlugin {
+        /// The offending plugin id.
+        plugin: String,
+        /// The definition's `file:line`.
+        location: String,
+    },
+    /// A title or description that is empty.
+    MissingText {
+        /// The action id.
+        id: String,
+        /// `title` or `description`.
+        field: &'static str,
+        /// The definition's `file:line`.
+        location: String,
+    },
+    /// An input or output type whose schema cannot be a tool schema.
+    InvalidSchema {
+        /// The action id.
+        id: String,
+        /// `input` or `output`.
+        side: &'static str,
+        /// Why.
+        reason: String,
+        /// The definition's `file:line`.
+        location: String,
+    },
+}
+
+impl fmt::Display for RegistryProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegistryProblem::DuplicateId { id, first, second } => write!(
+                f,
+                "action id `{id}` is defined twice: at {first} and at {second}; rename one of them"
+            ),
+            RegistryProblem::DuplicateName { name, first, second } => write!(
+                f,
+                "tool name `{name}` is used by two actions: {first} and {second}; give one of them another `name`"
+            ),
+            RegistryProblem::InvalidName { name, location } => write!(
+                f,
+                "action name `{name}` at {location} is not client-safe; use lowercase letters, digits and `_`, starting with a letter, at most 64 characters"
+            ),
+            RegistryProblem::InvalidPlugin { plugin, location } => write!(
+                f,
+                "plugin id `{plugin}` at {location} is not valid; use lowercase letters, digits, `-` and `_`, at most 64 characters"
+            ),
+            RegistryProblem::MissingText { id, field, location } => {
+                write!(f, "action `{id}` at {location} has an empty {field}")
+            }
+            RegistryProblem::InvalidSchema { id, side, reason, location } => write!(
+                f,
+                "the {side} type of action `{id}` at {location} cannot be used: {reason}"
+            ),
+        }
+    }
+}
+
+/// Building a [`Registry`] failed; every problem found is listed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct RegistryError {
+    /// What is wrong, in the order found.
+    pub problems: Vec<RegistryProblem>,
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.problems.as_slice() {
+            [one] => write!(f, "invalid actions: {one}"),
+            many => {
+                write!(f, "invalid actions ({} problems):", many.len())?;
+                for p in many {
+                    write!(f, "\n  - {p}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A service an action needs that is not registered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("action `{action_id}` ({location}) needs service `{service}`, which is not registered")]
+pub struct MissingService {
+    /// The action's id.
+    pub action_id: String,
+    /// The service's type name.
+    pub service: &'static str,
+    /// The action's `file:line`.
+    pub location: String,
+}
+
+/// The actions linked into a binary, validated and indexed: O(1) lookup by name and by id.
+///
+/// Built once at start-up by [`Registry::from_inventory`].
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    actions: Vec<RegisteredAction>,
+    by_name: HashMap<&'static str, usize>,
+    by_id: HashMap<Arc<str>, usize>,
+}
+
+impl Registry {
+    /// Every action submitted by `#[action]` anywhere in the binary.
+    pub fn from_inventory() -> Result<Self, RegistryError> {
+        Self::from_descriptors(inventory::iter::<ActionDescriptor>)
+    }
+
+    /// A registry from the given descriptors, validated like [`Registry::from_inventory`]:
+    /// names, plugin ids, schemas, and duplicate ids or tool names (naming both definitions).
+    pub fn from_descriptors<I>(descriptors: I) -> Result<Self, RegistryError>
+    where
+        I: IntoIterator<Item = &'static ActionDescriptor>,
+    {
+        let mut descriptors: Vec<&'static ActionDescriptor> = descriptors.into_iter().collect();
+        // inventory's order depends on link order; sort so that everything downstream
+        // (tools/list, error messages) is deterministic.
+        descriptors.sort_by(|a, b| {
+            (a.plugin, a.name, a.location.file, a.location.line).cmp(&(
+                b.plugin,
+                b.name,
+                b.location.file,
+                b.location.line,
+            ))
+        });
+        let mut problems = Vec::new();
+        let mut registry = Registry::default();
+        for d in descriptors {
+            let location = d.location.to_string();
+            let id: Arc<str> = d.id().into();
+            let mut valid = true;
+            if !is_valid_action_name(d.name) {
+                problems.push(RegistryProblem::InvalidName {
+                    name: d.name.into(),
+                    location: location.clone(),
+                });
+                valid = false;
+            }
+            if !is_valid_plugin_id(d.plugin) {
+                problems.push(RegistryProblem::InvalidPlugin {
+                    plugin: d.plugin.into(),
+                    location: location.clone(),
+                });
+                valid = false;
+            }
+            for (field, text) in [("title", d.title), ("description", d.description)] {
+                if text.trim().is_empty() {
+                    problems.push(RegistryProblem::MissingText {
+                        id: id.to_string(),
+                        field,
+                        location: location.clone(),
+                    });
+                    valid = false;
+                }
+            }
+            if let Some(&i) = registry.by_id.get(&id) {
+                problems.push(RegistryProblem::DuplicateId {
+                    id: id.to_string(),
+                    first: registry.actions[i].descriptor.location.to_string(),
+                    second: location.clone(),
+                });
+                continue;
+            }
+            if let Some(&i) = registry.by_name.get(d.name) {
+                let first = &registry.actions[i];
+                problems.push(RegistryProblem::DuplicateName {
+                    name: d.name.into(),
+                    first: format!("`{}` at {}", first.id, first.descriptor.location),
+                    second: format!("`{id}` at {location}"),
+                });
+                continue;
+            }
+            let mut schema = |side: &'static str, f: crate::descriptor::SchemaFn| match f() {
+                Ok(schema) => Some(Arc::new(schema)),
+                Err(e) => {
+                    problems.push(RegistryProblem::InvalidSchema {
+                        id: id.to_string(),
+                        side,
+                        reason: e.to_string(),
+                        location: location.clone(),
+                    });
+                    None
+                }
+            };
+            let input_schema = schema("input", d.input_schema);
+            let output_schema = schema("output", d.output_schema);
+            let (Some(input_schema), Some(output_schema), true) = (input_schema, output_schema, valid)
+            else {
+                continue;
+            };
+            let index = registry.actions.len();
+            registry.by_name.insert(d.name, index);
+            registry.by_id.insert(Arc::clone(&id), index);
+            registry.actions.push(RegisteredAction {
+                descriptor: d,
+                id,
+                input_schema,
+                output_schema,
+            });
+        }
+        if problems.is_empty() {
+            Ok(registry)
+        } else {
+            Err(RegistryError { problems })
+        }
+    }
+
+    /// The action with this tool name.
+    pub fn get(&self, name: &str) -> Option<&RegisteredAction> {
+        self.by_name.get(name).map(|&i| &self.actions[i])
+    }
+
+    /// The action with this id (`plugin:name`).
+    pub fn get_by_id(&self, id: &str) -> Option<&RegisteredAction> {
+        self.by_id.get(id).map(|&i| &self.actions[i])
+    }
+
+    /// Every action, sorted by id.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &RegisteredAction> + '_ {
+        self.actions.iter()
+    }
+
+    /// The number of actions.
+    pub fn len(&self) -> usize {
+        self.actions.len()
+    }
+
+    /// Whether there are no actions.
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+
+    /// The plugin ids that have actions, sorted, without duplicates.
+    pub fn plugins(&self) -> Vec<&'static str> {
+        let mut plugins: Vec<_> = self.actions.iter().map(|a| a.plugin()).collect();
+        plugins.dedup();
+        plugins
+    }
+
+    /// Keeps only the actions for which `keep` is true.
+    pub fn retain(self, mut keep: impl FnMut(&RegisteredAction) -> bool) -> Self {
+        let mut out = Registry::default();
+        for action in self.actions.into_iter().filter(|a| keep(a)) {
+            let index = out.actions.len();
+            out.by_name.insert(action.name(), index);
+            out.by_id.insert(Arc::clone(&action.id), index);
+            out.actions.push(action);
+        }
+        out
+    }
+
+    /// Keeps only the actions of these plugins (Backstage's `backend.actions.pluginSources`).
+    pub fn with_plugin_sources<S: AsRef<str>>(self, plugins: &[S]) -> Self {
+        self.retain(|a| plugins.iter().any(|p| p.as_ref() == a.plugin()))
+    }
+
+    /// The services actions need (through `Service<T>` arguments) that `services` lacks.
+    pub fn missing_services(&self, services: &Services) -> Vec<MissingService> {
+        self.actions
+            .iter()
+            .flat_map(|a| {
+                a.descriptor
+                    .services
+                    .iter()
+                    .filter(|key| !services.contains(key))
+                    .map(|key| MissingService {
+                        action_id: a.id.to_string(),
+                        service: (key.type_name)(),
+                        location: a.descriptor.location.to_string(),
+                    })
+            })
+            .collect()
+    }
+}
