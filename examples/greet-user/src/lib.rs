@@ -1,0 +1,1 @@
+//! The greet-user example's actions (being written).
