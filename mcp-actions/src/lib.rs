@@ -52,6 +52,7 @@ pub mod credentials;
 pub mod descriptor;
 pub mod dispatch;
 pub mod error;
+pub mod filter;
 pub mod permission;
 pub mod registry;
 pub mod schema;
