@@ -124,6 +124,16 @@ pub fn serialize_output<T: ActionOutput>(output: &T) -> Result<Value, ActionErro
     })
 }
 
+/// Turns what an action returned as `Result<O, E>` into the pipeline's JSON result.
+pub fn finish<O: ActionOutput, E: IntoActionError>(returned: Result<O, E>) -> Result<Value, ActionError> {
+    serialize_output(&returned.map_err(IntoActionError::into_action_error)?)
+}
+
+/// Like [`finish`], for a return type not written as `Result<O, E>` (an alias, say).
+pub fn finish_return<R: ActionReturn>(returned: R) -> Result<Value, ActionError> {
+    serialize_output(&returned.into_action_result()?)
+}
+
 /// Gets a `Service<T>` argument from the context.
 pub fn service<T: Send + Sync + 'static>(ctx: &ActionContext) -> Result<Service<T>, ActionError> {
     ctx.service::<T>().map(Service)

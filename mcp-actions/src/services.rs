@@ -94,14 +94,14 @@ impl fmt::Debug for ServiceKey {
 /// ```
 /// use mcp_actions::prelude::*;
 /// # use std::sync::Mutex;
-/// # #[derive(Default)] pub struct Store(Mutex<Vec<String>>);
+/// # #[derive(Default)] pub struct Store { items: Mutex<Vec<String>> }
 /// # #[derive(Deserialize, JsonSchema)] pub struct In {}
 /// # #[derive(Serialize, JsonSchema)] pub struct Out { count: usize }
 ///
 /// /// Count the stored items.
 /// #[action(title = "Count items", read_only)]
 /// async fn count_items(_input: In, store: Service<Store>) -> Result<Out, ActionError> {
-///     Ok(Out { count: store.0.lock().unwrap().len() })
+///     Ok(Out { count: store.items.lock().unwrap().len() })
 /// }
 /// ```
 pub struct Service<T: ?Sized>(pub Arc<T>);
