@@ -1,1 +1,58 @@
-//! Serves mcp-actions actions over MCP (being written).
+//! # mcp-actions-server
+//!
+//! Serves every [`mcp_actions`] action linked into a binary to AI clients as MCP tools:
+//! Streamable HTTP at `http://HOST:PORT/api/mcp-actions/v1` (stateless, both the 2025-11-25
+//! `initialize` lifecycle and 2026-07-28), with static-token authentication in Backstage's
+//! format, access restrictions, a permission policy hook, typed services and YAML config.
+//!
+//! A binary is two lines:
+//!
+//! ```no_run
+//! use greet_user as _; // link the crate whose actions to serve
+//!
+//! #[tokio::main]
+//! async fn main() -> anyhow::Result<()> { mcp_actions_server::run().await }
+//! # mod greet_user {}
+//! ```
+//!
+//! Teams that register services, a permission policy or an authenticator, or mount the MCP
+//! endpoint into their own axum app, use [`ActionsServer::builder`]:
+//!
+//! ```no_run
+//! use mcp_actions_server::{ActionsServer, config::ConfigLoader};
+//! # #[derive(Default)] struct Store;
+//! # async fn example() -> anyhow::Result<()> {
+//! let config = ConfigLoader::new().file("app-config.yaml").load()?;
+//! let server = ActionsServer::builder().config(config).service(Store::default()).build()?;
+//! let app = axum::Router::new().merge(server.into_router()); // or: server.serve(listener)
+//! # let _ = app; Ok(()) }
+//! ```
+//!
+//! ## Configuration keys
+//!
+//! | key | default |
+//! |---|---|
+//! | `backend.listen.{host,port}` (or `":7007"`) | `127.0.0.1`, `7007` |
+//! | `backend.baseUrl` | `http://<listen address>` |
+//! | `backend.auth.externalAccess[]` (`type: static`, `options.{token,subject}`, `accessRestrictions`) | none: the token in `MCP_TOKEN`, or a generated one |
+//! | `mcpActions.{name,description,instructions}` | `mcp-actions` |
+//! | `mcpActions.allowedHosts` | listen host, `localhost`, `127.0.0.1`, `::1` (+ baseUrl host) |
+//! | `mcpActions.authorizationServers` | `[]` |
+//! | `mcpActions.limits.maxRequestBodyBytes` | 4 MiB |
+//! | `mcpActions.limits.actionTimeoutSeconds` | 30 (`0`: none) |
+//!
+//! See [`config`] for merging and `${VAR}` substitution.
+#![warn(missing_docs)]
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod handler;
+pub mod prm;
+pub mod server;
+
+pub use auth::{AuthError, Authenticator, StaticTokenAuthenticator};
+pub use cli::{RunError, ServeArgs, run, run_with};
+pub use config::{Config, ConfigError, ConfigLoader};
+pub use handler::ActionsHandler;
+pub use server::{ActionsServer, ActionsServerBuilder, BuildError, MCP_PATH, ServeError};

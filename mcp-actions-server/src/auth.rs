@@ -1,0 +1,263 @@
+//! Authentication: every MCP request is turned into [`Credentials`] before it reaches an action.
+//!
+//! The hook is the [`Authenticator`] trait (request head → credentials). The built-in one,
+//! [`StaticTokenAuthenticator`], accepts the static tokens of Backstage's
+//! `backend.auth.externalAccess` config. A failed authentication is answered with HTTP 401 and
+//! an RFC 9728 `WWW-Authenticate: Bearer resource_metadata="…"` challenge, so OAuth-capable
+//! clients can discover where to get a token.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::{HeaderValue, StatusCode, header};
+use mcp_actions::{BoxFuture, Credentials};
+use subtle::ConstantTimeEq;
+
+use crate::config::{Secret, StaticTokenConfig};
+
+/// Why a request could not be authenticated. The `Display` text is sent to the client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No `Authorization: Bearer …` header.
+    #[error("this server requires an access token; send it as `Authorization: Bearer <token>`")]
+    MissingToken,
+    /// A token was sent but is not valid.
+    #[error("the access token is not valid")]
+    InvalidToken,
+    /// A custom authenticator's reason (sent to the client: keep secrets out of it).
+    #[error("{0}")]
+    Rejected(String),
+}
+
+/// Turns the head of an HTTP request into the caller's [`Credentials`].
+///
+/// Implement it for JWT, OAuth introspection, mTLS… and pass it to
+/// [`ActionsServerBuilder::authenticator`](crate::ActionsServerBuilder::authenticator).
+///
+/// ```
+/// use mcp_actions::{BoxFuture, Credentials};
+/// use mcp_actions_server::auth::{bearer_token, AuthError, Authenticator};
+///
+/// /// Trusts a header set by an authenticating proxy in front of the server.
+/// struct ProxyUser;
+///
+/// impl Authenticator for ProxyUser {
+///     fn authenticate<'a>(&'a self, request: &'a http::request::Parts)
+///         -> BoxFuture<'a, Result<Credentials, AuthError>> {
+///         let user = request.headers.get("x-forwarded-user").and_then(|v| v.to_str().ok());
+///         let result = match user {
+///             Some(user) => Ok(Credentials::user(format!("user:default/{user}"))),
+///             None => Err(AuthError::MissingToken),
+///         };
+///         Box::pin(std::future::ready(result))
+///     }
+/// }
+/// # let _ = bearer_token;
+/// ```
+pub trait Authenticator: Send + Sync + 'static {
+    /// Authenticates one request.
+    fn authenticate<'a>(
+        &'a self,
+        request: &'a Parts,
+    ) -> BoxFuture<'a, Result<Credentials, AuthError>>;
+}
+
+/// The bearer token of a request, if it has an `Authorization: Bearer …` header (the scheme is
+/// matched case-insensitively).
+pub fn bearer_token(request: &Parts) -> Option<&str> {
+    let value = request.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+struct StaticToken {
+    token: Secret,
+    credentials: Credentials,
+}
+
+/// Accepts static tokens (Backstage's `externalAccess` entries of `type: static`); the caller
+/// becomes `Principal::Service { subject }` with the entry's access restrictions.
+///
+/// Tokens are compared in constant time, and every configured token is compared on every
+/// request, so response timing does not tell which token nearly matched.
+pub struct StaticTokenAuthenticator {
+    tokens: Vec<StaticToken>,
+}
+
+impl fmt::Debug for StaticTokenAuthenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StaticTokenAuthenticator")
+            .field(
+                "subjects",
+                &self
+                    .tokens
+                    .iter()
+                    .map(|t| t.credentials.principal().to_string())
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl StaticTokenAuthenticator {
+    /// No tokens: every request is refused.
+    pub fn new() -> Self {
+        Self { tokens: Vec::new() }
+    }
+
+    /// Accepts `token` for `credentials`.
+    pub fn with_token(mut self, token: Secret, credentials: Credentials) -> Self {
+        self.tokens.push(StaticToken { token, credentials });
+        self
+    }
+
+    /// The tokens of `backend.auth.externalAccess`.
+    pub fn from_config(entries: &[StaticTokenConfig]) -> Self {
+        entries.iter().fold(Self::new(), |auth, entry| {
+            let mut credentials = Credentials::service(entry.subject.clone());
+            if let Some(restrictions) = &entry.access_restrictions {
+                credentials = credentials.with_restrictions(restrictions.iter().cloned());
+            }
+            auth.with_token(entry.token.clone(), credentials)
+        })
+    }
+
+    /// The number of tokens accepted.
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Whether no token is accepted.
+    pub fn is_empty(&self) -> bool {
+        self.tokens.is_empty()
+    }
+
+    fn check(&self, presented: &str) -> Option<&Credentials> {
+        let presented = presented.as_bytes();
+        let mut found = None;
+        for entry in &self.tokens {
+            let equal: bool = entry.token.expose().as_bytes().ct_eq(presented).into();
+            if equal && found.is_none() {
+                found = Some(&entry.credentials);
+            }
+        }
+        found
+    }
+}
+
+impl Default for StaticTokenAuthenticator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Authenticator for StaticTokenAuthenticator {
+    fn authenticate<'a>(
+        &'a self,
+        request: &'a Parts,
+    ) -> BoxFuture<'a, Result<Credentials, AuthError>> {
+        let result = match bearer_token(request) {
+            None => Err(AuthError::MissingToken),
+            Some(token) => self.check(token).cloned().ok_or(AuthError::InvalidToken),
+        };
+        Box::pin(std::future::ready(result))
+    }
+}
+
+/// What the authentication middleware needs.
+#[derive(Clone)]
+pub(crate) struct AuthLayerState {
+    pub(crate) authenticator: Arc<dyn Authenticator>,
+    /// `Bearer resource_metadata="…"`.
+    pub(crate) challenge: String,
+}
+
+/// Authenticates the request; on success the [`Credentials`] go into the request extensions
+/// (where the MCP handler finds them through `http::request::Parts`), on failure the answer is
+/// 401 with a `WWW-Authenticate` challenge.
+pub(crate) async fn require_auth(
+    State(state): State<AuthLayerState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    match state.authenticator.authenticate(&parts).await {
+        Ok(credentials) => {
+            parts.extensions.insert(credentials);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(error) => {
+            tracing::info!(
+                outcome = "unauthenticated",
+                method = %parts.method,
+                reason = %error,
+                "refused an MCP request"
+            );
+            unauthorized(&state.challenge, &error)
+        }
+    }
+}
+
+fn unauthorized(challenge: &str, error: &AuthError) -> Response {
+    let challenge = match error {
+        // RFC 6750 §3.1: a token was sent but is not valid.
+        AuthError::InvalidToken => format!(
+            "{challenge}, error=\"invalid_token\", error_description=\"the access token is not valid\""
+        ),
+        _ => challenge.to_owned(),
+    };
+    let body = serde_json::json!({
+        "error": { "name": "AuthenticationError", "message": error.to_string() },
+    });
+    let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(authorization: Option<&str>) -> Parts {
+        let mut builder = http::Request::builder().uri("/");
+        if let Some(value) = authorization {
+            builder = builder.header(header::AUTHORIZATION, value);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    #[tokio::test]
+    async fn static_tokens() {
+        let auth = StaticTokenAuthenticator::new()
+            .with_token(Secret::new("token-one"), Credentials::service("one"))
+            .with_token(Secret::new("token-two"), Credentials::service("two"));
+        let ok = auth
+            .authenticate(&parts(Some("bearer token-two")))
+            .await
+            .unwrap();
+        assert_eq!(ok, Credentials::service("two"));
+        assert_eq!(
+            auth.authenticate(&parts(Some("Bearer token-three"))).await,
+            Err(AuthError::InvalidToken)
+        );
+        assert_eq!(
+            auth.authenticate(&parts(Some("Basic dG9rZW4="))).await,
+            Err(AuthError::MissingToken)
+        );
+        assert_eq!(
+            auth.authenticate(&parts(None)).await,
+            Err(AuthError::MissingToken)
+        );
+        assert!(!format!("{auth:?}").contains("token-one"));
+    }
+}

@@ -1,0 +1,1207 @@
+//! Configuration: YAML files with Backstage's keys, merged in order, with `${VAR}` substitution.
+//!
+//! Loading has two stages, so that new keys can be added without reshaping anything:
+//!
+//! 1. **Documents → one tree.** Every source (a `--config` file or an inline YAML text) is
+//!    parsed into a JSON value, `${VAR}` references in its strings are replaced (a missing
+//!    variable is an error naming it, the key and the file; `$${X}` stands for a literal
+//!    `${X}`), and the sources are deep-merged in order: later sources win, maps merge key by
+//!    key, anything else (lists included) is replaced.
+//! 2. **Tree → typed sections.** The sections this crate owns (`backend.listen`,
+//!    `backend.baseUrl`, `backend.auth.externalAccess`, `mcpActions`) are deserialized with
+//!    [`serde_path_to_error`], so an error names the key path; unknown keys inside them are an
+//!    error, so typos do not pass silently. Other sections (the rest of a Backstage
+//!    `app-config.yaml`) are kept in the tree for the application to read with
+//!    [`Config::get`].
+//!
+//! ```
+//! use mcp_actions_server::config::ConfigLoader;
+//!
+//! let config = ConfigLoader::new()
+//!     .yaml("app-config.yaml", "backend:\n  listen: { port: 8080 }\nmcpActions:\n  name: acme\n")
+//!     .yaml("app-config.local.yaml", "backend:\n  listen: { host: 0.0.0.0 }\n")
+//!     .env(|_| None)
+//!     .load()
+//!     .unwrap();
+//! assert_eq!(config.backend().listen.port, 8080);
+//! assert_eq!(config.backend().listen.host, "0.0.0.0");
+//! assert_eq!(config.mcp_actions().name, "acme");
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mcp_actions::{AccessRestriction, PermissionAction};
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+/// Where environment variables come from: the process environment, or a closure in tests.
+pub type EnvSource = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// The default listen host.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+/// The default listen port (Backstage's).
+pub const DEFAULT_PORT: u16 = 7007;
+/// The default server name.
+pub const DEFAULT_NAME: &str = "mcp-actions";
+/// The default limit on a request body: 4 MiB.
+pub const DEFAULT_MAX_REQUEST_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// The default time an action may run: 30 s.
+pub const DEFAULT_ACTION_TIMEOUT_SECONDS: u64 = 30;
+/// The environment variable holding the access token when `backend.auth.externalAccess` is not
+/// configured.
+pub const TOKEN_ENV_VAR: &str = "MCP_TOKEN";
+/// The shortest static token accepted (Backstage's rule).
+pub const MIN_TOKEN_LENGTH: usize = 8;
+
+/// Loading the configuration failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A config file could not be read.
+    #[error("cannot read config file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A source is not valid YAML, or its root is not a mapping.
+    #[error("config file {source_name} is not valid: {message}")]
+    Syntax {
+        /// The file (or the name given to an inline document).
+        source_name: String,
+        /// What is wrong, with line and column where known.
+        message: String,
+    },
+    /// A `${VAR}` reference names a variable that is not set.
+    #[error(
+        "environment variable `{variable}` is not set, but config file {source_name} uses it at `{key}`; set it, or write `$${{{variable}}}` for a literal `${{{variable}}}`"
+    )]
+    MissingEnv {
+        /// The variable.
+        variable: String,
+        /// The key path whose value refers to it.
+        key: String,
+        /// The file (or the name given to an inline document).
+        source_name: String,
+    },
+    /// A `${` without a closing `}`, or an empty or malformed variable name.
+    #[error("config file {source_name} has a malformed `${{…}}` reference at `{key}`: {message}")]
+    BadReference {
+        /// The key path.
+        key: String,
+        /// The file (or the name given to an inline document).
+        source_name: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value has the wrong type or shape, or a key is unknown.
+    #[error("invalid configuration at `{key}`: {message}")]
+    Invalid {
+        /// The key path, e.g. `backend.listen.port`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Several values are wrong (e.g. static tokens); every problem is listed.
+    #[error("invalid configuration:{}", list(problems))]
+    Problems {
+        /// What is wrong, one per key.
+        problems: Vec<ConfigProblem>,
+    },
+}
+
+fn list(problems: &[ConfigProblem]) -> String {
+    problems.iter().map(|p| format!("\n  - {p}")).collect()
+}
+
+/// One problem with one key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{key}`: {message}")]
+pub struct ConfigProblem {
+    /// The key path.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// The key path the error is about, when it is about one key.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::MissingEnv { key, .. }
+            | ConfigError::BadReference { key, .. }
+            | ConfigError::Invalid { key, .. } => Some(key),
+            ConfigError::Problems { problems } if problems.len() == 1 => Some(&problems[0].key),
+            _ => None,
+        }
+    }
+
+    fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A secret string (an access token): compared by the authenticator, never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself. Do not log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The loaded, merged, validated configuration.
+#[derive(Clone)]
+pub struct Config {
+    tree: Value,
+    sources: Vec<String>,
+    backend: BackendConfig,
+    mcp_actions: McpActionsConfig,
+    env: EnvSource,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("sources", &self.sources)
+            .field("backend", &self.backend)
+            .field("mcp_actions", &self.mcp_actions)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// The configuration with no sources (every default), with the process environment.
+    pub fn empty() -> Self {
+        Config {
+            tree: Value::Object(Map::new()),
+            sources: Vec::new(),
+            backend: BackendConfig {
+                listen: ListenConfig::default(),
+                base_url: None,
+                external_access: Vec::new(),
+            },
+            mcp_actions: McpActionsConfig::default(),
+            env: Arc::new(|name| std::env::var(name).ok()),
+        }
+    }
+
+    /// Loads and merges these files, in order, with the process environment.
+    pub fn load<P: AsRef<Path>>(files: &[P]) -> Result<Self, ConfigError> {
+        ConfigLoader::new()
+            .files(files.iter().map(|p| p.as_ref().to_path_buf()))
+            .load()
+    }
+
+    /// The names of the sources, in the order they were merged.
+    pub fn sources(&self) -> &[String] {
+        &self.sources
+    }
+
+    /// The `backend` keys this crate uses.
+    pub fn backend(&self) -> &BackendConfig {
+        &self.backend
+    }
+
+    /// The `mcpActions` section.
+    pub fn mcp_actions(&self) -> &McpActionsConfig {
+        &self.mcp_actions
+    }
+
+    /// The whole merged tree, after substitution, as JSON.
+    pub fn tree(&self) -> &Value {
+        &self.tree
+    }
+
+    /// Looks up an environment variable through the source the configuration was loaded with.
+    pub fn env_var(&self, name: &str) -> Option<String> {
+        (self.env)(name)
+    }
+
+    /// Reads the application's own section at a dotted key path (e.g. `"catalog.policy"`) as
+    /// `T`; `Ok(None)` when the key is absent. Errors name the full key path.
+    ///
+    /// ```
+    /// use mcp_actions_server::config::ConfigLoader;
+    /// #[derive(Debug, serde::Deserialize)]
+    /// #[serde(deny_unknown_fields)]
+    /// struct Seed { entities: Vec<String> }
+    ///
+    /// let config = ConfigLoader::new().yaml("app.yaml", "catalog:\n  seed:\n    entitys: []\n").env(|_| None).load().unwrap();
+    /// let err = config.get::<Seed>("catalog.seed").unwrap_err();
+    /// assert!(err.to_string().contains("`catalog.seed`"), "{err}");
+    /// assert!(err.to_string().contains("entitys"), "{err}");
+    /// ```
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ConfigError> {
+        let mut node = &self.tree;
+        for segment in path.split('.').filter(|s| !s.is_empty()) {
+            match node.get(segment) {
+                Some(next) => node = next,
+                None => return Ok(None),
+            }
+        }
+        if node.is_null() {
+            return Ok(None);
+        }
+        deserialize_at(path, node.clone()).map(Some)
+    }
+}
+
+fn deserialize_at<T: DeserializeOwned>(prefix: &str, value: Value) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let key = match (prefix.is_empty(), inner.as_str()) {
+            (true, _) => inner.clone(),
+            (false, ".") => prefix.to_owned(),
+            (false, _) if inner.starts_with('[') => format!("{prefix}{inner}"),
+            (false, _) => format!("{prefix}.{inner}"),
+        };
+        ConfigError::invalid(key, e.into_inner().to_string())
+    })
+}
+
+enum Source {
+    File(PathBuf),
+    Text { name: String, text: String },
+}
+
+/// Builds a [`Config`] from files and inline YAML documents.
+pub struct ConfigLoader {
+    sources: Vec<Source>,
+    env: EnvSource,
+}
+
+impl Default for ConfigLoader {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for ConfigLoader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigLoader")
+            .field(
+                "sources",
+                &self.sources.iter().map(Source::name).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Source {
+    fn name(&self) -> String {
+        match self {
+            Source::File(path) => path.display().to_string(),
+            Source::Text { name, .. } => name.clone(),
+        }
+    }
+}
+
+impl ConfigLoader {
+    /// No sources; environment variables from the process.
+    pub fn new() -> Self {
+        Self {
+            sources: Vec::new(),
+            env: Arc::new(|name| std::env::var(name).ok()),
+        }
+    }
+
+    /// Adds a YAML file (merged after the sources added before it).
+    pub fn file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.sources.push(Source::File(path.into()));
+        self
+    }
+
+    /// Adds several YAML files, in order.
+    pub fn files(mut self, paths: impl IntoIterator<Item = impl Into<PathBuf>>) -> Self {
+        self.sources
+            .extend(paths.into_iter().map(|p| Source::File(p.into())));
+        self
+    }
+
+    /// Adds an inline YAML document; `name` is used in error messages.
+    pub fn yaml(mut self, name: impl Into<String>, text: impl Into<String>) -> Self {
+        self.sources.push(Source::Text {
+            name: name.into(),
+            text: text.into(),
+        });
+        self
+    }
+
+    /// Takes environment variables (for `${VAR}` and `MCP_TOKEN`) from `env` instead of the
+    /// process environment.
+    pub fn env(mut self, env: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        self.env = Arc::new(env);
+        self
+    }
+
+    /// Reads, substitutes, merges and validates every source.
+    pub fn load(self) -> Result<Config, ConfigError> {
+        let mut tree = Value::Object(Map::new());
+        let mut names = Vec::with_capacity(self.sources.len());
+        for source in &self.sources {
+            let name = source.name();
+            let text = match source {
+                Source::File(path) => {
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                        path: path.clone(),
+                        source,
+                    })?
+                }
+                Source::Text { text, .. } => text.clone(),
+            };
+            let mut document = parse_yaml(&name, &text)?;
+            substitute_env(&mut document, &mut String::new(), &name, self.env.as_ref())?;
+            merge(&mut tree, document);
+            names.push(name);
+        }
+        let (backend, mcp_actions) = typed_sections(&tree)?;
+        Ok(Config {
+            tree,
+            sources: names,
+            backend,
+            mcp_actions,
+            env: self.env,
+        })
+    }
+}
+
+fn parse_yaml(name: &str, text: &str) -> Result<Value, ConfigError> {
+    let syntax = |message: String| ConfigError::Syntax {
+        source_name: name.to_owned(),
+        message,
+    };
+    let value: Value = serde_yaml_ng::from_str(text).map_err(|e| syntax(e.to_string()))?;
+    match value {
+        Value::Null => Ok(Value::Object(Map::new())),
+        Value::Object(_) => Ok(value),
+        other => Err(syntax(format!(
+            "the top level must be a mapping of keys (like `backend:`), not {}",
+            kind_of(&other)
+        ))),
+    }
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
+}
+
+fn push_key(path: &mut String, key: &str) -> usize {
+    let len = path.len();
+    if !path.is_empty() {
+        path.push('.');
+    }
+    path.push_str(key);
+    len
+}
+
+fn substitute_env(
+    value: &mut Value,
+    path: &mut String,
+    source_name: &str,
+    env: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+) -> Result<(), ConfigError> {
+    match value {
+        Value::String(s) if s.contains('$') => {
+            *s = substitute_str(s, path, source_name, env)?;
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                substitute_env(item, path, source_name, env)?;
+                path.truncate(len);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                let len = push_key(path, key);
+                substitute_env(item, path, source_name, env)?;
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Replaces `${VAR}` with the variable's value; `$${…}` is a literal `${…}`.
+fn substitute_str(
+    s: &str,
+    key: &str,
+    source_name: &str,
+    env: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+) -> Result<String, ConfigError> {
+    let bad = |message: &str| ConfigError::BadReference {
+        key: key.to_owned(),
+        source_name: source_name.to_owned(),
+        message: message.to_owned(),
+    };
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        rest = &rest[pos..];
+        if let Some(after) = rest.strip_prefix("$${") {
+            out.push_str("${");
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix("${") {
+            let end = after
+                .find('}')
+                .ok_or_else(|| bad("`${` has no closing `}`"))?;
+            let variable = after[..end].trim();
+            let valid = !variable.is_empty()
+                && variable
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(bad(&format!(
+                    "`${{{}}}` is not a variable name; use letters, digits and `_`",
+                    &after[..end]
+                )));
+            }
+            let value = env(variable).ok_or_else(|| ConfigError::MissingEnv {
+                variable: variable.to_owned(),
+                key: key.to_owned(),
+                source_name: source_name.to_owned(),
+            })?;
+            out.push_str(&value);
+            rest = &after[end + 1..];
+        } else {
+            out.push('$');
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Deep-merges `overlay` into `base`: maps key by key, anything else replaced.
+fn merge(base: &mut Value, overlay: Value) {
+    match (base, overlay) {
+        (Value::Object(base), Value::Object(overlay)) => {
+            for (key, value) in overlay {
+                match base.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, overlay) => *base = overlay,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed sections
+// ---------------------------------------------------------------------------------------------
+
+/// The `backend` keys this crate reads. Other `backend` keys (database, cors, …) are ignored.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct BackendConfig {
+    /// `backend.listen`: where to listen (default `127.0.0.1:7007`).
+    pub listen: ListenConfig,
+    /// `backend.baseUrl`: the external URL of the server, used in the `WWW-Authenticate`
+    /// challenge, the protected-resource metadata and the allowed hosts. Default:
+    /// `http://<listen address>` (with `localhost` for an unspecified address).
+    pub base_url: Option<String>,
+    /// `backend.auth.externalAccess`: static tokens. When there is none, the server accepts
+    /// the token in the `MCP_TOKEN` environment variable, or generates one.
+    pub external_access: Vec<StaticTokenConfig>,
+}
+
+/// `backend.listen`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ListenConfig {
+    /// `backend.listen.host` (default `127.0.0.1`).
+    pub host: String,
+    /// `backend.listen.port` (default `7007`; `0` picks a free port).
+    pub port: u16,
+}
+
+impl Default for ListenConfig {
+    fn default() -> Self {
+        Self {
+            host: DEFAULT_HOST.to_owned(),
+            port: DEFAULT_PORT,
+        }
+    }
+}
+
+impl ListenConfig {
+    /// `host:port`, with IPv6 hosts in brackets, ready for `TcpListener::bind`.
+    pub fn address(&self) -> String {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// One `type: static` entry of `backend.auth.externalAccess`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct StaticTokenConfig {
+    /// The token clients send as `Authorization: Bearer <token>`.
+    pub token: Secret,
+    /// The subject the caller is known by (`Principal::Service { subject }`).
+    pub subject: String,
+    /// `accessRestrictions`, if any.
+    pub access_restrictions: Option<Vec<AccessRestriction>>,
+    /// The entry's key path, for messages.
+    pub key: String,
+}
+
+/// The `mcpActions` section.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct McpActionsConfig {
+    /// `mcpActions.name`: the server name clients show (default `mcp-actions`).
+    pub name: String,
+    /// `mcpActions.description`.
+    pub description: Option<String>,
+    /// `mcpActions.instructions`: how a model should use the server.
+    pub instructions: Option<String>,
+    /// `mcpActions.allowedHosts`: `Host` header values accepted (DNS-rebinding guard). When
+    /// unset: the listen host, `localhost`, `127.0.0.1`, `::1`, and the host of
+    /// `backend.baseUrl`.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// `mcpActions.authorizationServers`: OAuth authorization servers announced in the
+    /// protected-resource metadata (default: none).
+    pub authorization_servers: Vec<String>,
+    /// `mcpActions.limits`.
+    pub limits: LimitsConfig,
+}
+
+impl Default for McpActionsConfig {
+    fn default() -> Self {
+        Self {
+            name: DEFAULT_NAME.to_owned(),
+            description: None,
+            instructions: None,
+            allowed_hosts: None,
+            authorization_servers: Vec::new(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+/// `mcpActions.limits`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LimitsConfig {
+    /// `mcpActions.limits.maxRequestBodyBytes` (default 4 MiB).
+    pub max_request_body_bytes: usize,
+    /// `mcpActions.limits.actionTimeoutSeconds` (default 30; `0` means no limit).
+    pub action_timeout: Option<Duration>,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
+            action_timeout: Some(Duration::from_secs(DEFAULT_ACTION_TIMEOUT_SECONDS)),
+        }
+    }
+}
+
+// The raw, serde-shaped form of the sections. `deny_unknown_fields` wherever we own every key.
+
+#[derive(Deserialize, Default)]
+struct RawRoot {
+    #[serde(default)]
+    backend: Option<RawBackend>,
+    #[serde(default, rename = "mcpActions")]
+    mcp_actions: Option<RawMcpActions>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RawBackend {
+    #[serde(default)]
+    listen: Option<RawListen>,
+    #[serde(default)]
+    base_url: Option<String>,
+    #[serde(default)]
+    auth: Option<RawAuth>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct RawAuth {
+    #[serde(default)]
+    external_access: Option<Vec<RawExternalAccess>>,
+}
+
+/// `listen: { host, port }` or Backstage's string form `listen: ":7007"` / `"0.0.0.0:7007"`.
+enum RawListen {
+    Parts(RawListenParts),
+    Text(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawListenParts {
+    #[serde(default)]
+    host: Option<String>,
+    #[serde(default, deserialize_with = "number_or_string")]
+    port: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for RawListen {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(RawListen::Text(s)),
+            v @ Value::Object(_) => RawListenParts::deserialize(v)
+                .map(RawListen::Parts)
+                .map_err(D::Error::custom),
+            other => Err(D::Error::custom(format!(
+                "expected a mapping like `{{ host: 127.0.0.1, port: 7007 }}` or a string like \":7007\", got {}",
+                kind_of(&other)
+            ))),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawExternalAccess {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    options: Option<Value>,
+    #[serde(default)]
+    access_restrictions: Option<Vec<RawAccessRestriction>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStaticOptions {
+    token: String,
+    subject: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawAccessRestriction {
+    plugin: String,
+    #[serde(default)]
+    permission: Option<OneOrMany<String>>,
+    #[serde(default)]
+    permission_attribute: Option<RawPermissionAttribute>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPermissionAttribute {
+    action: OneOrMany<PermissionAction>,
+}
+
+/// `x` or `[x, y]`.
+struct OneOrMany<T>(Vec<T>);
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Array(items) => items
+                .into_iter()
+                .map(|v| T::deserialize(v).map_err(D::Error::custom))
+                .collect::<Result<_, _>>()
+                .map(OneOrMany),
+            one => T::deserialize(one)
+                .map(|t| OneOrMany(vec![t]))
+                .map_err(D::Error::custom),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawMcpActions {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    instructions: Option<String>,
+    #[serde(default)]
+    allowed_hosts: Option<Vec<String>>,
+    #[serde(default)]
+    authorization_servers: Option<Vec<String>>,
+    #[serde(default)]
+    limits: Option<RawLimits>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawLimits {
+    #[serde(default, deserialize_with = "number_or_string")]
+    max_request_body_bytes: Option<u64>,
+    #[serde(default, deserialize_with = "number_or_string")]
+    action_timeout_seconds: Option<u64>,
+}
+
+/// A whole number written as a number or (after `${VAR}` substitution) a string.
+fn number_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        Value::Number(n) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| D::Error::custom(format!("expected a whole number ≥ 0, got {n}"))),
+        Value::String(s) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| D::Error::custom(format!("expected a whole number ≥ 0, got \"{s}\""))),
+        other => Err(D::Error::custom(format!(
+            "expected a whole number ≥ 0, got {}",
+            kind_of(&other)
+        ))),
+    }
+}
+
+fn typed_sections(tree: &Value) -> Result<(BackendConfig, McpActionsConfig), ConfigError> {
+    let root: RawRoot = deserialize_at("", tree.clone())?;
+    let backend = root.backend.unwrap_or_default();
+    let listen = listen_config(backend.listen)?;
+    if let Some(url) = &backend.base_url {
+        let uri: http::Uri = url.parse().map_err(|e| {
+            ConfigError::invalid("backend.baseUrl", format!("`{url}` is not a URL: {e}"))
+        })?;
+        if uri.scheme().is_none() || uri.host().is_none() {
+            return Err(ConfigError::invalid(
+                "backend.baseUrl",
+                format!("`{url}` must be an absolute URL like `https://mcp.example.com`"),
+            ));
+        }
+    }
+    let entries = backend
+        .auth
+        .and_then(|a| a.external_access)
+        .unwrap_or_default();
+    let external_access = static_tokens(entries)?;
+    let mcp = root.mcp_actions;
+    let mcp_actions = match mcp {
+        None => McpActionsConfig::default(),
+        Some(raw) => {
+            let limits = raw
+                .limits
+                .map(limits_config)
+                .transpose()?
+                .unwrap_or_default();
+            let name = raw.name.unwrap_or_else(|| DEFAULT_NAME.to_owned());
+            if name.trim().is_empty() {
+                return Err(ConfigError::invalid("mcpActions.name", "must not be empty"));
+            }
+            McpActionsConfig {
+                name,
+                description: raw.description,
+                instructions: raw.instructions,
+                allowed_hosts: raw.allowed_hosts,
+                authorization_servers: raw.authorization_servers.unwrap_or_default(),
+                limits,
+            }
+        }
+    };
+    Ok((
+        BackendConfig {
+            listen,
+            base_url: backend.base_url.map(|u| u.trim_end_matches('/').to_owned()),
+            external_access,
+        },
+        mcp_actions,
+    ))
+}
+
+fn listen_config(raw: Option<RawListen>) -> Result<ListenConfig, ConfigError> {
+    let port_error = |port: &str| {
+        ConfigError::invalid(
+            "backend.listen.port",
+            format!("`{port}` is not a port number (0-65535)"),
+        )
+    };
+    match raw {
+        None => Ok(ListenConfig::default()),
+        Some(RawListen::Parts(parts)) => {
+            let port = match parts.port {
+                None => DEFAULT_PORT,
+                Some(p) => u16::try_from(p).map_err(|_| port_error(&p.to_string()))?,
+            };
+            let host = parts.host.unwrap_or_else(|| DEFAULT_HOST.to_owned());
+            if host.trim().is_empty() {
+                return Err(ConfigError::invalid(
+                    "backend.listen.host",
+                    "must not be empty",
+                ));
+            }
+            Ok(ListenConfig { host, port })
+        }
+        Some(RawListen::Text(text)) => {
+            let (host, port) = text.rsplit_once(':').ok_or_else(|| {
+                ConfigError::invalid(
+                    "backend.listen",
+                    format!("`{text}` should look like `:7007` or `0.0.0.0:7007`"),
+                )
+            })?;
+            let port = port.parse::<u16>().map_err(|_| port_error(port))?;
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            Ok(ListenConfig {
+                host: if host.is_empty() { DEFAULT_HOST } else { host }.to_owned(),
+                port,
+            })
+        }
+    }
+}
+
+fn limits_config(raw: RawLimits) -> Result<LimitsConfig, ConfigError> {
+    let mut limits = LimitsConfig::default();
+    if let Some(bytes) = raw.max_request_body_bytes {
+        if bytes == 0 {
+            return Err(ConfigError::invalid(
+                "mcpActions.limits.maxRequestBodyBytes",
+                "must be greater than 0",
+            ));
+        }
+        limits.max_request_body_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+    }
+    if let Some(seconds) = raw.action_timeout_seconds {
+        limits.action_timeout = (seconds > 0).then(|| Duration::from_secs(seconds));
+    }
+    Ok(limits)
+}
+
+/// Whether a token has the shape Backstage requires: at least 8 characters, no whitespace.
+pub fn check_token_shape(token: &str) -> Result<(), String> {
+    if token.chars().any(char::is_whitespace) {
+        return Err("the token must not contain spaces or other whitespace".to_owned());
+    }
+    let len = token.chars().count();
+    if len < MIN_TOKEN_LENGTH {
+        return Err(format!(
+            "the token is too short ({len} characters); static tokens need at least {MIN_TOKEN_LENGTH}"
+        ));
+    }
+    Ok(())
+}
+
+fn static_tokens(entries: Vec<RawExternalAccess>) -> Result<Vec<StaticTokenConfig>, ConfigError> {
+    let mut problems = Vec::new();
+    let mut tokens: Vec<StaticTokenConfig> = Vec::new();
+    for (i, entry) in entries.into_iter().enumerate() {
+        let key = format!("backend.auth.externalAccess[{i}]");
+        let mut problem = |suffix: &str, message: String| {
+            problems.push(ConfigProblem {
+                key: format!("{key}{suffix}"),
+                message,
+            })
+        };
+        if entry.kind != "static" {
+            problem(
+                ".type",
+                format!(
+                    "type `{}` is not supported yet; supported: `static`",
+                    entry.kind
+                ),
+            );
+            continue;
+        }
+        let Some(options) = entry.options else {
+            problem(
+                ".options",
+                "is missing; a static entry needs `options: { token: …, subject: … }`".to_owned(),
+            );
+            continue;
+        };
+        let options: RawStaticOptions = match deserialize_at(&format!("{key}.options"), options) {
+            Ok(options) => options,
+            Err(e) => {
+                problems.push(ConfigProblem {
+                    key: e.key().unwrap_or_default().to_owned(),
+                    message: match e {
+                        ConfigError::Invalid { message, .. } => message,
+                        other => other.to_string(),
+                    },
+                });
+                continue;
+            }
+        };
+        let mut ok = true;
+        if let Err(message) = check_token_shape(&options.token) {
+            problem(".options.token", message);
+            ok = false;
+        }
+        if options.subject.trim().is_empty() || options.subject.chars().any(char::is_whitespace) {
+            problem(
+                ".options.subject",
+                "the subject must be non-empty and contain no spaces".to_owned(),
+            );
+            ok = false;
+        }
+        if let Some(first) = tokens.iter().find(|t| t.token.expose() == options.token) {
+            problem(
+                ".options.token",
+                format!(
+                    "the same token is already configured at `{}`; every static token must be unique",
+                    first.key
+                ),
+            );
+            ok = false;
+        }
+        let restrictions = entry.access_restrictions.map(|rs| {
+            rs.into_iter()
+                .map(|r| {
+                    let mut restriction = AccessRestriction::plugin(r.plugin);
+                    if let Some(OneOrMany(names)) = r.permission {
+                        restriction = restriction.with_permissions(names);
+                    }
+                    if let Some(attribute) = r.permission_attribute {
+                        restriction = restriction.with_actions(attribute.action.0);
+                    }
+                    restriction
+                })
+                .collect::<Vec<_>>()
+        });
+        if ok {
+            tokens.push(StaticTokenConfig {
+                token: Secret::new(options.token),
+                subject: options.subject,
+                access_restrictions: restrictions,
+                key,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(tokens)
+    } else {
+        Err(ConfigError::Problems { problems })
+    }
+}
+
+/// The token in `MCP_TOKEN`, for a configuration without static tokens; `Ok(None)` when the
+/// variable is unset or empty, an error when it is set to something that is not a valid token.
+pub fn default_token(config: &Config) -> Result<Option<Secret>, ConfigError> {
+    if !config.backend.external_access.is_empty() {
+        return Ok(None);
+    }
+    match config.env_var(TOKEN_ENV_VAR) {
+        None => Ok(None),
+        Some(token) if token.is_empty() => Ok(None),
+        Some(token) => {
+            check_token_shape(&token).map_err(|message| {
+                ConfigError::invalid(
+                    TOKEN_ENV_VAR,
+                    format!("{message} (the environment variable {TOKEN_ENV_VAR})"),
+                )
+            })?;
+            Ok(Some(Secret::new(token)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(yaml: &str) -> Result<Config, ConfigError> {
+        ConfigLoader::new()
+            .yaml("test.yaml", yaml)
+            .env(|name| (name == "SET").then(|| "value-123".to_owned()))
+            .load()
+    }
+
+    #[test]
+    fn defaults_without_sources() {
+        let config = ConfigLoader::new().env(|_| None).load().unwrap();
+        assert_eq!(config.backend().listen, ListenConfig::default());
+        assert_eq!(config.mcp_actions().name, "mcp-actions");
+        assert_eq!(config.mcp_actions().limits, LimitsConfig::default());
+        assert!(config.backend().external_access.is_empty());
+    }
+
+    #[test]
+    fn merges_in_order_and_deep() {
+        let config = ConfigLoader::new()
+            .yaml("a", "backend:\n  listen: { host: 0.0.0.0, port: 1 }\n  baseUrl: http://a\nother: [1, 2]\n")
+            .yaml("b", "backend:\n  listen: { port: 2 }\nother: [3]\n")
+            .env(|_| None)
+            .load()
+            .unwrap();
+        assert_eq!(config.backend().listen.host, "0.0.0.0");
+        assert_eq!(config.backend().listen.port, 2);
+        assert_eq!(config.backend().base_url.as_deref(), Some("http://a"));
+        assert_eq!(config.tree()["other"], serde_json::json!([3]));
+    }
+
+    #[test]
+    fn substitutes_and_escapes() {
+        let config = load("x: \"a-${SET}-$${SET}-$5\"\n").unwrap();
+        assert_eq!(config.tree()["x"], "a-value-123-${SET}-$5");
+    }
+
+    #[test]
+    fn missing_variable_names_it_and_the_key() {
+        let err = load("backend:\n  auth:\n    externalAccess:\n      - type: static\n        options: { token: \"${NOPE}\", subject: s }\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("`NOPE`"), "{text}");
+        assert!(
+            text.contains("backend.auth.externalAccess[0].options.token"),
+            "{text}"
+        );
+        assert!(text.contains("test.yaml"), "{text}");
+    }
+
+    #[test]
+    fn port_may_come_from_a_variable() {
+        let config = ConfigLoader::new()
+            .yaml("t", "backend:\n  listen:\n    port: ${PORT}\n")
+            .env(|_| Some("8081".into()))
+            .load()
+            .unwrap();
+        assert_eq!(config.backend().listen.port, 8081);
+        let err = load("backend:\n  listen:\n    port: 70000\n").unwrap_err();
+        assert_eq!(err.key(), Some("backend.listen.port"), "{err}");
+    }
+
+    #[test]
+    fn listen_string_form() {
+        let config = load("backend:\n  listen: ':9000'\n").unwrap();
+        assert_eq!(
+            config.backend().listen,
+            ListenConfig {
+                host: "127.0.0.1".into(),
+                port: 9000
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_keys_in_owned_sections_are_errors() {
+        let err = load("mcpActions:\n  nmae: x\n").unwrap_err();
+        assert!(err.to_string().contains("nmae"), "{err}");
+        assert!(err.to_string().contains("mcpActions"), "{err}");
+        let err = load("backend:\n  listen:\n    prot: 1\n").unwrap_err();
+        assert!(err.to_string().contains("prot"), "{err}");
+        assert!(err.to_string().contains("backend.listen"), "{err}");
+        let err = load("mcpActions:\n  limits:\n    actionTimeoutSecs: 1\n").unwrap_err();
+        assert!(err.to_string().contains("mcpActions.limits"), "{err}");
+        // Other Backstage sections and backend keys are ignored.
+        load("backend:\n  database: { client: pg }\n  auth: { keys: [] }\ncatalog: { x: 1 }\n")
+            .unwrap();
+    }
+
+    #[test]
+    fn static_tokens_are_validated() {
+        let err = load("backend:\n  auth:\n    externalAccess:\n      - type: static\n        options: { token: short, subject: s }\n      - type: static\n        options: { token: has space in it, subject: s }\n").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("backend.auth.externalAccess[0].options.token"),
+            "{text}"
+        );
+        assert!(text.contains("at least 8"), "{text}");
+        assert!(
+            text.contains("backend.auth.externalAccess[1].options.token"),
+            "{text}"
+        );
+        assert!(!text.contains("short,"), "tokens are never printed: {text}");
+        let err = load("backend:\n  auth:\n    externalAccess:\n      - type: static\n        options: { token: abcdefgh1, subject: a }\n      - type: static\n        options: { token: abcdefgh1, subject: b }\n").unwrap_err();
+        assert!(err.to_string().contains("unique"), "{err}");
+        assert!(!err.to_string().contains("abcdefgh1"), "{err}");
+        let err = load("backend:\n  auth:\n    externalAccess:\n      - type: static\n        options: { token: abcdefgh1, subjct: a }\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("backend.auth.externalAccess[0].options"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("subjct"), "{err}");
+    }
+
+    #[test]
+    fn access_restrictions_accept_one_or_many() {
+        let config = load("backend:\n  auth:\n    externalAccess:\n      - type: static\n        options: { token: abcdefgh1, subject: a }\n        accessRestrictions:\n          - plugin: catalog\n          - plugin: x\n            permission: x.view\n            permissionAttribute: { action: [read, create] }\n").unwrap();
+        let t = &config.backend().external_access[0];
+        let rs = t.access_restrictions.as_ref().unwrap();
+        assert_eq!(rs[0], AccessRestriction::plugin("catalog"));
+        assert_eq!(
+            rs[1],
+            AccessRestriction::plugin("x")
+                .with_permissions(["x.view"])
+                .with_actions([PermissionAction::Read, PermissionAction::Create])
+        );
+        let err = load("backend:\n  auth:\n    externalAccess:\n      - type: static\n        options: { token: abcdefgh1, subject: a }\n        accessRestrictions:\n          - plugin: x\n            permissionAttribute: { action: reed }\n").unwrap_err();
+        assert!(err.to_string().contains("reed"), "{err}");
+    }
+
+    #[test]
+    fn bad_yaml_names_the_file_and_line() {
+        let err = load("backend:\n  listen: [\n").unwrap_err();
+        assert!(matches!(err, ConfigError::Syntax { .. }), "{err}");
+        assert!(err.to_string().contains("test.yaml"), "{err}");
+        let err = load("- a\n- b\n").unwrap_err();
+        assert!(err.to_string().contains("mapping"), "{err}");
+    }
+
+    #[test]
+    fn default_token_from_env() {
+        let config = ConfigLoader::new()
+            .env(|n| (n == TOKEN_ENV_VAR).then(|| "from-env-123".into()))
+            .load()
+            .unwrap();
+        assert_eq!(
+            default_token(&config).unwrap().unwrap().expose(),
+            "from-env-123"
+        );
+        let config = ConfigLoader::new()
+            .env(|n| (n == TOKEN_ENV_VAR).then(|| "short".into()))
+            .load()
+            .unwrap();
+        let err = default_token(&config).unwrap_err();
+        assert!(err.to_string().contains("MCP_TOKEN"), "{err}");
+    }
+
+    #[test]
+    fn app_sections_are_readable() {
+        #[derive(Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        struct Mine {
+            #[allow(dead_code)]
+            n: u32,
+        }
+        let config = load("app:\n  mine:\n    n: nope\n").unwrap();
+        let err = config.get::<Mine>("app.mine").unwrap_err();
+        assert_eq!(err.key(), Some("app.mine.n"), "{err}");
+        assert!(config.get::<Mine>("app.absent").unwrap().is_none());
+    }
+}
