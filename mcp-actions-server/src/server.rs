@@ -480,24 +480,24 @@ impl ActionsServer {
         Ok(())
     }
 
-    /// What to paste into an MCP client's configuration to reach this server with `token`.
-    pub fn client_config_json(&self, base_url: &str, token: &str) -> serde_json::Value {
-        serde_json::json!({
-            "mcpServers": {
-                self.config.mcp_actions().name.clone(): {
-                    "url": Self::endpoint_url(base_url),
-                    "headers": { "Authorization": format!("Bearer {token}") },
-                }
-            }
-        })
+    /// What to paste into an MCP client's configuration to reach this server with `token`:
+    /// `{"mcpServers":{"<name>":{"url":…,"headers":{"Authorization":"Bearer …"}}}}`, pretty
+    /// printed with `url` first.
+    pub fn client_config_json(&self, base_url: &str, token: &str) -> String {
+        let quote = |s: &str| serde_json::Value::from(s).to_string();
+        format!(
+            "{{\n  \"mcpServers\": {{\n    {name}: {{\n      \"url\": {url},\n      \"headers\": {{ \"Authorization\": {auth} }}\n    }}\n  }}\n}}",
+            name = quote(&self.config.mcp_actions().name),
+            url = quote(&Self::endpoint_url(base_url)),
+            auth = quote(&format!("Bearer {token}")),
+        )
     }
 
     /// The message `run()` prints to stderr when the token was generated: the client JSON,
     /// and how to keep the token across restarts. `None` when no token was generated.
     pub fn generated_token_notice(&self, base_url: &str) -> Option<String> {
         let token = self.generated_token()?;
-        let json = serde_json::to_string_pretty(&self.client_config_json(base_url, token))
-            .unwrap_or_default();
+        let json = self.client_config_json(base_url, token);
         Some(format!(
             "\nNo access token is configured (`backend.auth.externalAccess` in a --config file) and \
              {TOKEN_ENV_VAR} is not set,\nso this run accepts a generated token. To connect an MCP \

@@ -1,1 +1,8 @@
-fn main() {}
+//! Serves the `greet_user` action: `cargo run -p greet-user [-- --config FILE]`.
+
+use greet_user as _; // links the crate, so its actions are collected
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    mcp_actions_server::run().await
+}
