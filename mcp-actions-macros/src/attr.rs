@@ -43,6 +43,9 @@ pub struct ActionArgs {
     pub open_world: Option<Flag>,
     pub permission: Option<Path>,
     pub krate: Option<Path>,
+    /// Keys that an unknown key looked like (`titel` → `title`): that key is not reported
+    /// missing as well.
+    pub misspelt: Vec<&'static str>,
 }
 
 /// Parses the attribute's tokens. Every problem is recorded in `errors`; keys that parsed are
@@ -75,7 +78,10 @@ pub fn parse(tokens: TokenStream, errors: &mut Errors) -> ActionArgs {
             "open_world" => set(&mut args.open_world, &meta, &key, parse_flag(&meta)),
             "permission" => set(&mut args.permission, &meta, &key, parse_permission(&meta)),
             "crate" => set(&mut args.krate, &meta, &key, parse_crate(&meta)),
-            _ => Err(unknown_key(&meta.path, &key)),
+            _ => {
+                args.misspelt.extend(closest(&key));
+                Err(unknown_key(&meta.path, &key))
+            }
         };
         if let Err(e) = result {
             errors.push(e);

@@ -1,6 +1,6 @@
 //! Code generation: the user's function, unchanged, plus its descriptor in `inventory`.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Item, ItemFn};
@@ -41,11 +41,17 @@ pub fn action(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
+/// The span of the item's first token after its attributes (`struct`, `pub`, …).
 fn first_token_span(item: &Item) -> Span {
-    quote::ToTokens::to_token_stream(item)
-        .into_iter()
-        .next()
-        .map_or_else(Span::call_site, |t| t.span())
+    let mut tokens = quote::ToTokens::to_token_stream(item).into_iter().peekable();
+    while let Some(TokenTree::Punct(p)) = tokens.peek() {
+        if p.as_char() != '#' {
+            break;
+        }
+        tokens.next(); // `#`
+        tokens.next(); // `[...]`
+    }
+    tokens.next().map_or_else(Span::call_site, |t| t.span())
 }
 
 fn descriptor(action: &Action, func: &ItemFn) -> TokenStream {
@@ -57,46 +63,56 @@ fn descriptor(action: &Action, func: &ItemFn) -> TokenStream {
         #p::SourceLocation { file: ::core::file!(), line: ::core::line!() }
     };
 
-    let input_ty = match &action.input {
-        Some(ty) => quote!(#ty),
-        None => quote!(#p::NoInput),
+    // Each user type is checked by exactly one `const`, spanned on the type as written, so a
+    // missing derive is one error pointing at that type.
+    let input = match &action.input {
+        Some(ty) => quote_spanned! {ty.span()=>
+            const __MCP_ACTIONS_INPUT: #p::Input<#ty> = #p::input::<#ty>();
+        },
+        None => quote! {
+            const __MCP_ACTIONS_INPUT: #p::Input<#p::NoInput> = #p::input::<#p::NoInput>();
+        },
     };
-    // Each type check is spanned on the user's token, so a missing derive is reported there.
-    let input_check = action.input.as_ref().map(|ty| {
-        quote_spanned! {ty.span()=> #p::assert_input::<#ty>(); }
-    });
-    let (output_ty, return_checks, finish) = match &action.returns {
-        Returns::Result { ok, err } => (
-            quote!(#ok),
-            quote! {
-                #p::assert_output::<#ok>();
-                #p::assert_error::<#err>();
-            },
-            quote!(#p::finish::<#ok, #err>),
-        ),
-        Returns::Other(ty) => (
-            quote!(<#ty as #p::ActionReturn>::Output),
-            quote_spanned! {ty.span()=> #p::assert_return::<#ty>(); },
-            quote_spanned!(ty.span()=> #p::finish_return::<#ty>),
-        ),
-    };
-    let return_checks = match &action.returns {
+    let (returns, output_schema, finish) = match &action.returns {
         Returns::Result { ok, err } => {
-            let ok_check = quote_spanned! {ok.span()=> #p::assert_output::<#ok>(); };
-            let err_check = quote_spanned! {err.span()=> #p::assert_error::<#err>(); };
-            quote!(#ok_check #err_check)
+            let output = quote_spanned! {ok.span()=>
+                const __MCP_ACTIONS_OUTPUT: #p::Output<#ok> = #p::output::<#ok>();
+            };
+            let error = quote_spanned! {err.span()=>
+                const __MCP_ACTIONS_ERROR: fn(#err) -> #p::ActionError = #p::error::<#err>();
+            };
+            (
+                quote!(#output #error),
+                quote!(__MCP_ACTIONS_OUTPUT.schema),
+                quote! {
+                    match __returned {
+                        ::core::result::Result::Ok(output) => (__MCP_ACTIONS_OUTPUT.serialize)(&output),
+                        ::core::result::Result::Err(error) => ::core::result::Result::Err(__MCP_ACTIONS_ERROR(error)),
+                    }
+                },
+            )
         }
-        Returns::Other(_) => return_checks,
+        Returns::Other(ty) => (
+            quote_spanned! {ty.span()=>
+                const __MCP_ACTIONS_RETURN: #p::Return<#ty> = #p::returns::<#ty>();
+            },
+            quote!(__MCP_ACTIONS_RETURN.schema),
+            quote!((__MCP_ACTIONS_RETURN.finish)(__returned)),
+        ),
     };
 
     let mut bindings = Vec::new();
     let mut call_args = Vec::new();
     let mut services = Vec::new();
+    if action.input.is_none() {
+        // No input: still reject anything but an object, as the schema promises.
+        bindings.push(quote! { let _ = (__MCP_ACTIONS_INPUT.deserialize)(__arguments)?; });
+    }
     for (i, arg) in action.args.iter().enumerate() {
         match arg {
             Arg::Input => {
                 bindings.push(quote! {
-                    let __input = #p::deserialize_input::<#input_ty>(__arguments)?;
+                    let __input = (__MCP_ACTIONS_INPUT.deserialize)(__arguments)?;
                 });
                 call_args.push(quote!(__input));
             }
@@ -110,13 +126,6 @@ fn descriptor(action: &Action, func: &ItemFn) -> TokenStream {
                 services.push(quote_spanned!(ty.span()=> #p::ServiceKey::of::<#ty>()));
             }
         }
-    }
-    if action.input.is_none() {
-        // No input: still reject anything but an object, as the schema promises.
-        bindings.insert(
-            0,
-            quote! { let _ = #p::deserialize_input::<#p::NoInput>(__arguments)?; },
-        );
     }
 
     let name = &action.name;
@@ -139,29 +148,16 @@ fn descriptor(action: &Action, func: &ItemFn) -> TokenStream {
         },
         None => quote!(::core::option::Option::None),
     };
-    let call = quote_spanned! {func.sig.ident.span()=> #ident(#(#call_args),*).await };
+    // The call is spanned on the function's name: a future that is not `Send` is reported there.
+    let call = quote_spanned! {func.sig.ident.span()=>
+        #p::require_send(#ident(#(#call_args),*)).await
+    };
 
     quote! {
         #[doc(hidden)]
-        #[allow(non_upper_case_globals, clippy::all)]
         const _: () = {
-            #[allow(dead_code)]
-            fn __mcp_actions_checks() {
-                #input_check
-                #return_checks
-            }
-
-            fn __mcp_actions_input_schema()
-                -> ::core::result::Result<#p::JsonObject, #p::SchemaError>
-            {
-                #p::input_schema::<#input_ty>()
-            }
-
-            fn __mcp_actions_output_schema()
-                -> ::core::result::Result<#p::JsonObject, #p::SchemaError>
-            {
-                #p::output_schema::<#output_ty>()
-            }
+            #input
+            #returns
 
             fn __mcp_actions_invoke(
                 __ctx: #p::ActionContext,
@@ -172,7 +168,8 @@ fn descriptor(action: &Action, func: &ItemFn) -> TokenStream {
             > {
                 #p::Box::pin(async move {
                     #(#bindings)*
-                    #finish(#call)
+                    let __returned = #call;
+                    #finish
                 })
             }
 
@@ -191,8 +188,8 @@ fn descriptor(action: &Action, func: &ItemFn) -> TokenStream {
                     permission: #permission,
                     services: &[#(#services),*],
                     location: #location,
-                    input_schema: __mcp_actions_input_schema,
-                    output_schema: __mcp_actions_output_schema,
+                    input_schema: __MCP_ACTIONS_INPUT.schema,
+                    output_schema: #output_schema,
                     invoke: __mcp_actions_invoke,
                 }
             }

@@ -52,7 +52,6 @@ pub enum Returns {
 
 /// Checks the attribute and the signature; every problem goes to `errors`.
 pub fn validate(args: ActionArgs, func: &ItemFn, errors: &mut Errors) -> Option<Action> {
-    let signature = check_signature(func, errors);
     let ident = func.sig.ident.clone();
 
     let name = match &args.name {
@@ -90,6 +89,7 @@ pub fn validate(args: ActionArgs, func: &ItemFn, errors: &mut Errors) -> Option<
             String::new()
         }
         Some(lit) => lit.value(),
+        None if args.misspelt.contains(&"title") => String::new(),
         None => {
             errors.push(syn::Error::new(
                 Span::call_site(),
@@ -110,6 +110,7 @@ pub fn validate(args: ActionArgs, func: &ItemFn, errors: &mut Errors) -> Option<
         Some(lit) => lit.value(),
         None => match doc_comment(func) {
             Some(doc) => doc,
+            None if args.misspelt.contains(&"description") => String::new(),
             None => {
                 errors.push(syn::Error::new_spanned(
                     &ident,
@@ -145,7 +146,7 @@ pub fn validate(args: ActionArgs, func: &ItemFn, errors: &mut Errors) -> Option<
         ));
     }
 
-    let (input, call_args, returns) = signature?;
+    let (input, call_args, returns) = check_signature(func, errors)?;
     Some(Action {
         krate: args.krate.unwrap_or_else(|| parse_quote!(::mcp_actions)),
         ident,

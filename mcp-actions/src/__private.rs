@@ -10,7 +10,7 @@ pub use ::serde_json;
 pub use ::std::boxed::Box;
 
 pub use crate::context::ActionContext;
-pub use crate::descriptor::{ActionAttributes, ActionDescriptor, SourceLocation};
+pub use crate::descriptor::{ActionAttributes, ActionDescriptor, SchemaFn, SourceLocation};
 pub use crate::error::ActionError;
 pub use crate::permission::{BoxFuture, Permission};
 pub use crate::schema::{JsonObject, SchemaError, SchemaSide};
@@ -25,34 +25,41 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, Default, serde::Deserialize, schemars::JsonSchema)]
 pub struct NoInput {}
 
+// The blanket impls below are `do_not_recommend`ed so that rustc reports the unmet bound as
+// *our* trait, with its `on_unimplemented` text, instead of the leaf trait (`JsonSchema`,
+// `From<E>`) with a list of unrelated types that implement it.
+
 /// Bound on action inputs.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as an action's input",
     label = "an action input must implement `serde::Deserialize` and `schemars::JsonSchema`",
-    note = "add `#[derive(Deserialize, JsonSchema)]` to `{Self}`"
+    note = "add `#[derive(Deserialize, JsonSchema)]` to `{Self}` (both derives are in `mcp_actions::prelude`)"
 )]
 pub trait ActionInput: DeserializeOwned + JsonSchema {}
+#[diagnostic::do_not_recommend]
 impl<T: DeserializeOwned + JsonSchema> ActionInput for T {}
 
 /// Bound on action outputs.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as an action's output",
     label = "an action output must implement `serde::Serialize` and `schemars::JsonSchema`",
-    note = "add `#[derive(Serialize, JsonSchema)]` to `{Self}`"
+    note = "add `#[derive(Serialize, JsonSchema)]` to `{Self}` (both derives are in `mcp_actions::prelude`)"
 )]
 pub trait ActionOutput: Serialize + JsonSchema {}
+#[diagnostic::do_not_recommend]
 impl<T: Serialize + JsonSchema> ActionOutput for T {}
 
 /// Bound on action error types.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as an action's error type",
     label = "the error type must convert into `ActionError`",
-    note = "return `ActionError`, or implement `From<{Self}> for ActionError`"
+    note = "return `ActionError`, or implement `From<{Self}> for ActionError` choosing the kind (`ActionError::not_found(…)`, `ActionError::internal(…)`, …)"
 )]
 pub trait IntoActionError {
     /// Converts.
     fn into_action_error(self) -> ActionError;
 }
+#[diagnostic::do_not_recommend]
 impl<E: Into<ActionError>> IntoActionError for E {
     fn into_action_error(self) -> ActionError {
         self.into()
@@ -71,6 +78,8 @@ pub trait ActionReturn {
     /// Converts into the pipeline's result.
     fn into_action_result(self) -> Result<Self::Output, ActionError>;
 }
+// Not `do_not_recommend`: for a `Result` alias, the leaf (`ActionOutput`, `IntoActionError`)
+// says precisely which side is wrong.
 impl<T: ActionOutput, E: IntoActionError> ActionReturn for Result<T, E> {
     type Output = T;
     fn into_action_result(self) -> Result<T, ActionError> {
@@ -78,17 +87,89 @@ impl<T: ActionOutput, E: IntoActionError> ActionReturn for Result<T, E> {
     }
 }
 
-/// Asserts `T` is a valid input type (emitted spanned on the user's type).
-pub fn assert_input<T: ActionInput>() {}
-/// Asserts `T` is a valid output type (emitted spanned on the user's type).
-pub fn assert_output<T: ActionOutput>() {}
-/// Asserts `E` is a valid error type (emitted spanned on the user's type).
-pub fn assert_error<E: IntoActionError>() {}
-/// Asserts `R` is a valid return type (emitted spanned on the user's type).
-pub fn assert_return<R: ActionReturn>() {}
-/// Asserts a `permission = …` path names a `Permission` (emitted spanned on the path).
-pub const fn permission(permission: &'static Permission) -> &'static Permission {
-    permission
+/// Implemented by [`Permission`] only: the bound of `permission = …`.
+#[diagnostic::on_unimplemented(
+    message = "`permission = …` must name a `Permission`, not a `{Self}`",
+    label = "not a `Permission`",
+    note = "declare `const MY_PERMISSION: Permission = Permission::read(\"plugin.thing.read\");` and write `permission = MY_PERMISSION`"
+)]
+pub trait IsPermission: sealed::Sealed {}
+impl IsPermission for Permission {}
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::permission::Permission {}
+}
+
+/// The permission named by `permission = PATH`; a non-`Permission` is one error at the path.
+pub const fn permission<P: IsPermission>(permission: &'static P) -> &'static Permission {
+    // SAFETY: `IsPermission` is sealed and implemented for `Permission` alone, so `P` is
+    // `Permission` and this cast is the identity.
+    unsafe { &*(permission as *const P).cast::<Permission>() }
+}
+
+// Each `const fn` below is called once per action, in a `const` spanned on the user's type, so
+// a type that lacks a trait is reported once, at that type, with the trait's text above.
+
+/// The schema and deserializer of an action's input.
+pub struct Input<T> {
+    /// [`input_schema`] of `T`.
+    pub schema: SchemaFn,
+    /// [`deserialize_input`] of `T`.
+    pub deserialize: fn(Value) -> Result<T, ActionError>,
+}
+
+/// Checks `T` as an action input, once.
+pub const fn input<T: ActionInput>() -> Input<T> {
+    Input {
+        schema: input_schema::<T>,
+        deserialize: deserialize_input::<T>,
+    }
+}
+
+/// The schema and serializer of an action's output.
+pub struct Output<T> {
+    /// [`output_schema`] of `T`.
+    pub schema: SchemaFn,
+    /// [`serialize_output`] of `T`.
+    pub serialize: fn(&T) -> Result<Value, ActionError>,
+}
+
+/// Checks `T` as an action output, once.
+pub const fn output<T: ActionOutput>() -> Output<T> {
+    Output {
+        schema: output_schema::<T>,
+        serialize: serialize_output::<T>,
+    }
+}
+
+/// Checks `E` as an action error type, once; gives its conversion.
+pub const fn error<E: IntoActionError>() -> fn(E) -> ActionError {
+    IntoActionError::into_action_error
+}
+
+/// The output schema and result conversion of a return type not written `Result<O, E>`.
+pub struct Return<R> {
+    /// [`output_schema`] of the output type.
+    pub schema: SchemaFn,
+    /// Runs the error conversion and serializes the output.
+    pub finish: fn(R) -> Result<Value, ActionError>,
+}
+
+/// Checks `R` as an action's return type, once.
+pub const fn returns<R: ActionReturn>() -> Return<R> {
+    Return {
+        schema: output_schema::<R::Output>,
+        finish: finish_return::<R>,
+    }
+}
+
+fn finish_return<R: ActionReturn>(returned: R) -> Result<Value, ActionError> {
+    serialize_output(&returned.into_action_result()?)
+}
+
+/// Requires an action's future to be `Send` (the server runs it on any worker thread).
+pub fn require_send<F: Future + Send>(future: F) -> F {
+    future
 }
 
 /// The input schema of `T`.
@@ -122,16 +203,6 @@ pub fn serialize_output<T: ActionOutput>(output: &T) -> Result<Value, ActionErro
             std::any::type_name::<T>()
         ))
     })
-}
-
-/// Turns what an action returned as `Result<O, E>` into the pipeline's JSON result.
-pub fn finish<O: ActionOutput, E: IntoActionError>(returned: Result<O, E>) -> Result<Value, ActionError> {
-    serialize_output(&returned.map_err(IntoActionError::into_action_error)?)
-}
-
-/// Like [`finish`], for a return type not written as `Result<O, E>` (an alias, say).
-pub fn finish_return<R: ActionReturn>(returned: R) -> Result<Value, ActionError> {
-    serialize_output(&returned.into_action_result()?)
 }
 
 /// Gets a `Service<T>` argument from the context.
