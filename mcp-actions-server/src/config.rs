@@ -650,8 +650,10 @@ struct RawRoot {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct RawBackend {
+    /// `{ host, port }`, or Backstage's string form `":7007"` / `"0.0.0.0:7007"`; parsed by
+    /// `listen_config` so errors keep their full key path.
     #[serde(default)]
-    listen: Option<RawListen>,
+    listen: Option<Value>,
     #[serde(default)]
     base_url: Option<String>,
     #[serde(default)]
@@ -665,12 +667,6 @@ struct RawAuth {
     external_access: Option<Vec<RawExternalAccess>>,
 }
 
-/// `listen: { host, port }` or Backstage's string form `listen: ":7007"` / `"0.0.0.0:7007"`.
-enum RawListen {
-    Parts(RawListenParts),
-    Text(String),
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawListenParts {
@@ -678,21 +674,6 @@ struct RawListenParts {
     host: Option<String>,
     #[serde(default, deserialize_with = "number_or_string")]
     port: Option<u64>,
-}
-
-impl<'de> Deserialize<'de> for RawListen {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match Value::deserialize(d)? {
-            Value::String(s) => Ok(RawListen::Text(s)),
-            v @ Value::Object(_) => RawListenParts::deserialize(v)
-                .map(RawListen::Parts)
-                .map_err(D::Error::custom),
-            other => Err(D::Error::custom(format!(
-                "expected a mapping like `{{ host: 127.0.0.1, port: 7007 }}` or a string like \":7007\", got {}",
-                kind_of(&other)
-            ))),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -846,7 +827,7 @@ fn typed_sections(tree: &Value) -> Result<(BackendConfig, McpActionsConfig), Con
     ))
 }
 
-fn listen_config(raw: Option<RawListen>) -> Result<ListenConfig, ConfigError> {
+fn listen_config(raw: Option<Value>) -> Result<ListenConfig, ConfigError> {
     let port_error = |port: &str| {
         ConfigError::invalid(
             "backend.listen.port",
@@ -854,8 +835,9 @@ fn listen_config(raw: Option<RawListen>) -> Result<ListenConfig, ConfigError> {
         )
     };
     match raw {
-        None => Ok(ListenConfig::default()),
-        Some(RawListen::Parts(parts)) => {
+        None | Some(Value::Null) => Ok(ListenConfig::default()),
+        Some(value @ Value::Object(_)) => {
+            let parts: RawListenParts = deserialize_at("backend.listen", value)?;
             let port = match parts.port {
                 None => DEFAULT_PORT,
                 Some(p) => u16::try_from(p).map_err(|_| port_error(&p.to_string()))?,
@@ -869,7 +851,7 @@ fn listen_config(raw: Option<RawListen>) -> Result<ListenConfig, ConfigError> {
             }
             Ok(ListenConfig { host, port })
         }
-        Some(RawListen::Text(text)) => {
+        Some(Value::String(text)) => {
             let (host, port) = text.rsplit_once(':').ok_or_else(|| {
                 ConfigError::invalid(
                     "backend.listen",
@@ -883,6 +865,13 @@ fn listen_config(raw: Option<RawListen>) -> Result<ListenConfig, ConfigError> {
                 port,
             })
         }
+        Some(other) => Err(ConfigError::invalid(
+            "backend.listen",
+            format!(
+                "expected a mapping like `{{ host: 127.0.0.1, port: 7007 }}` or a string like \":7007\", got {}",
+                kind_of(&other)
+            ),
+        )),
     }
 }
 
