@@ -430,7 +430,12 @@ fn doc_comment(func: &ItemFn) -> Option<String> {
             },
             _ => None,
         })
-        .flat_map(|s| s.lines().map(str::to_owned).collect::<Vec<_>>())
+        .flat_map(|s| {
+            // Not `lines()`: an empty `///` is an empty string and must stay an empty line.
+            s.split('\n')
+                .map(|l| l.trim_end_matches('\r').to_owned())
+                .collect::<Vec<_>>()
+        })
         .collect();
     let indent = lines
         .iter()
