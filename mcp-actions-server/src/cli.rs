@@ -93,8 +93,12 @@ pub fn init_logging() {
 /// ```
 ///
 /// It parses `--config FILE` (repeatable), logs to stderr, loads and merges the config, builds
-/// the server (start-up errors list every problem), binds `backend.listen`, prints a generated
-/// token's client configuration if there is one, and serves until Ctrl-C or SIGTERM.
+/// the server, binds `backend.listen`, prints a generated token's client configuration if there
+/// is one, and serves until Ctrl-C or SIGTERM.
+///
+/// A start-up error (bad config, invalid actions, missing services, a taken port) is printed
+/// to stderr as one readable message — every problem listed, no backtrace — and the process
+/// exits with status 1. Use [`serve_args`] to get the typed error instead.
 pub async fn run() -> anyhow::Result<()> {
     run_with(Ok::<_, std::convert::Infallible>).await
 }
@@ -120,7 +124,12 @@ where
 {
     let args = ServeArgs::from_env();
     init_logging();
-    serve_args(args, setup).await?;
+    if let Err(error) = serve_args(args, setup).await {
+        // The message already says everything (causes included); returning it to `main` would
+        // add `Debug` output and, with RUST_BACKTRACE set, a backtrace of our own code.
+        eprintln!("error: {error}");
+        std::process::exit(1);
+    }
     Ok(())
 }
 

@@ -107,6 +107,7 @@ pub enum ServeError {
 pub struct ActionsServerBuilder {
     config: Config,
     registry: Option<Registry>,
+    plugin_sources: Option<Vec<String>>,
     services: Services,
     policy: Option<Arc<dyn PermissionPolicy>>,
     authenticator: Option<Arc<dyn Authenticator>>,
@@ -129,6 +130,7 @@ impl ActionsServerBuilder {
         Self {
             config: Config::empty(),
             registry: None,
+            plugin_sources: None,
             services: Services::new(),
             policy: None,
             authenticator: None,
@@ -151,6 +153,18 @@ impl ActionsServerBuilder {
     /// Serves these actions instead of every `#[action]` linked into the binary.
     pub fn registry(mut self, registry: Registry) -> Self {
         self.registry = Some(registry);
+        self
+    }
+
+    /// Serves only the actions of these plugins (like Backstage's
+    /// `backend.actions.pluginSources`), e.g. when the binary links more plugins than one
+    /// server should expose.
+    pub fn plugin_sources<I, S>(mut self, plugins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.plugin_sources = Some(plugins.into_iter().map(Into::into).collect());
         self
     }
 
@@ -206,6 +220,10 @@ impl ActionsServerBuilder {
         let registry = match self.registry {
             Some(registry) => registry,
             None => Registry::from_inventory().map_err(registry_problems)?,
+        };
+        let registry = match &self.plugin_sources {
+            Some(plugins) => registry.with_plugin_sources(plugins),
+            None => registry,
         };
         let missing = registry.missing_services(&self.services);
         if !missing.is_empty() {

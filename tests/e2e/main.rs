@@ -15,4 +15,5 @@ mod auth;
 mod calls;
 mod catalog;
 mod config;
+mod http;
 mod permissions;
