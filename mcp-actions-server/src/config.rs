@@ -250,8 +250,8 @@ impl Config {
     ///
     /// let config = ConfigLoader::new().yaml("app.yaml", "catalog:\n  seed:\n    entitys: []\n").env(|_| None).load().unwrap();
     /// let err = config.get::<Seed>("catalog.seed").unwrap_err();
-    /// assert!(err.to_string().contains("`catalog.seed`"), "{err}");
-    /// assert!(err.to_string().contains("entitys"), "{err}");
+    /// assert!(err.to_string().contains("`catalog.seed.entitys`"), "{err}");
+    /// assert!(err.to_string().contains("expected `entities`"), "{err}");
     /// ```
     pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, ConfigError> {
         let mut node = &self.tree;
