@@ -62,7 +62,10 @@ pub fn parse(tokens: TokenStream, errors: &mut Errors) -> ActionArgs {
             None => {
                 errors.push(syn::Error::new_spanned(
                     &meta.path,
-                    format!("expected a key such as `title`; expected one of {}", key_list()),
+                    format!(
+                        "expected a key such as `title`; expected one of {}",
+                        key_list()
+                    ),
                 ));
                 return skip_value(meta.input);
             }

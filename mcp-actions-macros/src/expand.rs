@@ -43,7 +43,9 @@ pub fn action(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// The span of the item's first token after its attributes (`struct`, `pub`, …).
 fn first_token_span(item: &Item) -> Span {
-    let mut tokens = quote::ToTokens::to_token_stream(item).into_iter().peekable();
+    let mut tokens = quote::ToTokens::to_token_stream(item)
+        .into_iter()
+        .peekable();
     while let Some(TokenTree::Punct(p)) = tokens.peek() {
         if p.as_char() != '#' {
             break;

@@ -173,7 +173,10 @@ fn check_signature(func: &ItemFn, errors: &mut Errors) -> Option<Signature> {
     let ident = &sig.ident;
 
     if sig.asyncness.is_none() {
-        let at = sig.constness.as_ref().map_or(sig.fn_token.span(), |c| c.span());
+        let at = sig
+            .constness
+            .as_ref()
+            .map_or(sig.fn_token.span(), |c| c.span());
         errors.push(syn::Error::new(
             at,
             format!("an action must be an `async fn`; write `async fn {ident}(…)`"),
@@ -458,7 +461,10 @@ fn name_problem(name: &str) -> Option<String> {
         return Some(format!("is empty: {rule}"));
     }
     if name.len() > 64 {
-        return Some(format!("is {} characters long, more than 64: {rule}", name.len()));
+        return Some(format!(
+            "is {} characters long, more than 64: {rule}",
+            name.len()
+        ));
     }
     let first = name.as_bytes()[0];
     let valid = first.is_ascii_lowercase()
@@ -520,11 +526,18 @@ mod tests {
     fn names() {
         assert!(name_problem("greet_user").is_none());
         assert!(name_problem(&"a".repeat(64)).is_none());
-        assert!(name_problem(&"a".repeat(65)).unwrap().contains("more than 64"));
+        assert!(
+            name_problem(&"a".repeat(65))
+                .unwrap()
+                .contains("more than 64")
+        );
         assert!(name_problem("Greet").unwrap().contains("not client-safe"));
         assert!(name_problem("").unwrap().contains("empty"));
         assert_eq!(to_snake_case("GetEntity").as_deref(), Some("get_entity"));
-        assert_eq!(to_snake_case("catalog.get-entity").as_deref(), Some("catalog_get_entity"));
+        assert_eq!(
+            to_snake_case("catalog.get-entity").as_deref(),
+            Some("catalog_get_entity")
+        );
         assert_eq!(to_snake_case("1abc"), None);
     }
 

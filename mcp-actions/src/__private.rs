@@ -22,8 +22,19 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 /// The input of an action that takes none: an empty object (unknown fields are ignored).
-#[derive(Debug, Clone, Copy, Default, serde::Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
 pub struct NoInput {}
+
+// By hand: a derived schema would carry this type's name and doc comment to every client.
+impl JsonSchema for NoInput {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NoInput".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "object", "properties": {} })
+    }
+}
 
 // The blanket impls below are `do_not_recommend`ed so that rustc reports the unmet bound as
 // *our* trait, with its `on_unimplemented` text, instead of the leaf trait (`JsonSchema`,
