@@ -39,15 +39,15 @@ pub enum Arg {
     Input,
     Context,
     /// `Service<T>`: the `T`.
-    Service(Type),
+    Service(Box<Type>),
 }
 
 /// The return type.
 pub enum Returns {
     /// Written as `Result<Ok, Err>` (the common case): each side is checked at its own token.
-    Result { ok: Type, err: Type },
+    Result { ok: Box<Type>, err: Box<Type> },
     /// Anything else (a `Result` alias, a wrong type): checked as a whole.
-    Other(Type),
+    Other(Box<Type>),
 }
 
 /// Checks the attribute and the signature; every problem goes to `errors`.
@@ -302,7 +302,7 @@ fn check_signature(func: &ItemFn, errors: &mut Errors) -> Option<Signature> {
 enum Kind {
     Input,
     Context,
-    Service(Type),
+    Service(Box<Type>),
     Invalid(syn::Error),
 }
 
@@ -348,7 +348,7 @@ fn classify(ty: &Type) -> Kind {
             }
             if last.ident == "Service" {
                 return match single_type_argument(&last.arguments) {
-                    Some(inner) => Kind::Service(inner.clone()),
+                    Some(inner) => Kind::Service(Box::new(inner.clone())),
                     None => Kind::Invalid(syn::Error::new_spanned(
                         ty,
                         "name the service type: write `Service<MyService>`",
@@ -380,12 +380,12 @@ fn split_result(ty: &Type) -> Returns {
             && generic.args.len() == 2
         {
             return Returns::Result {
-                ok: ok.clone(),
-                err: err.clone(),
+                ok: Box::new(ok.clone()),
+                err: Box::new(err.clone()),
             };
         }
     }
-    Returns::Other(ty.clone())
+    Returns::Other(Box::new(ty.clone()))
 }
 
 fn last_segment_is(ty: &Type, name: &str) -> bool {
