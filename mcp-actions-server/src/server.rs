@@ -480,6 +480,7 @@ impl ActionsServer {
             url = %Self::endpoint_url(&base_url),
             actions = self.dispatcher().registry().len(),
             name = %self.config.mcp_actions().name,
+            allowed_hosts = ?self.allowed_hosts(&base_url),
             "serving MCP actions"
         );
         let shutdown = self.shutdown.clone();
