@@ -1,0 +1,589 @@
+#!/usr/bin/env python3
+"""The benchmark harness behind benches/run.sh (which builds everything first).
+
+Runs each server one after another on a free loopback port, checks its answers, measures it
+with wrk (a separate process, on loopback), stops it by PID, and prints tables with absolute
+figures and ratios. Everything is bounded in time; nothing leaves 127.0.0.1.
+
+    python3 benches/bench.py [--duration S] [--quick] [--skip-compile] [--only SECTION,...]
+
+Sections: servers (mcp-actions vs rmcp vs raw axum vs TS SDK), scaling (1..5,000 actions),
+startup (time to first served request, RSS), compile (200 #[action] vs 200 #[tool]).
+Results also go to benches/results/results.json and benches/results/results.md.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(HERE, "target"))
+RELEASE = os.path.join(TARGET, "release")
+RESULTS = os.path.join(HERE, "results")
+PATH = "/api/mcp-actions/v1"
+TOKEN = "bench-token-0123456789"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+CONCURRENCY = [1, 8, 32, 128]
+ACTION_COUNTS = [1, 100, 1000, 5000]
+HEADERS = {
+    "Content-Type": "application/json",
+    "Accept": "application/json, text/event-stream",
+    "MCP-Protocol-Version": "2025-11-25",
+    "Authorization": f"Bearer {TOKEN}",
+}
+CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": {"name": "greet_user", "arguments": {"name": "World"}}}
+LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+EXPECTED = {"greeting": "Hello World!"}
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_status(pid):
+    """VmRSS and VmHWM (peak) in KiB."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                key, value = line.split(":")
+                out[key] = int(value.split()[0])
+    return out
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[0] is state (field 3): utime is field 14, stime field 15
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def post(port, body, timeout=10.0, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        data = json.dumps(body).encode()
+        conn.request("POST", PATH, body=data, headers=headers or HEADERS)
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("Content-Type") or "", resp.read()
+    finally:
+        conn.close()
+
+
+def parse_body(content_type, raw):
+    """A JSON-RPC message from a JSON or (single-event) SSE response."""
+    text = raw.decode()
+    if content_type.startswith("text/event-stream"):
+        datas = [l[5:].strip() for l in text.splitlines() if l.startswith("data:")]
+        datas = [d for d in datas if d]
+        text = datas[-1]
+    return json.loads(text)
+
+
+class Server:
+    """One server process: started, checked ready, measured, stopped by PID."""
+
+    def __init__(self, label, argv, env=None, cwd=None, log_name=None):
+        self.label = label
+        self.argv = argv
+        self.env = dict(os.environ, MCP_TOKEN=TOKEN)
+        self.env.pop("RUST_LOG", None)
+        self.env.update(env or {})
+        self.cwd = cwd
+        self.proc = None
+        self.port = None
+        os.makedirs(RESULTS, exist_ok=True)
+        self.log_path = os.path.join(RESULTS, f"{log_name or label}.log")
+
+    def start(self, port_arg, timeout=60.0):
+        """Starts the server; returns the milliseconds until the first tools/call answered."""
+        self.port = free_port()
+        argv = port_arg(self.argv, self.port)
+        logf = open(self.log_path, "w")
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(argv, env=self.env, cwd=self.cwd, stdout=logf, stderr=logf,
+                                     stdin=subprocess.DEVNULL)
+        deadline = t0 + timeout
+        while time.perf_counter() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.label} exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                status, _, _ = post(self.port, CALL, timeout=5)
+                if status == 200:
+                    return (time.perf_counter() - t0) * 1000
+            except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected):
+                pass
+            time.sleep(0.001)
+        self.stop()
+        raise RuntimeError(f"{self.label} did not answer within {timeout} s; see {self.log_path}")
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.proc = None
+
+    def memory(self):
+        return proc_status(self.proc.pid)
+
+    def cpu(self):
+        return cpu_seconds(self.proc.pid)
+
+
+def port_after_config(config_dir):
+    """mcp-actions binaries: a YAML config with the port and a static token."""
+
+    def make(argv, port):
+        path = os.path.join(config_dir, f"bench-config-{port}.yaml")
+        with open(path, "w") as f:
+            f.write(
+                "backend:\n"
+                f"  listen: {{ host: 127.0.0.1, port: {port} }}\n"
+                "  auth:\n"
+                "    externalAccess:\n"
+                "      - type: static\n"
+                f"        options: {{ token: {TOKEN}, subject: bench }}\n"
+            )
+        return argv + ["--config", path]
+
+    return make
+
+
+def port_as_arg(argv, port):
+    return argv + [str(port)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks and load
+
+
+def check_server(server):
+    """Verifies the answers wrk will get, and returns the tools/list size and response notes."""
+    port = server.port
+    status, ctype, raw = post(port, CALL)
+    msg = parse_body(ctype, raw)
+    result = msg.get("result") or {}
+    if status != 200 or result.get("structuredContent") != EXPECTED or result.get("isError"):
+        raise RuntimeError(f"{server.label}: unexpected tools/call answer {status} {raw[:300]!r}")
+    text = result["content"][0]["text"]
+    if json.loads(text) != EXPECTED:
+        raise RuntimeError(f"{server.label}: unexpected text block {text!r}")
+    call_bytes = len(raw)
+    status, ctype, raw = post(port, LIST)
+    msg = parse_body(ctype, raw)
+    tools = (msg.get("result") or {}).get("tools") or []
+    if status != 200 or "greet_user" not in [t["name"] for t in tools]:
+        raise RuntimeError(f"{server.label}: unexpected tools/list answer {status} {raw[:300]!r}")
+    list_bytes = len(raw)
+    bad = dict(HEADERS, Authorization="Bearer wrong-token")
+    status, _, _ = post(port, CALL, headers=bad)
+    if status != 401:
+        raise RuntimeError(f"{server.label}: a wrong token got {status}, not 401")
+    return {"call_bytes": call_bytes, "list_bytes": list_bytes, "tools": len(tools),
+            "content_type": ctype.split(";")[0]}
+
+
+def run_wrk(server, concurrency, method="call", duration=5, tool="greet_user"):
+    threads = min(concurrency, 2)
+    argv = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "--timeout", "10s",
+            "-s", os.path.join(HERE, "wrk", "mcp.lua"), f"http://127.0.0.1:{server.port}{PATH}"]
+    env = dict(os.environ, MCP_METHOD=method, MCP_TOKEN=TOKEN, MCP_TOOL=tool)
+    cpu0 = server.cpu()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # wait4 gives the load generator's own CPU time
+    deadline = time.time() + duration + 30
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.time() > deadline:
+            proc.kill()
+            pid, status, usage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.05)
+    wall = time.perf_counter() - t0
+    server_cpu = server.cpu() - cpu0
+    out = proc.stdout.read().decode()
+    proc.stdout.close()
+    proc.stderr.close()
+    m = re.search(r"WRK_JSON (\{.*\})", out)
+    if not m:
+        raise RuntimeError(f"wrk printed no result for {server.label}: {out[-500:]}")
+    r = json.loads(m.group(1))
+    secs = r["duration_us"] / 1e6
+    errors = sum(r[k] for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts"))
+    return {
+        "concurrency": concurrency,
+        "method": method,
+        "requests": r["requests"],
+        "rps": r["requests"] / secs,
+        "p50_ms": r["p50_us"] / 1000,
+        "p90_ms": r["p90_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "errors": errors,
+        "server_cpu_pct": 100 * server_cpu / wall,
+        "server_cpu_us_per_req": 1e6 * server_cpu / max(r["requests"], 1),
+        "wrk_cpu_pct": 100 * (usage.ru_utime + usage.ru_stime) / wall,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections
+
+
+def server_defs():
+    node = shutil.which("node") or "node"
+    cfg = port_after_config(RESULTS)
+    return {
+        "mcp-actions": (Server("mcp-actions", [os.path.join(RELEASE, "greet-user")],
+                               env={"RUST_LOG": "warn"}), cfg),
+        "mcp-actions (log=info)": (Server("mcp-actions (log=info)", [os.path.join(RELEASE, "greet-user")],
+                                          log_name="mcp-actions-info"), cfg),
+        "rmcp": (Server("rmcp", [os.path.join(RELEASE, "rmcp-server")]), port_as_arg),
+        "raw axum": (Server("raw axum", [os.path.join(RELEASE, "axum-raw")], log_name="axum-raw"),
+                     port_as_arg),
+        "TS SDK": (Server("TS SDK", [node, "server.mjs"], cwd=os.path.join(HERE, "ts-server"),
+                          log_name="ts-sdk"), port_as_arg),
+    }
+
+
+def section_servers(args):
+    results = {}
+    for label, (server, port_arg) in server_defs().items():
+        log(f"== {label}")
+        startup = server.start(port_arg)
+        try:
+            time.sleep(0.3)
+            idle = server.memory()["VmRSS"]
+            info = check_server(server)
+            run_wrk(server, 32, duration=1)  # warm-up, not recorded
+            calls = []
+            for c in args.concurrency:
+                r = run_wrk(server, c, "call", args.duration)
+                log(f"   call c={c:<3} {r['rps']:9.0f} req/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms"
+                    f"  server {r['server_cpu_pct']:.0f}% ({r['server_cpu_us_per_req']:.0f} µs/req)"
+                    f"  wrk {r['wrk_cpu_pct']:.0f}%  errors {r['errors']}")
+                calls.append(r)
+            lists = []
+            for c in args.list_concurrency:
+                r = run_wrk(server, c, "list", args.duration)
+                log(f"   list c={c:<3} {r['rps']:9.0f} req/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms")
+                lists.append(r)
+            mem = server.memory()
+        finally:
+            server.stop()
+        results[label] = {"startup_ms": startup, "idle_rss_kib": idle, "peak_rss_kib": mem["VmHWM"],
+                          "calls": calls, "lists": lists, **info}
+    return results
+
+
+def section_scaling(args):
+    results = {}
+    cfg = port_after_config(RESULTS)
+    for n in args.actions:
+        label = f"{n} actions"
+        log(f"== {label}")
+        server = Server(label, [os.path.join(RELEASE, f"gen-actions-{n}")], env={"RUST_LOG": "warn"},
+                        log_name=f"gen-actions-{n}")
+        startups = []
+        for _ in range(args.starts):
+            startups.append(server.start(cfg))
+            server.stop()
+        startup = server.start(cfg)
+        startups.append(startup)
+        try:
+            time.sleep(0.3)
+            idle = server.memory()["VmRSS"]
+            info = check_server(server)
+            run_wrk(server, 32, duration=1)
+            call32 = run_wrk(server, 32, "call", args.duration)
+            call1 = run_wrk(server, 1, "call", args.duration)
+            # the last tool too, in case lookup depended on position
+            last = "greet_user" if n == 1 else f"greet_user_{n - 1:05}"
+            call_last = run_wrk(server, 32, "call", max(2, args.duration // 2), tool=last)
+            list1 = run_wrk(server, 1, "list", args.duration)
+            mem = server.memory()
+        finally:
+            server.stop()
+        log(f"   start-up median {statistics.median(startups):.1f} ms, idle RSS {idle / 1024:.1f} MiB,"
+            f" call c=32 {call32['rps']:.0f} req/s ({call32['server_cpu_us_per_req']:.0f} µs/req),"
+            f" last tool {call_last['rps']:.0f} req/s, list {list1['p50_ms']:.2f} ms / {info['list_bytes']} B")
+        results[label] = {"n": n, "startup_ms": statistics.median(startups), "startups_ms": startups,
+                          "idle_rss_kib": idle, "peak_rss_kib": mem["VmHWM"], "call32": call32,
+                          "call1": call1, "call_last": call_last, "list1": list1, **info}
+    return results
+
+
+def section_startup(args):
+    """Start-up to first served request and idle RSS, repeated, for the comparison servers."""
+    results = {}
+    for label, (server, port_arg) in server_defs().items():
+        if label == "mcp-actions (log=info)":
+            continue
+        times, rss = [], []
+        for _ in range(args.starts):
+            times.append(server.start(port_arg))
+            time.sleep(0.2)
+            rss.append(server.memory()["VmRSS"])
+            server.stop()
+        results[label] = {"startup_ms": statistics.median(times), "startups_ms": times,
+                          "idle_rss_kib": statistics.median(rss)}
+        log(f"== {label}: start-up median {statistics.median(times):.1f} ms, idle RSS "
+            f"{statistics.median(rss) / 1024:.1f} MiB")
+    return results
+
+
+def cargo(*argv, profile="release"):
+    cmd = ["cargo", "build", "--quiet"] + (["--release"] if profile == "release" else []) + list(argv)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=HERE, check=True)
+    return time.perf_counter() - t0
+
+
+def section_compile(args):
+    """200 #[action]s vs the same 200 rmcp #[tool]s: crate-only clean build (dependencies already
+    built) and rebuild after editing one action's body, per profile; release binary sizes."""
+    crates = {"mcp-actions": "compile-actions-200", "rmcp": "compile-rmcp-200"}
+    results = {}
+    for profile in args.compile_profiles:
+        for label, crate in crates.items():
+            cargo("-p", crate, profile=profile)  # dependencies (and the crate) built
+            clean = []
+            incr = []
+            for rep in range(args.compile_reps):
+                subprocess.run(["cargo", "clean", "--quiet", "-p", crate]
+                               + (["--release"] if profile == "release" else []), cwd=HERE, check=True)
+                clean.append(cargo("-p", crate, profile=profile))
+                subprocess.run([sys.executable, os.path.join(HERE, "gen_crates.py"), "touch", crate, str(rep + 1)],
+                               check=True)
+                incr.append(cargo("-p", crate, profile=profile))
+            subprocess.run([sys.executable, os.path.join(HERE, "gen_crates.py"), "touch", crate, "0"], check=True)
+            results[f"{label} {profile}"] = {"label": label, "profile": profile, "clean_s": min(clean),
+                                             "clean_all_s": clean, "incremental_s": min(incr),
+                                             "incremental_all_s": incr}
+            log(f"== compile {label} ({profile}): clean {min(clean):.1f} s, one action edited {min(incr):.1f} s")
+        # leave the release binaries in place for the size table
+    cargo("-p", crates["mcp-actions"], "-p", crates["rmcp"])
+    sizes = {}
+    for label, binary in [("greet-user (mcp-actions, 1 action)", "greet-user"),
+                          ("rmcp-server (1 tool)", "rmcp-server"),
+                          ("axum-raw", "axum-raw"),
+                          ("compile-actions-200 (mcp-actions, 200 actions)", "compile-actions-200"),
+                          ("compile-rmcp-200 (rmcp, 200 tools)", "compile-rmcp-200"),
+                          ("gen-actions-5000 (mcp-actions, 5,000 actions)", "gen-actions-5000")]:
+        path = os.path.join(RELEASE, binary)
+        if os.path.exists(path):
+            sizes[label] = os.path.getsize(path)
+    results["sizes"] = sizes
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+
+def machine():
+    info = {"nproc": os.cpu_count()}
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        info["mem_gib"] = round(int(f.readline().split()[1]) / 1024 / 1024, 1)
+    info["rustc"] = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    info["node"] = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    info["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
+    info["kernel"] = platform.release()
+    info["loadavg_start"] = open("/proc/loadavg").read().split()[:3]
+    return info
+
+
+def fmt_ratio(a, b):
+    return f"{a / b:.2f}×" if b else "n/a"
+
+
+def render(res):
+    out = []
+    m = res["machine"]
+    out.append(f"Machine: {m['nproc']} CPUs, {m.get('cpu', '?')}, {m['mem_gib']} GiB RAM, {m['rustc']}, "
+               f"Node {m['node']}, {m['wrk']}; load average at start {' / '.join(m['loadavg_start'])}, "
+               f"at end {' / '.join(res.get('loadavg_end', ['?']))}.")
+    out.append("")
+    srv = res.get("servers")
+    if srv:
+        names = list(srv)
+        out.append("### tools/call: throughput (req/s) and latency (p50 / p99, ms)")
+        out.append("")
+        out.append("| concurrency | " + " | ".join(names) + " | mcp-actions / rmcp | mcp-actions / raw axum | mcp-actions / TS SDK |")
+        out.append("|---|" + "---|" * (len(names) + 3))
+        for i, c in enumerate(res["args"]["concurrency"]):
+            cells = []
+            for n in names:
+                r = srv[n]["calls"][i]
+                err = f" **{r['errors']} errors**" if r["errors"] else ""
+                cells.append(f"{r['rps']:,.0f} ({r['p50_ms']:.2f} / {r['p99_ms']:.2f}){err}")
+            a = srv["mcp-actions"]["calls"][i]
+            ratios = []
+            for other in ["rmcp", "raw axum", "TS SDK"]:
+                if other in srv:
+                    o = srv[other]["calls"][i]
+                    ratios.append(f"{fmt_ratio(a['rps'], o['rps'])} thr, {fmt_ratio(a['p50_ms'], o['p50_ms'])} p50")
+                else:
+                    ratios.append("n/a")
+            out.append(f"| {c} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+        out.append("")
+        out.append("CPU per request (server process, µs of CPU time per tools/call; lower is better) and the load generator's CPU:")
+        out.append("")
+        out.append("| concurrency | " + " | ".join(names) + " | mcp-actions / rmcp | mcp-actions / raw axum | mcp-actions / TS SDK |")
+        out.append("|---|" + "---|" * (len(names) + 3))
+        for i, c in enumerate(res["args"]["concurrency"]):
+            cells = [f"{srv[n]['calls'][i]['server_cpu_us_per_req']:.0f} µs (server {srv[n]['calls'][i]['server_cpu_pct']:.0f}%, wrk {srv[n]['calls'][i]['wrk_cpu_pct']:.0f}%)" for n in names]
+            a = srv["mcp-actions"]["calls"][i]["server_cpu_us_per_req"]
+            ratios = [fmt_ratio(a, srv[o]["calls"][i]["server_cpu_us_per_req"]) if o in srv else "n/a"
+                      for o in ["rmcp", "raw axum", "TS SDK"]]
+            out.append(f"| {c} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+        out.append("")
+        out.append("### tools/list (1 tool): throughput (req/s) and latency (p50 / p99, ms); response size")
+        out.append("")
+        out.append("| concurrency | " + " | ".join(names) + " |")
+        out.append("|---|" + "---|" * len(names))
+        for i, c in enumerate(res["args"]["list_concurrency"]):
+            cells = [f"{srv[n]['lists'][i]['rps']:,.0f} ({srv[n]['lists'][i]['p50_ms']:.2f} / {srv[n]['lists'][i]['p99_ms']:.2f})" for n in names]
+            out.append(f"| {c} | " + " | ".join(cells) + " |")
+        out.append("| bytes | " + " | ".join(f"{srv[n]['list_bytes']:,} list, {srv[n]['call_bytes']:,} call" for n in names) + " |")
+        out.append("")
+        out.append("### Memory and start-up")
+        out.append("")
+        st = res.get("startup", {})
+        out.append("| server | start-up to first tools/call (ms, median) | idle RSS (MiB) | peak RSS under load (MiB) |")
+        out.append("|---|---|---|---|")
+        for n in names:
+            s = st.get(n, {})
+            startup = s.get("startup_ms", srv[n]["startup_ms"])
+            idle = s.get("idle_rss_kib", srv[n]["idle_rss_kib"])
+            out.append(f"| {n} | {startup:.1f} | {idle / 1024:.1f} | {srv[n]['peak_rss_kib'] / 1024:.1f} |")
+        a = srv["mcp-actions"]
+        row = []
+        for o in ["rmcp", "raw axum", "TS SDK"]:
+            if o in srv:
+                sa, so = st.get("mcp-actions", a), st.get(o, srv[o])
+                row.append(f"mcp-actions / {o}: start-up {fmt_ratio(sa['startup_ms'], so['startup_ms'])}, "
+                           f"idle RSS {fmt_ratio(sa['idle_rss_kib'], so['idle_rss_kib'])}, "
+                           f"peak RSS {fmt_ratio(a['peak_rss_kib'], srv[o]['peak_rss_kib'])}")
+        out.append("")
+        out += [f"- {r}" for r in row]
+        out.append("")
+    sc = res.get("scaling")
+    if sc:
+        out.append("### Dispatch cost vs number of linked actions (mcp-actions, RUST_LOG=warn)")
+        out.append("")
+        out.append("| actions | tools/call c=32 (req/s) | µs CPU/call | call c=1 p50 (ms) | call of the last tool c=32 (req/s) | tools/list c=1 p50 / p99 (ms) | tools/list size | start-up (ms, median) | idle RSS (MiB) | peak RSS (MiB) |")
+        out.append("|---|---|---|---|---|---|---|---|---|---|")
+        base = None
+        for label, r in sc.items():
+            base = base or r
+            out.append(
+                f"| {r['n']:,} | {r['call32']['rps']:,.0f} ({fmt_ratio(r['call32']['rps'], base['call32']['rps'])}) | "
+                f"{r['call32']['server_cpu_us_per_req']:.0f} | {r['call1']['p50_ms']:.3f} | {r['call_last']['rps']:,.0f} | "
+                f"{r['list1']['p50_ms']:.2f} / {r['list1']['p99_ms']:.2f} | {r['list_bytes']:,} B | "
+                f"{r['startup_ms']:.1f} | {r['idle_rss_kib'] / 1024:.1f} | {r['peak_rss_kib'] / 1024:.1f} |")
+        out.append("")
+    co = res.get("compile")
+    if co:
+        out.append("### Compile time: 200 tools, `#[action]` vs rmcp `#[tool]` (crate only, dependencies already built; best of runs)")
+        out.append("")
+        out.append("| crate | profile | clean build (s) | after editing one action (s) |")
+        out.append("|---|---|---|---|")
+        for key, r in co.items():
+            if key == "sizes":
+                continue
+            out.append(f"| {r['label']} | {r['profile']} | {r['clean_s']:.1f} | {r['incremental_s']:.1f} |")
+        for profile in res["args"]["compile_profiles"]:
+            a, b = co.get(f"mcp-actions {profile}"), co.get(f"rmcp {profile}")
+            if a and b:
+                out.append(f"| **mcp-actions / rmcp** | {profile} | {fmt_ratio(a['clean_s'], b['clean_s'])} | "
+                           f"{fmt_ratio(a['incremental_s'], b['incremental_s'])} |")
+        out.append("")
+        out.append("| release binary | size (MiB) |")
+        out.append("|---|---|")
+        for label, size in co["sizes"].items():
+            out.append(f"| {label} | {size / 1048576:.2f} |")
+        out.append("")
+    if "build_s" in res:
+        out.append(f"Build of the whole bench workspace in this run: {res['build_s']:.0f} s. Total run: {res['total_s']:.0f} s.")
+    return "\n".join(out)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
+    p.add_argument("--starts", type=int, default=5, help="start-up repetitions (default 5)")
+    p.add_argument("--only", default="servers,startup,scaling,compile")
+    p.add_argument("--compile-profiles", default="release,dev")
+    p.add_argument("--compile-reps", type=int, default=1)
+    p.add_argument("--quick", action="store_true", help="2 s runs, fewer repetitions (a smoke test)")
+    p.add_argument("--build-seconds", type=float, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.quick:
+        args.duration, args.starts = 2, 2
+    args.concurrency = CONCURRENCY
+    args.list_concurrency = [1, 32]
+    args.actions = ACTION_COUNTS
+    args.compile_profiles = [x for x in args.compile_profiles.split(",") if x]
+    sections = args.only.split(",")
+    t0 = time.perf_counter()
+    res = {"machine": machine(), "args": {"duration": args.duration, "concurrency": args.concurrency,
+                                          "list_concurrency": args.list_concurrency,
+                                          "compile_profiles": args.compile_profiles}}
+    if "servers" in sections:
+        res["servers"] = section_servers(args)
+    if "startup" in sections:
+        res["startup"] = section_startup(args)
+    if "scaling" in sections:
+        res["scaling"] = section_scaling(args)
+    if "compile" in sections:
+        res["compile"] = section_compile(args)
+    res["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    if args.build_seconds is not None:
+        res["build_s"] = args.build_seconds
+        res["total_s"] = args.build_seconds + time.perf_counter() - t0
+    os.makedirs(RESULTS, exist_ok=True)
+    with open(os.path.join(RESULTS, "results.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    text = render(res)
+    with open(os.path.join(RESULTS, "results.md"), "w") as f:
+        f.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
