@@ -50,6 +50,7 @@ pub mod config;
 pub mod handler;
 pub mod prm;
 pub mod server;
+pub mod transport;
 
 pub use auth::{AuthError, Authenticator, StaticTokenAuthenticator};
 pub use cli::{RunError, ServeArgs, run, run_with};
