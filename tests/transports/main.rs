@@ -1,0 +1,13 @@
+//! The transports besides Streamable HTTP, end to end over real connections: the deprecated
+//! HTTP+SSE transport (2024-11-05) with a hand-written protocol-level client and with the
+//! official TypeScript SDK's `SSEClientTransport`.
+//!
+//! (stdio is tested in `examples/greet-user/tests/stdio.rs`, which can spawn the binary.)
+
+// Link greet-user so its action is collected.
+use greet_user as _;
+
+mod actions;
+mod support;
+
+mod sse;
