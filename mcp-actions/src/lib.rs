@@ -45,6 +45,33 @@
 //! #[action(title = "Sync")]
 //! fn not_async(input: In) -> Result<Out, ActionError> { Ok(Out {}) }
 //! ```
+//!
+//! ```text
+//! error: an action must be an `async fn`; write `async fn not_async(…)`
+//! ```
+//!
+//! A type without the derives it needs is reported at that type:
+//!
+//! ```compile_fail
+//! use mcp_actions::prelude::*;
+//! struct In { name: String }
+//! #[derive(Serialize, JsonSchema)] struct Out {}
+//! /// No derives on the input.
+//! #[action(title = "Underived")]
+//! async fn underived(input: In) -> Result<Out, ActionError> { Ok(Out {}) }
+//! ```
+//!
+//! ```text
+//! error[E0277]: `In` cannot be used as an action's input
+//!   |
+//!   | async fn underived(input: In) -> Result<Out, ActionError> { Ok(Out {}) }
+//!   |                           ^^ an action input must implement `serde::Deserialize` and `schemars::JsonSchema`
+//!   = note: add `#[derive(Deserialize, JsonSchema)]` to `In` (both derives are in `mcp_actions::prelude`)
+//! ```
+//!
+//! The keys of `#[action(...)]` (`name`, `title`, `description`, `plugin`, `read_only`,
+//! `destructive`, `idempotent`, `open_world`, `permission`, `crate`) and the accepted function
+//! shapes are described on [`action`].
 #![warn(missing_docs)]
 
 pub mod context;
@@ -62,8 +89,7 @@ pub mod testing;
 #[doc(hidden)]
 pub mod __private;
 
-/// Turns an async function into an action. See the crate documentation and the README for the
-/// accepted keys and handler shapes.
+/// Turns an async function into an action.
 pub use mcp_actions_macros::action;
 
 pub use context::{ActionContext, NoProgress, Progress, ProgressReporter};
