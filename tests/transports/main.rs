@@ -10,4 +10,5 @@ use greet_user as _;
 mod actions;
 mod support;
 
+mod interop;
 mod sse;
