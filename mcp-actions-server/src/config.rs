@@ -28,11 +28,14 @@
 //! assert_eq!(config.mcp_actions().name, "acme");
 //! ```
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine;
+use mcp_actions::filter::{ActionFilter, FilterError, FilterRule};
 use mcp_actions::{AccessRestriction, PermissionAction};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
@@ -141,6 +144,16 @@ impl ConfigError {
         }
     }
 
+    /// One problem as [`ConfigError::Invalid`], several as [`ConfigError::Problems`].
+    fn from_problems(mut problems: Vec<ConfigProblem>) -> Self {
+        if problems.len() == 1 {
+            let ConfigProblem { key, message } = problems.remove(0);
+            ConfigError::Invalid { key, message }
+        } else {
+            ConfigError::Problems { problems }
+        }
+    }
+
     fn invalid(key: impl Into<String>, message: impl Into<String>) -> Self {
         ConfigError::Invalid {
             key: key.into(),
@@ -201,6 +214,7 @@ impl Config {
                 listen: ListenConfig::default(),
                 base_url: None,
                 external_access: Vec::new(),
+                actions: ActionsConfig::default(),
             },
             mcp_actions: McpActionsConfig::default(),
             env: Arc::new(|name| std::env::var(name).ok()),
@@ -232,6 +246,100 @@ impl Config {
     /// The whole merged tree, after substitution, as JSON.
     pub fn tree(&self) -> &Value {
         &self.tree
+    }
+
+    /// The effective configuration, safe to print: the merged tree, with every key this crate
+    /// reads replaced by the value it uses (defaults filled in), and every secret masked as
+    /// `***` — the static tokens, and in other sections every value under a key that looks
+    /// secret (`token`, `secret`, `password`, `apiKey`, `privateKey`, `credentials`…). This is
+    /// what `config check` prints.
+    ///
+    /// ```
+    /// use mcp_actions_server::config::ConfigLoader;
+    ///
+    /// let yaml = "backend:\n  auth:\n    externalAccess:\n      - type: static\n        options: { token: very-secret-1, subject: ci }\n";
+    /// let config = ConfigLoader::new().yaml("app.yaml", yaml).env(|_| None).load().unwrap();
+    /// let effective = config.effective();
+    /// assert_eq!(effective["backend"]["auth"]["externalAccess"][0]["options"]["token"], "***");
+    /// assert_eq!(effective["backend"]["listen"]["port"], 7007);
+    /// assert_eq!(effective["mcpActions"]["namespacedToolNames"], false);
+    /// ```
+    pub fn effective(&self) -> Value {
+        let mut tree = self.tree.clone();
+        mask_secrets(&mut tree);
+        let root = object(&mut tree);
+        let backend = object(
+            root.entry("backend")
+                .or_insert_with(|| Value::Object(Map::new())),
+        );
+        let b = &self.backend;
+        backend.insert(
+            "listen".into(),
+            serde_json::json!({ "host": b.listen.host, "port": b.listen.port }),
+        );
+        match &b.base_url {
+            Some(url) => backend.insert("baseUrl".into(), url.clone().into()),
+            None => backend.remove("baseUrl"),
+        };
+        let auth = object(
+            backend
+                .entry("auth")
+                .or_insert_with(|| Value::Object(Map::new())),
+        );
+        auth.insert(
+            "externalAccess".into(),
+            b.external_access.iter().map(static_token_value).collect(),
+        );
+        let mut actions = Map::new();
+        if let Some(sources) = &b.actions.plugin_sources {
+            actions.insert("pluginSources".into(), sources.clone().into());
+        }
+        actions.insert("filter".into(), filter_value(&b.actions.filter));
+        backend.insert("actions".into(), Value::Object(actions));
+
+        let m = &self.mcp_actions;
+        let mut mcp = Map::new();
+        mcp.insert("name".into(), m.name.clone().into());
+        if let Some(description) = &m.description {
+            mcp.insert("description".into(), description.clone().into());
+        }
+        if let Some(instructions) = &m.instructions {
+            mcp.insert("instructions".into(), instructions.clone().into());
+        }
+        if let Some(hosts) = &m.allowed_hosts {
+            mcp.insert("allowedHosts".into(), hosts.clone().into());
+        }
+        mcp.insert(
+            "authorizationServers".into(),
+            m.authorization_servers.clone().into(),
+        );
+        mcp.insert(
+            "limits".into(),
+            serde_json::json!({
+                "maxRequestBodyBytes": m.limits.max_request_body_bytes,
+                "actionTimeoutSeconds": m.limits.action_timeout.map_or(0, |t| t.as_secs()),
+            }),
+        );
+        mcp.insert("namespacedToolNames".into(), m.namespaced_tool_names.into());
+        let servers: Map<String, Value> = m
+            .servers
+            .iter()
+            .map(|server| {
+                let mut value = Map::new();
+                value.insert("name".into(), server.name.clone().into());
+                if let Some(description) = &server.description {
+                    value.insert("description".into(), description.clone().into());
+                }
+                if let Some(instructions) = &server.instructions {
+                    value.insert("instructions".into(), instructions.clone().into());
+                }
+                value.insert("filter".into(), filter_value(&server.filter));
+                (server.key.clone(), Value::Object(value))
+            })
+            .collect();
+        mcp.insert("servers".into(), Value::Object(servers));
+        root.insert("mcpActions".into(), Value::Object(mcp));
+        tree
     }
 
     /// Looks up an environment variable through the source the configuration was loaded with.
@@ -266,6 +374,124 @@ impl Config {
         }
         deserialize_at(path, node.clone()).map(Some)
     }
+}
+
+/// The map inside `value`, which is made a map first if it is not one.
+fn object(value: &mut Value) -> &mut Map<String, Value> {
+    if !value.is_object() {
+        *value = Value::Object(Map::new());
+    }
+    match value {
+        Value::Object(map) => map,
+        _ => unreachable!("made an object above"),
+    }
+}
+
+/// The mask shown instead of a secret.
+pub const MASK: &str = "***";
+
+/// Whether a key's value is probably a secret (compared without case, `-` and `_`).
+fn is_secret_key(key: &str) -> bool {
+    let key: String = key
+        .chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect();
+    [
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "apikey",
+        "privatekey",
+        "credential",
+        "clientkey",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
+}
+
+/// Replaces every scalar under a secret-looking key with [`MASK`].
+fn mask_secrets(value: &mut Value) {
+    fn mask_all(value: &mut Value) {
+        match value {
+            Value::Array(items) => items.iter_mut().for_each(mask_all),
+            Value::Object(map) => map.values_mut().for_each(mask_all),
+            Value::Null => {}
+            other => *other = Value::from(MASK),
+        }
+    }
+    match value {
+        Value::Array(items) => items.iter_mut().for_each(mask_secrets),
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                if is_secret_key(key) {
+                    mask_all(item);
+                } else {
+                    mask_secrets(item);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn static_token_value(entry: &StaticTokenConfig) -> Value {
+    let mut value = serde_json::json!({
+        "type": "static",
+        "options": { "token": MASK, "subject": entry.subject },
+    });
+    if let Some(restrictions) = &entry.access_restrictions {
+        let restrictions: Vec<Value> = restrictions
+            .iter()
+            .map(|r| {
+                let mut restriction = Map::new();
+                restriction.insert("plugin".into(), r.plugin.clone().into());
+                if let Some(names) = &r.permission_names {
+                    restriction.insert("permission".into(), names.clone().into());
+                }
+                if let Some(actions) = &r.permission_actions {
+                    let actions: Vec<Value> =
+                        actions.iter().map(|a| a.to_string().into()).collect();
+                    restriction.insert(
+                        "permissionAttribute".into(),
+                        serde_json::json!({ "action": actions }),
+                    );
+                }
+                Value::Object(restriction)
+            })
+            .collect();
+        value["accessRestrictions"] = restrictions.into();
+    }
+    value
+}
+
+fn rule_value(rule: &FilterRule) -> Value {
+    let mut value = Map::new();
+    if let Some(id) = &rule.id {
+        value.insert("id".into(), id.clone().into());
+    }
+    if let Some(attributes) = &rule.attributes {
+        let mut a = Map::new();
+        for (key, v) in [
+            ("readOnly", attributes.read_only),
+            ("destructive", attributes.destructive),
+            ("idempotent", attributes.idempotent),
+        ] {
+            if let Some(v) = v {
+                a.insert(key.into(), v.into());
+            }
+        }
+        value.insert("attributes".into(), Value::Object(a));
+    }
+    Value::Object(value)
+}
+
+fn filter_value(filter: &FilterConfig) -> Value {
+    serde_json::json!({
+        "include": filter.include.iter().map(rule_value).collect::<Vec<_>>(),
+        "exclude": filter.exclude.iter().map(rule_value).collect::<Vec<_>>(),
+    })
 }
 
 fn deserialize_at<T: DeserializeOwned>(prefix: &str, value: Value) -> Result<T, ConfigError> {
@@ -538,6 +764,58 @@ pub struct BackendConfig {
     /// `backend.auth.externalAccess`: static tokens. When there is none, the server accepts
     /// the token in the `MCP_TOKEN` environment variable, or generates one.
     pub external_access: Vec<StaticTokenConfig>,
+    /// `backend.actions`: which of the linked actions are exposed.
+    pub actions: ActionsConfig,
+}
+
+/// `backend.actions` (Backstage's keys): which of the actions linked into the binary the
+/// server exposes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ActionsConfig {
+    /// `backend.actions.pluginSources`: only actions of these plugins are exposed. `None`
+    /// (absent): every plugin linked in.
+    pub plugin_sources: Option<Vec<String>>,
+    /// `backend.actions.filter`: include and exclude rules.
+    pub filter: FilterConfig,
+}
+
+impl ActionsConfig {
+    /// The compiled filter: `pluginSources` and the rules. The globs were checked when the
+    /// configuration was loaded.
+    pub fn action_filter(&self) -> Result<ActionFilter, FilterError> {
+        self.filter.compile(self.plugin_sources.clone())
+    }
+}
+
+/// `filter: { include: […], exclude: […] }`: rules `{ id: "<glob on plugin:name>",
+/// attributes: { readOnly, destructive, idempotent } }`.
+///
+/// `id` and `attributes` combine with AND; when there are include rules an action must match
+/// one of them; an exclude rule that matches always wins; attributes are compared after
+/// defaults (`destructive` defaults to `!readOnly`). See [`mcp_actions::filter`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FilterConfig {
+    /// `include`: when non-empty, an action must match one of these.
+    pub include: Vec<FilterRule>,
+    /// `exclude`: an action matching one of these is never exposed.
+    pub exclude: Vec<FilterRule>,
+}
+
+impl FilterConfig {
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+
+    /// Compiles the rules, with `plugin_sources` (`None`: every plugin).
+    pub fn compile(
+        &self,
+        plugin_sources: Option<Vec<String>>,
+    ) -> Result<ActionFilter, FilterError> {
+        ActionFilter::new(plugin_sources, self.include.clone(), self.exclude.clone())
+    }
 }
 
 /// `backend.listen`.
@@ -603,6 +881,11 @@ pub struct McpActionsConfig {
     pub authorization_servers: Vec<String>,
     /// `mcpActions.limits`.
     pub limits: LimitsConfig,
+    /// `mcpActions.namespacedToolNames` (default `false`): name tools `<plugin>__<name>`
+    /// instead of `<name>`, with `-` in the plugin id replaced by `_`.
+    pub namespaced_tool_names: bool,
+    /// `mcpActions.servers`: named servers, each at `/api/mcp-actions/v1/<key>`, sorted by key.
+    pub servers: Vec<NamedServerConfig>,
 }
 
 impl Default for McpActionsConfig {
@@ -614,8 +897,44 @@ impl Default for McpActionsConfig {
             allowed_hosts: None,
             authorization_servers: Vec::new(),
             limits: LimitsConfig::default(),
+            namespaced_tool_names: false,
+            servers: Vec::new(),
         }
     }
+}
+
+/// One entry of `mcpActions.servers`: a named MCP server at `/api/mcp-actions/v1/<key>`
+/// serving a subset of the default server's actions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NamedServerConfig {
+    /// The key under `mcpActions.servers` (`^[a-z0-9][a-z0-9-]*$`), the last segment of the
+    /// server's path.
+    pub key: String,
+    /// `name` (required): the server name clients show.
+    pub name: String,
+    /// `description`.
+    pub description: Option<String>,
+    /// `instructions`.
+    pub instructions: Option<String>,
+    /// `filter`: which of the default server's actions this server serves (all when empty).
+    pub filter: FilterConfig,
+}
+
+/// Keys that cannot name a server because their path is taken: `sse` is the legacy
+/// HTTP+SSE transport's endpoint (`/api/mcp-actions/v1/sse`).
+pub const RESERVED_SERVER_KEYS: &[&str] = &["sse"];
+
+/// Whether `key` may name a server under `mcpActions.servers`: `^[a-z0-9][a-z0-9-]*$` (as in
+/// Backstage) and not reserved.
+pub fn is_valid_server_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    !bytes.is_empty()
+        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && !RESERVED_SERVER_KEYS.contains(&key)
 }
 
 /// `mcpActions.limits`.
@@ -658,6 +977,51 @@ struct RawBackend {
     base_url: Option<String>,
     #[serde(default)]
     auth: Option<RawAuth>,
+    #[serde(default)]
+    actions: Option<RawActions>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawActions {
+    #[serde(default)]
+    plugin_sources: Option<Vec<String>>,
+    #[serde(default)]
+    filter: Option<RawFilter>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFilter {
+    #[serde(default)]
+    include: Option<Vec<FilterRule>>,
+    #[serde(default)]
+    exclude: Option<Vec<FilterRule>>,
+}
+
+impl RawFilter {
+    fn into_config(filter: Option<Self>) -> FilterConfig {
+        let filter = filter.unwrap_or(RawFilter {
+            include: None,
+            exclude: None,
+        });
+        FilterConfig {
+            include: filter.include.unwrap_or_default(),
+            exclude: filter.exclude.unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServer {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    instructions: Option<String>,
+    #[serde(default)]
+    filter: Option<RawFilter>,
 }
 
 #[derive(Deserialize, Default)]
@@ -743,6 +1107,10 @@ struct RawMcpActions {
     authorization_servers: Option<Vec<String>>,
     #[serde(default)]
     limits: Option<RawLimits>,
+    #[serde(default)]
+    namespaced_tool_names: Option<bool>,
+    #[serde(default)]
+    servers: Option<BTreeMap<String, RawServer>>,
 }
 
 #[derive(Deserialize)]
@@ -794,6 +1162,14 @@ fn typed_sections(tree: &Value) -> Result<(BackendConfig, McpActionsConfig), Con
         .and_then(|a| a.external_access)
         .unwrap_or_default();
     let external_access = static_tokens(entries)?;
+    let actions = match backend.actions {
+        None => ActionsConfig::default(),
+        Some(raw) => ActionsConfig {
+            plugin_sources: raw.plugin_sources,
+            filter: RawFilter::into_config(raw.filter),
+        },
+    };
+    check_globs("backend.actions.filter", &actions.filter).map_err(ConfigError::from_problems)?;
     let mcp = root.mcp_actions;
     let mcp_actions = match mcp {
         None => McpActionsConfig::default(),
@@ -814,6 +1190,8 @@ fn typed_sections(tree: &Value) -> Result<(BackendConfig, McpActionsConfig), Con
                 allowed_hosts: raw.allowed_hosts,
                 authorization_servers: raw.authorization_servers.unwrap_or_default(),
                 limits,
+                namespaced_tool_names: raw.namespaced_tool_names.unwrap_or(false),
+                servers: named_servers(raw.servers.unwrap_or_default())?,
             }
         }
     };
@@ -822,9 +1200,86 @@ fn typed_sections(tree: &Value) -> Result<(BackendConfig, McpActionsConfig), Con
             listen,
             base_url: backend.base_url.map(|u| u.trim_end_matches('/').to_owned()),
             external_access,
+            actions,
         },
         mcp_actions,
     ))
+}
+
+/// Every rule's glob compiles; a bad one is a problem at `<prefix>.<list>[i].id`.
+fn check_globs(prefix: &str, filter: &FilterConfig) -> Result<(), Vec<ConfigProblem>> {
+    // ActionFilter::new stops at the first bad glob; check each rule alone to report all.
+    let mut problems = Vec::new();
+    for (list, rules) in [("include", &filter.include), ("exclude", &filter.exclude)] {
+        for (index, rule) in rules.iter().enumerate() {
+            let (include, exclude) = match list {
+                "include" => (vec![rule.clone()], vec![]),
+                _ => (vec![], vec![rule.clone()]),
+            };
+            if let Err(error) = ActionFilter::new(None, include, exclude) {
+                problems.push(ConfigProblem {
+                    key: format!("{prefix}.{list}[{index}].id"),
+                    message: format!(
+                        "`{}` is not a valid glob: {}; globs match the action id `plugin:name`, e.g. `catalog:*` or `*:delete_*`",
+                        error.glob, error.reason
+                    ),
+                });
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+fn named_servers(raw: BTreeMap<String, RawServer>) -> Result<Vec<NamedServerConfig>, ConfigError> {
+    let mut problems = Vec::new();
+    let mut servers = Vec::with_capacity(raw.len());
+    for (key, server) in raw {
+        let path = format!("mcpActions.servers.{key}");
+        if RESERVED_SERVER_KEYS.contains(&key.as_str()) {
+            problems.push(ConfigProblem {
+                key: path,
+                message: format!(
+                    "`{key}` cannot name a server: /api/mcp-actions/v1/{key} is the legacy HTTP+SSE endpoint; choose another key"
+                ),
+            });
+            continue;
+        }
+        if !is_valid_server_key(&key) {
+            problems.push(ConfigProblem {
+                key: path,
+                message: format!(
+                    "`{key}` is not a valid server key: use lowercase letters, digits and `-`, starting with a letter or digit (it becomes the path /api/mcp-actions/v1/<key>)"
+                ),
+            });
+            continue;
+        }
+        if server.name.trim().is_empty() {
+            problems.push(ConfigProblem {
+                key: format!("{path}.name"),
+                message: "must not be empty".to_owned(),
+            });
+        }
+        let filter = RawFilter::into_config(server.filter);
+        if let Err(more) = check_globs(&format!("{path}.filter"), &filter) {
+            problems.extend(more);
+        }
+        servers.push(NamedServerConfig {
+            key,
+            name: server.name,
+            description: server.description,
+            instructions: server.instructions,
+            filter,
+        });
+    }
+    if problems.is_empty() {
+        Ok(servers)
+    } else {
+        Err(ConfigError::from_problems(problems))
+    }
 }
 
 fn listen_config(raw: Option<Value>) -> Result<ListenConfig, ConfigError> {
@@ -997,6 +1452,14 @@ fn static_tokens(entries: Vec<RawExternalAccess>) -> Result<Vec<StaticTokenConfi
     } else {
         Err(ConfigError::Problems { problems })
     }
+}
+
+/// A new random access token: 24 bytes from the operating system's generator, base64
+/// (URL-safe alphabet, no padding: 32 characters that paste into shells, YAML and JSON as is).
+pub fn generate_token() -> Secret {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
+    Secret::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// The token in `MCP_TOKEN`, for a configuration without static tokens; `Ok(None)` when the
@@ -1178,6 +1641,132 @@ mod tests {
             .unwrap();
         let err = default_token(&config).unwrap_err();
         assert!(err.to_string().contains("MCP_TOKEN"), "{err}");
+    }
+
+    #[test]
+    fn actions_filter_and_plugin_sources() {
+        let config = load("backend:\n  actions:\n    pluginSources: [catalog, my-custom-plugin]\n    filter:\n      include:\n        - id: 'catalog:*'\n          attributes: { readOnly: true }\n      exclude:\n        - id: '*:delete_*'\n").unwrap();
+        let actions = &config.backend().actions;
+        assert_eq!(
+            actions.plugin_sources.as_deref(),
+            Some(&["catalog".to_owned(), "my-custom-plugin".to_owned()][..])
+        );
+        assert_eq!(actions.filter.include[0].id.as_deref(), Some("catalog:*"));
+        assert_eq!(
+            actions.filter.include[0].attributes.unwrap().read_only,
+            Some(true)
+        );
+        assert_eq!(actions.filter.exclude[0].id.as_deref(), Some("*:delete_*"));
+        actions.action_filter().unwrap();
+        assert_eq!(
+            load("x: 1\n").unwrap().backend().actions,
+            ActionsConfig::default()
+        );
+    }
+
+    #[test]
+    fn unknown_rule_keys_and_bad_globs_name_the_key_path() {
+        let err =
+            load("backend:\n  actions:\n    filter:\n      include:\n        - idd: 'catalog:*'\n")
+                .unwrap_err();
+        assert_eq!(
+            err.key(),
+            Some("backend.actions.filter.include[0].idd"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("expected `id` or `attributes`"),
+            "{err}"
+        );
+        let err = load("backend:\n  actions:\n    filter:\n      exclude:\n        - attributes: { readonly: true }\n").unwrap_err();
+        assert_eq!(
+            err.key(),
+            Some("backend.actions.filter.exclude[0].attributes.readonly"),
+            "{err}"
+        );
+        let err = load("backend:\n  actions:\n    pluginSource: [x]\n").unwrap_err();
+        assert_eq!(err.key(), Some("backend.actions.pluginSource"), "{err}");
+        let err =
+            load("backend:\n  actions:\n    filter:\n      exclude:\n        - id: 'catalog:['\n")
+                .unwrap_err();
+        assert_eq!(
+            err.key(),
+            Some("backend.actions.filter.exclude[0].id"),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains("`catalog:[` is not a valid glob"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn named_servers() {
+        let config = load("mcpActions:\n  namespacedToolNames: true\n  servers:\n    read-only:\n      name: Read only\n      filter:\n        include: [ { attributes: { readOnly: true } } ]\n    admin:\n      name: Admin\n      description: Everything\n").unwrap();
+        let m = config.mcp_actions();
+        assert!(m.namespaced_tool_names);
+        let keys: Vec<_> = m.servers.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(keys, ["admin", "read-only"]);
+        assert_eq!(m.servers[1].name, "Read only");
+        assert_eq!(m.servers[1].filter.include.len(), 1);
+        assert_eq!(m.servers[0].description.as_deref(), Some("Everything"));
+
+        for bad in ["Admin", "-x", "a_b", "a.b"] {
+            let err = load(&format!(
+                "mcpActions:\n  servers:\n    '{bad}':\n      name: x\n"
+            ))
+            .unwrap_err();
+            assert_eq!(
+                err.key(),
+                Some(format!("mcpActions.servers.{bad}").as_str()),
+                "{err}"
+            );
+            assert!(err.to_string().contains("not a valid server key"), "{err}");
+        }
+        let err = load("mcpActions:\n  servers:\n    sse:\n      name: x\n").unwrap_err();
+        assert!(err.to_string().contains("legacy HTTP+SSE"), "{err}");
+        let err =
+            load("mcpActions:\n  servers:\n    ops:\n      description: no name\n").unwrap_err();
+        assert_eq!(err.key(), Some("mcpActions.servers.ops"), "{err}");
+        assert!(err.to_string().contains("missing field `name`"), "{err}");
+        let err = load("mcpActions:\n  servers:\n    ops:\n      name: x\n      filter:\n        include: [ { id: '{a' } ]\n        exclude: [ { id: 'b[' } ]\n").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("`mcpActions.servers.ops.filter.include[0].id`"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`mcpActions.servers.ops.filter.exclude[0].id`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn effective_masks_every_secret() {
+        let config = load("backend:\n  auth:\n    keys: [ { secret: key-material-1 } ]\n    externalAccess:\n      - type: static\n        options: { token: abcdefgh1, subject: a }\n        accessRestrictions: [ { plugin: x, permissionAttribute: { action: read } } ]\n  database:\n    connection: { password: hunter22, user: me }\nintegrations:\n  github: [ { host: github.com, token: ghp_x1 } ]\n").unwrap();
+        let effective = config.effective();
+        let text = effective.to_string();
+        for secret in ["abcdefgh1", "key-material-1", "hunter22", "ghp_x1"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert_eq!(effective["backend"]["database"]["connection"]["user"], "me");
+        assert_eq!(
+            effective["backend"]["auth"]["externalAccess"][0]["accessRestrictions"],
+            serde_json::json!([{ "plugin": "x", "permissionAttribute": { "action": ["read"] } }])
+        );
+        assert_eq!(
+            effective["mcpActions"]["limits"]["actionTimeoutSeconds"],
+            30
+        );
+        assert_eq!(effective["mcpActions"]["name"], "mcp-actions");
+    }
+
+    #[test]
+    fn generated_tokens_are_24_random_bytes() {
+        let a = generate_token();
+        assert_eq!(a.expose().len(), 32);
+        assert!(check_token_shape(a.expose()).is_ok());
+        assert_ne!(a, generate_token());
     }
 
     #[test]

@@ -1,9 +1,14 @@
 //! The MCP handler: rmcp's `ServerHandler` over a [`Dispatcher`].
 //!
-//! The tool list is built once, when the handler is created; `tools/list` only filters it for
-//! the caller (access restrictions and declared permissions, through
-//! [`Dispatcher::is_visible`]). `tools/call` goes through [`Dispatcher::call`], and every
-//! failure is an in-band tool result (`isError: true`, text `"<ErrorName>: <message>"`).
+//! The tool list and the tool name → action map are built once, when the handler is created;
+//! `tools/list` only filters the list for the caller (access restrictions and declared
+//! permissions, through [`Dispatcher::is_visible`]). `tools/call` finds the action by tool name
+//! in O(1) and runs it through [`Dispatcher::call_action`]; every failure is an in-band tool
+//! result (`isError: true`, text `"<ErrorName>: <message>"`).
+//!
+//! Tool names are the action names (`get_catalog_entity`), or with
+//! `mcpActions.namespacedToolNames` the plugin id and the name joined by `__`
+//! (`catalog__get_catalog_entity`), see [`ToolNaming`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,6 +42,117 @@ pub struct ServerIdentity {
     pub instructions: Option<String>,
 }
 
+/// How tools are named.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ToolNaming {
+    /// The action's name, e.g. `get_catalog_entity` (action names are unique in a binary).
+    #[default]
+    Plain,
+    /// `<plugin>__<name>` with every `-` of the plugin id replaced by `_`, e.g.
+    /// `my_plugin__get_thing` (`mcpActions.namespacedToolNames: true`).
+    ///
+    /// Backstage names namespaced tools `plugin.name`; some clients (Claude, Gemini, OpenAI)
+    /// reject `.` and `-` in tool names, so this form keeps to `^[a-zA-Z0-9_]{1,64}$`. A name
+    /// over 64 characters, or two actions with the same name after the replacement, is a
+    /// start-up error ([`ToolNameProblem`]).
+    Namespaced,
+}
+
+impl ToolNaming {
+    /// `Namespaced` when `namespaced`, else `Plain`.
+    pub fn from_config(namespaced: bool) -> Self {
+        if namespaced {
+            ToolNaming::Namespaced
+        } else {
+            ToolNaming::Plain
+        }
+    }
+
+    /// The tool name of `action`.
+    pub fn tool_name(self, action: &RegisteredAction) -> String {
+        match self {
+            ToolNaming::Plain => action.name().to_owned(),
+            ToolNaming::Namespaced => {
+                format!("{}__{}", action.plugin().replace('-', "_"), action.name())
+            }
+        }
+    }
+}
+
+/// The longest tool name clients accept.
+pub const MAX_TOOL_NAME_LENGTH: usize = 64;
+
+/// Why the actions' tool names cannot be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ToolNameProblem {
+    /// A tool name longer than [`MAX_TOOL_NAME_LENGTH`].
+    #[error(
+        "tool name `{name}` of action `{id}` at {location} is {length} characters long; clients accept at most 64 (shorten the plugin id or the action name, or turn `mcpActions.namespacedToolNames` off)"
+    )]
+    TooLong {
+        /// The tool name.
+        name: String,
+        /// The action's id.
+        id: String,
+        /// Its length.
+        length: usize,
+        /// The action's `file:line`.
+        location: String,
+    },
+    /// Two actions with the same tool name.
+    #[error(
+        "tool name `{name}` is used by two actions: {first} and {second}; rename one of them (`-` in a plugin id becomes `_` in namespaced tool names)"
+    )]
+    Collision {
+        /// The tool name.
+        name: String,
+        /// The first action: id and `file:line`.
+        first: String,
+        /// The second action: id and `file:line`.
+        second: String,
+    },
+}
+
+/// The tool names of the registry's actions under `naming`, in registry order, or every
+/// problem (too long, collisions naming both actions).
+pub fn tool_names(
+    registry: &mcp_actions::Registry,
+    naming: ToolNaming,
+) -> Result<Vec<String>, Vec<ToolNameProblem>> {
+    let mut problems = Vec::new();
+    let mut names = Vec::with_capacity(registry.len());
+    let mut seen: HashMap<String, &RegisteredAction> = HashMap::with_capacity(registry.len());
+    for action in registry.iter() {
+        let name = naming.tool_name(action);
+        let location = action.descriptor().location.to_string();
+        if name.len() > MAX_TOOL_NAME_LENGTH {
+            problems.push(ToolNameProblem::TooLong {
+                length: name.len(),
+                name: name.clone(),
+                id: action.id().to_owned(),
+                location: location.clone(),
+            });
+        }
+        if let Some(first) = seen.get(&name) {
+            problems.push(ToolNameProblem::Collision {
+                name: name.clone(),
+                first: format!("`{}` at {}", first.id(), first.descriptor().location),
+                second: format!("`{}` at {location}", action.id()),
+            });
+        } else {
+            seen.insert(name.clone(), action);
+        }
+        names.push(name);
+    }
+    if problems.is_empty() {
+        Ok(names)
+    } else {
+        Err(problems)
+    }
+}
+
 /// The MCP handler serving a registry's actions. Cheap to clone (rmcp creates one per
 /// stateless request).
 #[derive(Clone)]
@@ -48,6 +164,9 @@ struct Inner {
     dispatcher: Dispatcher,
     /// One tool per registry action, in registry order.
     tools: Vec<Tool>,
+    /// The actions, in the same order as `tools`.
+    actions: Vec<RegisteredAction>,
+    /// Tool name → index in `tools` and `actions`.
     by_name: HashMap<String, usize>,
     info: ServerConfig,
 }
@@ -61,24 +180,55 @@ impl std::fmt::Debug for ActionsHandler {
     }
 }
 
-/// The MCP tool describing `action`.
+/// The MCP tool describing `action`, named after the action.
 pub fn tool_for(action: &RegisteredAction) -> Tool {
+    tool_named(action, action.name().to_owned())
+}
+
+/// The MCP tool describing `action`, named `name`.
+pub fn tool_named(action: &RegisteredAction, name: String) -> Tool {
     let d = action.descriptor();
     let annotations = ToolAnnotations::with_title(d.title)
         .read_only(d.attributes.read_only)
         .destructive(d.attributes.destructive)
         .idempotent(d.attributes.idempotent)
         .open_world(d.attributes.open_world);
-    Tool::new(d.name, d.description, Arc::clone(action.input_schema()))
+    Tool::new(name, d.description, Arc::clone(action.input_schema()))
         .with_title(d.title)
         .with_raw_output_schema(Arc::clone(action.output_schema()))
         .with_annotations(annotations)
 }
 
 impl ActionsHandler {
-    /// A handler for the dispatcher's registry; the tools are built here, once.
+    /// A handler for the dispatcher's registry, tools named after their actions; the tools are
+    /// built here, once.
     pub fn new(dispatcher: Dispatcher, identity: ServerIdentity) -> Self {
-        let tools: Vec<Tool> = dispatcher.registry().iter().map(tool_for).collect();
+        let names = dispatcher
+            .registry()
+            .iter()
+            .map(|a| a.name().to_owned())
+            .collect();
+        Self::from_parts(dispatcher, identity, names)
+    }
+
+    /// A handler whose tools are named by `naming`; fails when a name is too long or two
+    /// actions share one.
+    pub fn with_tool_naming(
+        dispatcher: Dispatcher,
+        identity: ServerIdentity,
+        naming: ToolNaming,
+    ) -> Result<Self, Vec<ToolNameProblem>> {
+        let names = tool_names(dispatcher.registry(), naming)?;
+        Ok(Self::from_parts(dispatcher, identity, names))
+    }
+
+    fn from_parts(dispatcher: Dispatcher, identity: ServerIdentity, names: Vec<String>) -> Self {
+        let actions: Vec<RegisteredAction> = dispatcher.registry().iter().cloned().collect();
+        let tools: Vec<Tool> = actions
+            .iter()
+            .zip(names)
+            .map(|(action, name)| tool_named(action, name))
+            .collect();
         let by_name = tools
             .iter()
             .enumerate()
@@ -97,6 +247,7 @@ impl ActionsHandler {
             inner: Arc::new(Inner {
                 dispatcher,
                 tools,
+                actions,
                 by_name,
                 info,
             }),
@@ -113,11 +264,33 @@ impl ActionsHandler {
         &self.inner.tools
     }
 
+    /// The server's identity as clients see it (`serverInfo`, `instructions`).
+    pub fn info(&self) -> &ServerConfig {
+        &self.inner.info
+    }
+
+    /// The action served as the tool `name`.
+    pub fn action(&self, name: &str) -> Option<&RegisteredAction> {
+        self.inner
+            .by_name
+            .get(name)
+            .map(|&i| &self.inner.actions[i])
+    }
+
+    /// The tool name of the action with id `id` (`plugin:name`), if this handler serves it.
+    pub fn tool_name_of(&self, id: &str) -> Option<&str> {
+        self.inner
+            .actions
+            .iter()
+            .position(|a| a.id() == id)
+            .map(|i| &*self.inner.tools[i].name)
+    }
+
     /// The tools `credentials` may see.
     pub async fn visible_tools(&self, credentials: &Credentials) -> Vec<Tool> {
         let dispatcher = &self.inner.dispatcher;
         let mut tools = Vec::with_capacity(self.inner.tools.len());
-        for (action, tool) in dispatcher.registry().iter().zip(&self.inner.tools) {
+        for (action, tool) in self.inner.actions.iter().zip(&self.inner.tools) {
             if dispatcher.is_visible(action, credentials).await {
                 tools.push(tool.clone());
             }
@@ -133,7 +306,17 @@ impl ActionsHandler {
         arguments: Option<Value>,
         options: CallOptions,
     ) -> CallToolResult {
-        match self.inner.dispatcher.call(name, arguments, options).await {
+        let Some(action) = self.action(name) else {
+            return error_result(&ActionError::not_found(format!(
+                "Action \"{name}\" not found"
+            )));
+        };
+        match self
+            .inner
+            .dispatcher
+            .call_action(action, arguments, options)
+            .await
+        {
             Ok(output) => CallToolResult::structured(output),
             Err(error) => error_result(&error),
         }

@@ -53,7 +53,10 @@ pub mod server;
 pub mod transport;
 
 pub use auth::{AuthError, Authenticator, StaticTokenAuthenticator};
-pub use cli::{RunError, ServeArgs, run, run_with};
+pub use cli::{Cli, Command, RunError, ServeArgs, run, run_cli, run_with};
 pub use config::{Config, ConfigError, ConfigLoader};
-pub use handler::ActionsHandler;
-pub use server::{ActionsServer, ActionsServerBuilder, BuildError, MCP_PATH, ServeError};
+pub use handler::{ActionsHandler, ToolNaming};
+pub use server::{
+    ActionExposure, ActionsServer, ActionsServerBuilder, BuildError, Endpoint, MCP_PATH,
+    ServeError,
+};

@@ -1,5 +1,17 @@
 //! The server: a builder that wires configuration, registry, services, policy and
 //! authenticator together, and the axum router that serves them.
+//!
+//! Which actions are served is decided once, in [`ActionsServerBuilder::build`]:
+//!
+//! 1. every action linked into the binary (or the [`ActionsServerBuilder::registry`] given);
+//! 2. only the plugins of [`ActionsServerBuilder::plugin_sources`], when the code sets them;
+//! 3. `backend.actions.pluginSources` and `backend.actions.filter` from the config — the
+//!    result is the **default server** at [`MCP_PATH`];
+//! 4. each named server (`mcpActions.servers.<key>`, at `MCP_PATH/<key>`) serves the default
+//!    server's actions that pass its own `filter`.
+//!
+//! Every decision keeps its reason ([`ActionsServer::exposure`]); a plugin source or rule that
+//! matches nothing is a start-up warning ([`ActionsServer::warnings`]).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,10 +20,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::middleware;
 use axum::serve::ListenerExt;
-use base64::Engine;
+use mcp_actions::filter::{ActionFilter, FilterDecision};
 use mcp_actions::registry::MissingService;
 use mcp_actions::{
-    Dispatcher, PermissionPolicy, Registry, RegistryError, RegistryProblem, Services,
+    Dispatcher, PermissionPolicy, RegisteredAction, Registry, RegistryError, RegistryProblem,
+    Services,
 };
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -20,8 +33,8 @@ use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::auth::{self, AuthLayerState, Authenticator, StaticTokenAuthenticator};
-use crate::config::{self, Config, ConfigError, Secret, TOKEN_ENV_VAR};
-use crate::handler::{ActionsHandler, ServerIdentity};
+use crate::config::{self, Config, ConfigError, FilterConfig, Secret, TOKEN_ENV_VAR};
+use crate::handler::{ActionsHandler, ServerIdentity, ToolNameProblem, ToolNaming};
 use crate::prm::{self, ProtectedResourceMetadata};
 
 /// The path of the MCP endpoint.
@@ -49,6 +62,73 @@ pub enum StartupProblem {
     /// An action needs a service nobody registered.
     #[error("{0}; register it with `ActionsServer::builder().service(…)`")]
     MissingService(MissingService),
+    /// A tool name is too long, or two actions share one (`mcpActions.namespacedToolNames`).
+    #[error("{0}")]
+    ToolName(ToolNameProblem),
+}
+
+/// The `tracing` target of start-up warnings (a plugin source or filter rule that matches no
+/// action, a server that serves nothing).
+pub const WARNINGS_TARGET: &str = "mcp_actions_server::startup";
+
+/// Whether and why one linked action is served, by the default server and by each named one.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ActionExposure {
+    /// The action.
+    pub action: RegisteredAction,
+    /// Its tool name (also when it is not served).
+    pub tool_name: String,
+    /// The default server's decision.
+    pub decision: FilterDecision,
+    /// Each named server's decision, in the order of [`ActionsServer::endpoints`] after the
+    /// default one.
+    pub servers: Vec<FilterDecision>,
+}
+
+/// One MCP endpoint of an [`ActionsServer`]: the default server at [`MCP_PATH`], or a named
+/// server (`mcpActions.servers.<key>`) at `MCP_PATH/<key>`.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    key: Option<String>,
+    path: String,
+    handler: ActionsHandler,
+}
+
+impl Endpoint {
+    /// The key under `mcpActions.servers`; `None` for the default server.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// The path of the MCP endpoint, e.g. `/api/mcp-actions/v1/ops`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The server name clients see.
+    pub fn name(&self) -> &str {
+        &self.handler.info().server_info.name
+    }
+
+    /// The handler serving this endpoint's actions.
+    pub fn handler(&self) -> &ActionsHandler {
+        &self.handler
+    }
+
+    /// The endpoint's URL under `base_url`.
+    pub fn url(&self, base_url: &str) -> String {
+        format!("{}{}", base_url.trim_end_matches('/'), self.path)
+    }
+
+    /// The `WWW-Authenticate` challenge of a 401 from this endpoint: it points at this
+    /// endpoint's protected-resource metadata.
+    pub fn challenge(&self, base_url: &str) -> String {
+        format!(
+            "Bearer resource_metadata=\"{}\"",
+            prm::metadata_url(base_url.trim_end_matches('/'), &self.path)
+        )
+    }
 }
 
 fn describe_problems(problems: &[StartupProblem]) -> String {
@@ -159,6 +239,10 @@ impl ActionsServerBuilder {
     /// Serves only the actions of these plugins (like Backstage's
     /// `backend.actions.pluginSources`), e.g. when the binary links more plugins than one
     /// server should expose.
+    ///
+    /// It combines with the config: `backend.actions.pluginSources` and
+    /// `backend.actions.filter` then narrow these plugins' actions further, they never add
+    /// others (an action is served only when both allow it).
     pub fn plugin_sources<I, S>(mut self, plugins: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -214,18 +298,74 @@ impl ActionsServerBuilder {
     }
 
     /// Checks everything and builds the server: the registry (every action linked into the
-    /// binary, unless [`ActionsServerBuilder::registry`] was given), the services the actions
-    /// need, the authenticator, and the tool list.
+    /// binary, unless [`ActionsServerBuilder::registry`] was given), which actions each server
+    /// exposes, their tool names, the services the exposed actions need, the authenticator,
+    /// and the tool lists. Start-up warnings are logged (target [`WARNINGS_TARGET`]) and kept
+    /// in [`ActionsServer::warnings`].
     pub fn build(self) -> Result<ActionsServer, BuildError> {
-        let registry = match self.registry {
+        let linked = match self.registry {
             Some(registry) => registry,
             None => Registry::from_inventory().map_err(registry_problems)?,
         };
-        let registry = match &self.plugin_sources {
-            Some(plugins) => registry.with_plugin_sources(plugins),
-            None => registry,
+        let mut warnings = Vec::new();
+
+        // The default server: plugin sources set in code, then the config's filter.
+        let actions_config = &self.config.backend().actions;
+        let config_filter = compile_filter(
+            "backend.actions.filter",
+            &actions_config.filter,
+            actions_config.plugin_sources.clone(),
+        )?;
+        if let Some(plugins) = &self.plugin_sources {
+            for plugin in plugins {
+                if !linked.iter().any(|a| a.plugin() == plugin) {
+                    warnings.push(format!(
+                        "plugin source `{plugin}` (set in code with `plugin_sources`) has no actions in this binary"
+                    ));
+                }
+            }
+        }
+        let in_code = |action: &RegisteredAction| {
+            self.plugin_sources
+                .as_ref()
+                .is_none_or(|plugins| plugins.iter().any(|p| p == action.plugin()))
         };
-        let missing = registry.missing_services(&self.services);
+        let candidates = linked.clone().retain(in_code);
+        for part in config_filter.unused_parts(&candidates) {
+            let prefix = if part.starts_with("pluginSources") {
+                "backend.actions."
+            } else {
+                "backend.actions.filter."
+            };
+            warnings.push(format!("{prefix}{part}"));
+        }
+        let decisions: Vec<FilterDecision> = linked
+            .iter()
+            .map(|action| {
+                if in_code(action) {
+                    config_filter.decide(action.descriptor())
+                } else {
+                    FilterDecision::Filtered {
+                        reason: format!(
+                            "plugin `{}` is not in the plugin sources set in code",
+                            action.plugin()
+                        ),
+                    }
+                }
+            })
+            .collect();
+        let served = {
+            let mut exposed = decisions.iter().map(FilterDecision::is_exposed);
+            linked.clone().retain(|_| exposed.next().unwrap_or(false))
+        };
+        if served.is_empty() {
+            warnings.push(
+                "no action is exposed: check `backend.actions.pluginSources` and `backend.actions.filter`"
+                    .to_owned(),
+            );
+        }
+
+        let missing = served.missing_services(&self.services);
         if !missing.is_empty() {
             return Err(BuildError::Actions(
                 missing
@@ -234,6 +374,11 @@ impl ActionsServerBuilder {
                     .collect(),
             ));
         }
+        let mcp = self.config.mcp_actions();
+        let naming = ToolNaming::from_config(mcp.namespaced_tool_names);
+        crate::handler::tool_names(&served, naming).map_err(|problems| {
+            BuildError::Actions(problems.into_iter().map(StartupProblem::ToolName).collect())
+        })?;
 
         let mut generated_token = None;
         let authenticator: Arc<dyn Authenticator> = match self.authenticator {
@@ -245,7 +390,7 @@ impl ActionsServerBuilder {
                 let (token, subject) = match config::default_token(&self.config)? {
                     Some(token) => (token, "mcp-clients"),
                     None => {
-                        let token = generate_token();
+                        let token = config::generate_token();
                         generated_token = Some(token.clone());
                         (token, "mcp-clients")
                     }
@@ -257,31 +402,113 @@ impl ActionsServerBuilder {
             }
         };
 
-        let mcp = self.config.mcp_actions();
-        let dispatcher = Dispatcher::new(registry)
-            .with_services(self.services)
-            .with_policy(
-                self.policy
-                    .unwrap_or_else(|| Arc::new(mcp_actions::AllowAll)),
-            )
-            .with_timeout(mcp.limits.action_timeout);
-        let handler = ActionsHandler::new(
-            dispatcher,
-            ServerIdentity {
-                name: mcp.name.clone(),
-                version: self.version,
-                description: mcp.description.clone(),
-                instructions: mcp.instructions.clone(),
-            },
-        );
+        let services = Arc::new(self.services);
+        let policy = self
+            .policy
+            .unwrap_or_else(|| Arc::new(mcp_actions::AllowAll));
+        let handler = |registry: Registry, identity: ServerIdentity| {
+            let dispatcher = Dispatcher::new(registry)
+                .with_services(Arc::clone(&services))
+                .with_policy(Arc::clone(&policy))
+                .with_timeout(mcp.limits.action_timeout);
+            ActionsHandler::with_tool_naming(dispatcher, identity, naming).map_err(|problems| {
+                BuildError::Actions(problems.into_iter().map(StartupProblem::ToolName).collect())
+            })
+        };
+        let mut endpoints = vec![Endpoint {
+            key: None,
+            path: MCP_PATH.to_owned(),
+            handler: handler(
+                served.clone(),
+                ServerIdentity {
+                    name: mcp.name.clone(),
+                    version: self.version.clone(),
+                    description: mcp.description.clone(),
+                    instructions: mcp.instructions.clone(),
+                },
+            )?,
+        }];
+
+        // Named servers: subsets of the default server.
+        let mut server_decisions: Vec<Vec<FilterDecision>> = Vec::new();
+        for server in &mcp.servers {
+            let key_path = format!("mcpActions.servers.{}", server.key);
+            let filter = compile_filter(&format!("{key_path}.filter"), &server.filter, None)?;
+            for part in filter.unused_parts(&served) {
+                warnings.push(format!("{key_path}.filter.{part} of the default server"));
+            }
+            let mut own = Vec::with_capacity(linked.len());
+            for (action, default) in linked.iter().zip(&decisions) {
+                own.push(if default.is_exposed() {
+                    filter.decide(action.descriptor())
+                } else {
+                    FilterDecision::Filtered {
+                        reason: "not exposed by the default server".to_owned(),
+                    }
+                });
+            }
+            let subset = {
+                let mut exposed = own.iter().map(FilterDecision::is_exposed);
+                linked.clone().retain(|_| exposed.next().unwrap_or(false))
+            };
+            if subset.is_empty() && !served.is_empty() {
+                warnings.push(format!("{key_path} serves no action"));
+            }
+            endpoints.push(Endpoint {
+                key: Some(server.key.clone()),
+                path: format!("{MCP_PATH}/{}", server.key),
+                handler: handler(
+                    subset,
+                    ServerIdentity {
+                        name: server.name.clone(),
+                        version: self.version.clone(),
+                        description: server.description.clone(),
+                        instructions: server.instructions.clone(),
+                    },
+                )?,
+            });
+            server_decisions.push(own);
+        }
+
+        let exposure = linked
+            .iter()
+            .zip(decisions)
+            .enumerate()
+            .map(|(i, (action, decision))| ActionExposure {
+                action: action.clone(),
+                tool_name: naming.tool_name(action),
+                decision,
+                servers: server_decisions.iter().map(|d| d[i].clone()).collect(),
+            })
+            .collect();
+        for warning in &warnings {
+            tracing::warn!(target: WARNINGS_TARGET, "{warning}");
+        }
         Ok(ActionsServer {
-            handler,
+            endpoints,
+            exposure,
+            warnings,
             config: self.config,
             authenticator,
             generated_token,
             shutdown: CancellationToken::new(),
         })
     }
+}
+
+/// Compiles a filter from the config. The globs were checked when the config was loaded, so
+/// this fails only for a `Config` assembled some other way.
+fn compile_filter(
+    prefix: &str,
+    filter: &FilterConfig,
+    plugin_sources: Option<Vec<String>>,
+) -> Result<ActionFilter, BuildError> {
+    filter.compile(plugin_sources).map_err(|e| {
+        BuildError::Config(ConfigError::Invalid {
+            key: format!("{prefix}.{}[{}].id", e.list, e.index),
+            message: format!("`{}` is not a valid glob: {}", e.glob, e.reason),
+        })
+    })
 }
 
 fn registry_problems(error: RegistryError) -> BuildError {
@@ -294,17 +521,13 @@ fn registry_problems(error: RegistryError) -> BuildError {
     )
 }
 
-/// 24 random bytes, base64 (URL-safe alphabet, so it pastes into shells and JSON as is).
-fn generate_token() -> Secret {
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes).expect("the operating system's random number generator failed");
-    Secret::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-}
-
 /// Serves the actions of a registry over MCP (Streamable HTTP at [`MCP_PATH`]), with
 /// authentication, permissions and the protected-resource metadata document.
 pub struct ActionsServer {
-    handler: ActionsHandler,
+    /// The default server first, then the named servers in key order.
+    endpoints: Vec<Endpoint>,
+    exposure: Vec<ActionExposure>,
+    warnings: Vec<String>,
     config: Config,
     authenticator: Arc<dyn Authenticator>,
     generated_token: Option<Secret>,
@@ -314,7 +537,7 @@ pub struct ActionsServer {
 impl std::fmt::Debug for ActionsServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ActionsServer")
-            .field("handler", &self.handler)
+            .field("endpoints", &self.endpoints)
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -331,14 +554,42 @@ impl ActionsServer {
         &self.config
     }
 
-    /// The MCP handler (rmcp `ServerHandler`), e.g. to serve it over another transport.
+    /// The default server's MCP handler (rmcp `ServerHandler`), e.g. to serve it over another
+    /// transport.
     pub fn handler(&self) -> &ActionsHandler {
-        &self.handler
+        &self.endpoints[0].handler
     }
 
-    /// The dispatcher every call goes through.
+    /// The default server's dispatcher, through which every call goes.
     pub fn dispatcher(&self) -> &Dispatcher {
-        self.handler.dispatcher()
+        self.handler().dispatcher()
+    }
+
+    /// Every MCP endpoint: the default server first, then the named servers by key.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// The named server with this key.
+    pub fn endpoint(&self, key: &str) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| e.key() == Some(key))
+    }
+
+    /// Every action linked into the binary (or given to the builder), with whether and why
+    /// each server serves it, sorted by id.
+    pub fn exposure(&self) -> &[ActionExposure] {
+        &self.exposure
+    }
+
+    /// The start-up warnings: plugin sources and filter rules that match no action, servers
+    /// that serve nothing. Each names the config key.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The authenticator of the HTTP endpoints.
+    pub fn authenticator(&self) -> &Arc<dyn Authenticator> {
+        &self.authenticator
     }
 
     /// The token generated for this run, when neither `backend.auth.externalAccess` nor
@@ -402,13 +653,27 @@ impl ActionsServer {
         hosts
     }
 
-    /// The axum router for an external base URL: the MCP endpoint at [`MCP_PATH`] behind
-    /// authentication, and its protected-resource metadata document (unauthenticated).
+    /// The axum router for an external base URL: every endpoint (the default server at
+    /// [`MCP_PATH`], each named server at `MCP_PATH/<key>`) behind authentication, and each
+    /// one's protected-resource metadata document (unauthenticated). Any other path is 404.
     /// Merge it into your own axum app, or serve it with [`ActionsServer::serve`].
     pub fn router(&self, base_url: &str) -> Router {
         let base_url = base_url.trim_end_matches('/');
+        self.endpoints
+            .iter()
+            .fold(Router::new(), |router, endpoint| {
+                router.merge(self.endpoint_router(endpoint, base_url))
+            })
+    }
+
+    /// The routes of one endpoint: its MCP transports, and its protected-resource metadata
+    /// document (`/.well-known/oauth-protected-resource<path>`, resource `<base_url><path>`),
+    /// which its 401 challenge points at.
+    pub fn endpoint_router(&self, endpoint: &Endpoint, base_url: &str) -> Router {
+        let base_url = base_url.trim_end_matches('/');
         let mcp = self.config.mcp_actions();
         let limit = mcp.limits.max_request_body_bytes;
+        let challenge = endpoint.challenge(base_url);
         let http_config = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
             .with_json_response(true)
@@ -416,7 +681,7 @@ impl ActionsServer {
             .with_allowed_hosts(self.allowed_hosts(base_url))
             .with_max_request_body_bytes(limit)
             .with_cancellation_token(self.shutdown.child_token());
-        let handler = self.handler.clone();
+        let handler = endpoint.handler.clone();
         let service = StreamableHttpService::new(
             move || Ok(handler.clone()),
             Arc::new(NeverSessionManager::default()),
@@ -424,13 +689,12 @@ impl ActionsServer {
         );
         let auth_state = AuthLayerState {
             authenticator: Arc::clone(&self.authenticator),
-            challenge: format!(
-                "Bearer resource_metadata=\"{}\"",
-                prm::metadata_url(base_url, MCP_PATH)
-            ),
+            challenge,
         };
-        let endpoint = Router::new()
-            .route_service(MCP_PATH, service)
+        // Streamable HTTP: `layer` wraps only the routes added so far, so unknown paths stay
+        // 404 (not 401).
+        let streamable = Router::new()
+            .route_service(&endpoint.path, service)
             .layer(middleware::from_fn_with_state(
                 auth_state,
                 auth::require_auth,
@@ -438,11 +702,11 @@ impl ActionsServer {
             .layer(RequestBodyLimitLayer::new(limit));
         let metadata = ProtectedResourceMetadata::new(
             base_url,
-            MCP_PATH,
+            &endpoint.path,
             mcp.authorization_servers.clone(),
-            Some(mcp.name.clone()),
+            Some(endpoint.name().to_owned()),
         );
-        endpoint.merge(prm::router(MCP_PATH, metadata))
+        streamable.merge(prm::router(&endpoint.path, metadata))
     }
 
     /// The router for [`ActionsServer::base_url`] without a bound address: set
@@ -476,13 +740,15 @@ impl ActionsServer {
         let local_addr = listener.local_addr()?;
         let base_url = self.base_url(Some(local_addr));
         let router = self.router(&base_url);
-        tracing::info!(
-            url = %Self::endpoint_url(&base_url),
-            actions = self.dispatcher().registry().len(),
-            name = %self.config.mcp_actions().name,
-            allowed_hosts = ?self.allowed_hosts(&base_url),
-            "serving MCP actions"
-        );
+        for endpoint in &self.endpoints {
+            tracing::info!(
+                url = %endpoint.url(&base_url),
+                actions = endpoint.handler.dispatcher().registry().len(),
+                name = %endpoint.name(),
+                "serving MCP actions"
+            );
+        }
+        tracing::info!(allowed_hosts = ?self.allowed_hosts(&base_url), "accepting these Host headers");
         let shutdown = self.shutdown.clone();
         // Without TCP_NODELAY a streamed (SSE) response stalls ~40 ms per request (Nagle).
         let listener = listener.tap_io(|tcp| {
@@ -516,7 +782,24 @@ impl ActionsServer {
     /// and how to keep the token across restarts. `None` when no token was generated.
     pub fn generated_token_notice(&self, base_url: &str) -> Option<String> {
         let token = self.generated_token()?;
-        let json = self.client_config_json(base_url, token);
+        let mut json = self.client_config_json(base_url, token);
+        let named: Vec<String> = self.endpoints[1..]
+            .iter()
+            .map(|e| {
+                format!(
+                    "  {} ({}): {}",
+                    e.key().unwrap_or_default(),
+                    e.name(),
+                    e.url(base_url)
+                )
+            })
+            .collect();
+        if !named.is_empty() {
+            json.push_str(&format!(
+                "\n\nThe named servers take the same token; use their URLs instead:\n{}",
+                named.join("\n")
+            ));
+        }
         Some(format!(
             "\nNo access token is configured (`backend.auth.externalAccess` in a --config file) and \
              {TOKEN_ENV_VAR} is not set,\nso this run accepts a generated token. To connect an MCP \
