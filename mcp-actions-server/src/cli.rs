@@ -4,7 +4,7 @@
 //!
 //! | command | what it does |
 //! |---|---|
-//! | `serve` (the default) | serves the actions over MCP until Ctrl-C or SIGTERM |
+//! | `serve` (the default) | serves the actions over MCP until Ctrl-C or SIGTERM; `serve --stdio` speaks MCP on stdin/stdout instead |
 //! | `list` | every linked action: tool name, title, attributes, permission, and whether each server exposes it and why |
 //! | `schema <name>` | the input and output JSON schemas of one action |
 //! | `call <name> --input '<json>'` | calls one action locally, through the same pipeline as the server (services, permission policy, errors), without HTTP |
@@ -30,6 +30,7 @@ use crate::config::{Config, ConfigError, ConfigLoader};
 use crate::server::{
     ActionExposure, ActionsServer, ActionsServerBuilder, BuildError, ServeError, WARNINGS_TARGET,
 };
+use crate::transport::stdio::{self, StdioError};
 
 const EXIT_CODES: &str = "Exit status:\n  0  success\n  1  an action returned an error, or the server could not start or stopped with an error\n  2  the command line or the configuration is invalid (also: an unknown action name)";
 
@@ -65,7 +66,9 @@ pub enum Command {
     #[command(
         long_about = "Serve the actions over MCP until Ctrl-C or SIGTERM: Streamable HTTP at \
                       /api/mcp-actions/v1 and each named server (mcpActions.servers.<key>) at \
-                      /api/mcp-actions/v1/<key>, on backend.listen (default 127.0.0.1:7007).",
+                      /api/mcp-actions/v1/<key>, on backend.listen (default 127.0.0.1:7007). \
+                      With --stdio, MCP on stdin/stdout instead, for a client that starts this \
+                      binary itself.",
         after_long_help = EXIT_CODES
     )]
     Serve(ServeArgs),
@@ -102,7 +105,28 @@ pub enum Command {
 /// The options of `serve`.
 #[derive(Debug, Clone, Default, Args)]
 #[non_exhaustive]
-pub struct ServeArgs {}
+pub struct ServeArgs {
+    /// Speak MCP on stdin/stdout instead of HTTP, for a local client that starts this binary
+    /// (Claude Desktop, an IDE). No token is needed: actions are called as `--subject` or
+    /// `--user`, else `mcpActions.stdio`, else the service `stdio`.
+    #[arg(long)]
+    pub stdio: bool,
+    /// With --stdio: call actions as this service subject.
+    #[arg(
+        long,
+        value_name = "SUBJECT",
+        requires = "stdio",
+        conflicts_with = "user"
+    )]
+    pub subject: Option<String>,
+    /// With --stdio: call actions as this user, an entity ref like `user:default/jane`.
+    #[arg(long, value_name = "USER_REF", requires = "stdio")]
+    pub user: Option<String>,
+    /// With --stdio: serve this named server (`mcpActions.servers.<key>`) instead of the
+    /// default one.
+    #[arg(long, value_name = "KEY", requires = "stdio")]
+    pub server: Option<String>,
+}
 
 /// The output formats of `list`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
@@ -241,6 +265,9 @@ pub enum RunError {
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+    /// The stdio session failed.
+    #[error(transparent)]
+    Stdio(Box<StdioError>),
 }
 
 impl RunError {
@@ -369,7 +396,10 @@ where
     }
 }
 
-async fn serve(server: ActionsServer, _args: ServeArgs) -> Result<(), RunError> {
+async fn serve(server: ActionsServer, args: ServeArgs) -> Result<(), RunError> {
+    if args.stdio {
+        return serve_stdio(&server, args).await;
+    }
     let listener = server.bind().await?;
     let base_url = server.base_url(Some(listener.local_addr().map_err(ServeError::Io)?));
     if let Some(notice) = server.generated_token_notice(&base_url) {
@@ -378,6 +408,36 @@ async fn serve(server: ActionsServer, _args: ServeArgs) -> Result<(), RunError> 
     server
         .serve_with_shutdown(listener, shutdown_signal())
         .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn serve_stdio(server: &ActionsServer, args: ServeArgs) -> Result<(), RunError> {
+    let handler = match &args.server {
+        None => server.handler(),
+        Some(key) => server
+            .endpoint(key)
+            .ok_or_else(|| {
+                let keys: Vec<_> = server.endpoints().iter().filter_map(|e| e.key()).collect();
+                RunError::Usage(format!(
+                    "there is no server `{key}` in `mcpActions.servers` (configured: {})",
+                    if keys.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        keys.join(", ")
+                    }
+                ))
+            })?
+            .handler(),
+    };
+    let credentials = match (&args.subject, &args.user) {
+        (None, None) => server.config().mcp_actions().stdio.credentials.clone(),
+        (subject, user) => stdio::credentials_from(subject.as_deref(), user.as_deref())
+            .map_err(|message| RunError::Usage(format!("--subject/--user: {message}")))?,
+    };
+    stdio::serve(handler.clone(), credentials, shutdown_signal())
+        .await
+        .map_err(|e| RunError::Stdio(Box::new(e)))?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -36,10 +36,12 @@ use std::time::Duration;
 
 use base64::Engine;
 use mcp_actions::filter::{ActionFilter, FilterError, FilterRule};
-use mcp_actions::{AccessRestriction, PermissionAction};
+use mcp_actions::{AccessRestriction, Credentials, PermissionAction, Principal};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
+
+pub use crate::transport::{SseConfig, StdioConfig};
 
 /// Where environment variables come from: the process environment, or a closure in tests.
 pub type EnvSource = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
@@ -338,6 +340,17 @@ impl Config {
             })
             .collect();
         mcp.insert("servers".into(), Value::Object(servers));
+        let seconds = |d: Option<Duration>| d.map_or(0, |d| d.as_secs());
+        mcp.insert(
+            "sse".into(),
+            serde_json::json!({
+                "enabled": m.sse.enabled,
+                "maxSessions": m.sse.max_sessions,
+                "idleTimeoutSeconds": seconds(m.sse.idle_timeout),
+                "keepAliveSeconds": seconds(m.sse.keep_alive),
+            }),
+        );
+        mcp.insert("stdio".into(), stdio_value(&m.stdio.credentials));
         root.insert("mcpActions".into(), Value::Object(mcp));
         tree
     }
@@ -464,6 +477,14 @@ fn static_token_value(entry: &StaticTokenConfig) -> Value {
         value["accessRestrictions"] = restrictions.into();
     }
     value
+}
+
+fn stdio_value(credentials: &Credentials) -> Value {
+    match credentials.principal() {
+        Principal::User { user_entity_ref } => serde_json::json!({ "user": user_entity_ref }),
+        Principal::Service { subject } => serde_json::json!({ "subject": subject }),
+        Principal::None => serde_json::json!({}),
+    }
 }
 
 fn rule_value(rule: &FilterRule) -> Value {
@@ -886,6 +907,10 @@ pub struct McpActionsConfig {
     pub namespaced_tool_names: bool,
     /// `mcpActions.servers`: named servers, each at `/api/mcp-actions/v1/<key>`, sorted by key.
     pub servers: Vec<NamedServerConfig>,
+    /// `mcpActions.sse`: the deprecated HTTP+SSE transport.
+    pub sse: SseConfig,
+    /// `mcpActions.stdio`: who `serve --stdio` calls actions as.
+    pub stdio: StdioConfig,
 }
 
 impl Default for McpActionsConfig {
@@ -899,6 +924,8 @@ impl Default for McpActionsConfig {
             limits: LimitsConfig::default(),
             namespaced_tool_names: false,
             servers: Vec::new(),
+            sse: SseConfig::default(),
+            stdio: StdioConfig::default(),
         }
     }
 }
@@ -1111,6 +1138,12 @@ struct RawMcpActions {
     namespaced_tool_names: Option<bool>,
     #[serde(default)]
     servers: Option<BTreeMap<String, RawServer>>,
+    /// Parsed by `SseConfig::from_value`.
+    #[serde(default)]
+    sse: Option<Value>,
+    /// Parsed by `StdioConfig::from_value`.
+    #[serde(default)]
+    stdio: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -1192,6 +1225,8 @@ fn typed_sections(tree: &Value) -> Result<(BackendConfig, McpActionsConfig), Con
                 limits,
                 namespaced_tool_names: raw.namespaced_tool_names.unwrap_or(false),
                 servers: named_servers(raw.servers.unwrap_or_default())?,
+                sse: SseConfig::from_value(raw.sse)?,
+                stdio: StdioConfig::from_value(raw.stdio)?,
             }
         }
     };
@@ -1759,6 +1794,26 @@ mod tests {
             30
         );
         assert_eq!(effective["mcpActions"]["name"], "mcp-actions");
+        assert_eq!(effective["mcpActions"]["sse"]["maxSessions"], 100);
+        assert_eq!(
+            effective["mcpActions"]["stdio"],
+            serde_json::json!({ "subject": "stdio" })
+        );
+    }
+
+    #[test]
+    fn transport_sections_are_read_with_their_key_paths() {
+        let config = load(
+            "mcpActions:\n  sse: { enabled: false }\n  stdio: { user: 'user:default/jane' }\n",
+        )
+        .unwrap();
+        assert!(!config.mcp_actions().sse.enabled);
+        assert_eq!(
+            config.mcp_actions().stdio.credentials,
+            Credentials::user("user:default/jane")
+        );
+        let err = load("mcpActions:\n  sse: { maxSession: 1 }\n").unwrap_err();
+        assert_eq!(err.key(), Some("mcpActions.sse.maxSession"), "{err}");
     }
 
     #[test]
