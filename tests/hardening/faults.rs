@@ -1,0 +1,326 @@
+//! Faults inside actions — a panic, a call that never returns, a client that goes away, output
+//! that does not match its schema — answer clearly and leave every other call alone.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::actions::Probe;
+use crate::support::*;
+
+#[tokio::test]
+async fn a_panicking_action_is_an_internal_error_without_its_details() {
+    let server = TestServer::start(builder("", &Probe::shared())).await;
+    for _ in 0..3 {
+        let text = server.call("hardening_panic", json!({})).await.tool_error();
+        assert!(text.starts_with("InternalError: "), "{text}");
+        assert!(
+            text.contains("(ref "),
+            "a reference to find it in the logs: {text}"
+        );
+        assert!(!text.contains("9876") && !text.contains("secret"), "{text}");
+    }
+    server.assert_serving().await;
+}
+
+#[tokio::test]
+async fn an_action_that_never_returns_times_out_with_service_unavailable() {
+    let probe = Probe::shared();
+    let server = TestServer::start(builder(
+        "mcpActions:\n  limits:\n    actionTimeoutSeconds: 1\n",
+        &probe,
+    ))
+    .await;
+    let text = server.call("hardening_hang", json!({})).await.tool_error();
+    assert_eq!(
+        text,
+        "ServiceUnavailableError: the action did not finish within 1 s"
+    );
+    // The action's future was dropped (not left running).
+    probe
+        .wait_for("the timed-out call to stop", |p| p.stopped() == 1)
+        .await;
+    assert_eq!(probe.started(), 1);
+    server.assert_serving().await;
+}
+
+async fn disconnect_reaches_the_action(v2026: bool) {
+    let probe = Probe::shared();
+    let server = TestServer::start(builder("", &probe)).await;
+    let endpoint = server.endpoint.clone();
+    let call = tokio::spawn(async move {
+        let body = if v2026 {
+            call_request_2026(1, "hardening_hang", json!({}))
+        } else {
+            call_request(1, "hardening_hang", json!({}))
+        };
+        let headers = if v2026 {
+            headers_2026(FULL_TOKEN, "tools/call", Some("hardening_hang"))
+        } else {
+            standard_headers()
+        };
+        send(&endpoint, &headers, body.to_string().into_bytes()).await
+    });
+    probe
+        .wait_for("the call to start", |p| p.started() == 1)
+        .await;
+    assert_eq!(probe.stopped(), 0);
+    // The client goes away: the request future is dropped, its connection closed.
+    call.abort();
+    assert!(call.await.unwrap_err().is_cancelled());
+    probe
+        .wait_for("the disconnect to reach the action", |p| p.stopped() == 1)
+        .await;
+    server.assert_serving().await;
+}
+
+#[tokio::test]
+async fn a_client_disconnect_cancels_the_action_on_2025_11_25() {
+    disconnect_reaches_the_action(false).await;
+}
+
+#[tokio::test]
+async fn a_client_disconnect_cancels_the_action_on_2026_07_28() {
+    disconnect_reaches_the_action(true).await;
+}
+
+#[tokio::test]
+async fn output_that_does_not_match_its_schema_is_sent_as_is() {
+    // Documents today's behaviour (see the report): the output schema is declared, not
+    // enforced; the client receives whatever the output's `Serialize` produced.
+    let server = TestServer::start(builder("", &Probe::shared())).await;
+    let tools = post(
+        &server.endpoint,
+        Some(FULL_TOKEN),
+        &rpc(1, "tools/list", None),
+    )
+    .await;
+    let liar = tools.json()["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "hardening_liar")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        liar["outputSchema"]["properties"]["count"]["type"],
+        "integer"
+    );
+
+    let reply = server.call("hardening_liar", json!({})).await;
+    let result = &reply.json()["result"];
+    assert_eq!(result["isError"], false, "{reply:?}");
+    assert_eq!(
+        result["structuredContent"],
+        json!({"count": "not a number", "undeclared": true})
+    );
+    // Not even an object: `structuredContent` becomes a bare string, which MCP forbids.
+    let reply = server.call("hardening_scalar", json!({})).await;
+    assert_eq!(
+        reply.json()["result"]["structuredContent"],
+        json!("a bare string"),
+        "{reply:?}"
+    );
+    // An output that fails to serialize is an internal error whose details stay in the logs.
+    let text = server
+        .call("hardening_unserializable", json!({}))
+        .await
+        .tool_error();
+    assert!(text.starts_with("InternalError: "), "{text}");
+    assert!(!text.contains("5555") && !text.contains("secret"), "{text}");
+    server.assert_serving().await;
+}
+
+#[tokio::test]
+async fn faults_leave_other_in_flight_calls_alone() {
+    let probe = Probe::shared();
+    let server = Arc::new(TestServer::start(builder("", &probe)).await);
+    const HANGING: usize = 4;
+    let hanging: Vec<_> = (0..HANGING)
+        .map(|_| {
+            let server = Arc::clone(&server);
+            tokio::spawn(async move { server.call("hardening_hang", json!({})).await })
+        })
+        .collect();
+    probe
+        .wait_for("every hanging call to start", |p| p.started() == HANGING)
+        .await;
+    // Normal calls, panics and bad input, concurrently, while those hang.
+    let mut work = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let server = Arc::clone(&server);
+        work.spawn(async move {
+            match i % 4 {
+                0 => {
+                    let reply = server
+                        .call("hardening_echo", json!({"message": format!("m{i}")}))
+                        .await;
+                    assert_eq!(
+                        reply.json()["result"]["structuredContent"],
+                        json!({"echo": format!("m{i}")})
+                    );
+                }
+                1 => {
+                    let text = server.call("hardening_panic", json!({})).await.tool_error();
+                    assert!(text.starts_with("InternalError: "), "{text}");
+                }
+                2 => {
+                    let text = server
+                        .call("hardening_typed", json!({"small": "x"}))
+                        .await
+                        .tool_error();
+                    assert!(text.starts_with("InputError: "), "{text}");
+                }
+                _ => {
+                    let reply = send(&server.endpoint, &standard_headers(), b"{".to_vec()).await;
+                    assert_eq!(reply.status, 415);
+                }
+            }
+        });
+    }
+    while let Some(done) = work.join_next().await {
+        done.expect("a concurrent call failed");
+    }
+    server.assert_serving().await;
+    // The hanging calls were not disturbed.
+    assert_eq!(probe.stopped(), 0);
+    assert!(hanging.iter().all(|h| !h.is_finished()));
+    for call in &hanging {
+        call.abort();
+    }
+    probe
+        .wait_for("every hanging call to be cancelled", |p| {
+            p.stopped() == HANGING
+        })
+        .await;
+    server.assert_serving().await;
+}
+
+#[tokio::test]
+async fn a_timeout_does_not_cut_other_calls() {
+    // One call times out (1 s) while gated calls are in flight; the gated ones still finish.
+    let probe = Probe::shared();
+    let server = Arc::new(
+        TestServer::start(builder(
+            "mcpActions:\n  limits:\n    actionTimeoutSeconds: 1\n",
+            &probe,
+        ))
+        .await,
+    );
+    let text = server.call("hardening_hang", json!({})).await.tool_error();
+    assert!(text.starts_with("ServiceUnavailableError: "), "{text}");
+    let gated = {
+        let server = Arc::clone(&server);
+        tokio::spawn(async move { server.call("hardening_gate", json!({})).await })
+    };
+    probe
+        .wait_for("the gated call to start", |p| p.started() == 2)
+        .await;
+    server.assert_serving().await;
+    probe.release();
+    let reply = gated.await.unwrap();
+    assert_eq!(
+        reply.json()["result"]["structuredContent"],
+        json!({"count": 1}),
+        "{reply:?}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "reason: no concurrency limit exists; fix listed in the report (a `mcpActions.limits.maxConcurrentRequests` key and a 503 + Retry-After layer in ActionsServer::router)"]
+async fn calls_over_the_concurrency_limit_are_503_with_retry_after() {
+    let probe = Probe::shared();
+    let server = Arc::new(
+        TestServer::start(builder(
+            "mcpActions:\n  limits:\n    maxConcurrentRequests: 2\n",
+            &probe,
+        ))
+        .await,
+    );
+    let hanging: Vec<_> = (0..2)
+        .map(|_| {
+            let server = Arc::clone(&server);
+            tokio::spawn(async move { server.call("hardening_hang", json!({})).await })
+        })
+        .collect();
+    probe
+        .wait_for("two calls to start", |p| p.started() == 2)
+        .await;
+    let reply = server.call("hardening_echo", json!({"message": "x"})).await;
+    assert_eq!(reply.status, 503, "{reply:?}");
+    assert!(reply.header("retry-after").is_some(), "{reply:?}");
+    for call in hanging {
+        call.abort();
+    }
+    probe.wait_for("both to stop", |p| p.stopped() == 2).await;
+    server.assert_serving().await;
+}
+
+#[tokio::test]
+async fn shutdown_today_stops_new_connections_and_cuts_in_flight_calls() {
+    // Documents today's behaviour (see the ignored test below and the report).
+    let probe = Probe::shared();
+    let mut server = TestServer::start(builder("", &probe)).await;
+    let endpoint = server.endpoint.clone();
+    let call = tokio::spawn(async move {
+        post(
+            &endpoint,
+            Some(FULL_TOKEN),
+            &call_request(1, "hardening_gate", json!({})),
+        )
+        .await
+    });
+    probe
+        .wait_for("the gated call to start", |p| p.started() == 1)
+        .await;
+    let serving = server.shut_down();
+    // The in-flight call is cancelled at once (the shutdown token reaches rmcp and the
+    // action), before it is released.
+    probe
+        .wait_for("the call to be cut", |p| p.stopped() == 1)
+        .await;
+    let reply = call.await.unwrap();
+    assert_eq!(probe.finished(), 0);
+    assert_ne!(reply.status, 200, "{reply:?}");
+    serving
+        .await
+        .unwrap()
+        .expect("serve_with_shutdown returns Ok");
+    assert!(
+        reqwest::get(&server.base_url).await.is_err(),
+        "no longer accepting"
+    );
+}
+
+#[tokio::test]
+#[ignore = "reason: shutdown cancels in-flight calls at once instead of letting them finish within a grace period; fix listed in the report (ActionsServer::serve_with_shutdown)"]
+async fn shutdown_lets_in_flight_calls_finish() {
+    let probe = Probe::shared();
+    let mut server = TestServer::start(builder("", &probe)).await;
+    let endpoint = server.endpoint.clone();
+    let call = tokio::spawn(async move {
+        post(
+            &endpoint,
+            Some(FULL_TOKEN),
+            &call_request(1, "hardening_gate", json!({})),
+        )
+        .await
+    });
+    probe
+        .wait_for("the gated call to start", |p| p.started() == 1)
+        .await;
+    let serving = server.shut_down();
+    // New connections are refused while the call is still running…
+    probe.release();
+    let reply = call.await.unwrap();
+    // …and the in-flight one finishes normally.
+    assert_eq!(
+        reply.json()["result"]["structuredContent"],
+        json!({"count": 1}),
+        "{reply:?}"
+    );
+    serving
+        .await
+        .unwrap()
+        .expect("serve_with_shutdown returns Ok");
+}

@@ -1,0 +1,19 @@
+//! Hardening: the server holds under what a hostile or buggy client can send.
+//!
+//! - `input`: bad HTTP and JSON-RPC input, each refused clearly, the server serving after;
+//! - `auth`: no way in without a valid token, no token in logs or answers, Host allow-list;
+//! - `config`: every malformed configuration is an error naming its key, never a panic;
+//! - `faults`: panics, hangs, disconnects, lying output — no effect on other calls;
+//! - `regressions`: inputs found by the fuzz targets in `fuzz/`.
+//!
+//! Servers start in-process on 127.0.0.1:0 with the actions of `actions.rs` (plugins
+//! `hardening` and `hardening-other`, linked into this test binary only).
+
+mod actions;
+mod support;
+
+mod auth;
+mod config;
+mod faults;
+mod input;
+mod regressions;
