@@ -218,5 +218,5 @@ pub fn serialize_output<T: ActionOutput>(output: &T) -> Result<Value, ActionErro
 
 /// Gets a `Service<T>` argument from the context.
 pub fn service<T: Send + Sync + 'static>(ctx: &ActionContext) -> Result<Service<T>, ActionError> {
-    ctx.service::<T>().map(Service)
+    ctx.service::<T>().map(Service::new)
 }

@@ -104,7 +104,27 @@ impl fmt::Debug for ServiceKey {
 ///     Ok(Out { count: store.items.lock().unwrap().len() })
 /// }
 /// ```
-pub struct Service<T: ?Sized>(pub Arc<T>);
+///
+/// The service is reached through `Deref` (`store.items()`); the field is private so that
+/// `service.0` means your own tuple struct's field, not the `Arc`.
+pub struct Service<T: ?Sized>(Arc<T>);
+
+impl<T: ?Sized> Service<T> {
+    /// Wraps a shared service.
+    pub fn new(service: Arc<T>) -> Self {
+        Self(service)
+    }
+
+    /// The shared handle.
+    pub fn arc(&self) -> &Arc<T> {
+        &self.0
+    }
+
+    /// Unwraps the shared handle.
+    pub fn into_arc(self) -> Arc<T> {
+        self.0
+    }
+}
 
 impl<T: ?Sized> Deref for Service<T> {
     type Target = T;
