@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::middleware;
+use axum::response::IntoResponse;
 use axum::serve::ListenerExt;
 use mcp_actions::filter::{ActionFilter, FilterDecision};
 use mcp_actions::registry::MissingService;
@@ -496,6 +497,27 @@ impl ActionsServerBuilder {
     }
 }
 
+/// The answer to a path no endpoint serves (e.g. an unknown server key): 404, naming the
+/// endpoints there are. Only [`ActionsServer::serve`] sets it: a fallback in
+/// [`ActionsServer::router`] would clash with the fallback of an app it is merged into.
+fn not_found(
+    paths: Vec<String>,
+) -> impl Fn(http::Uri) -> std::future::Ready<axum::response::Response> + Clone + Send + 'static {
+    move |uri: http::Uri| {
+        let body = serde_json::json!({
+            "error": {
+                "name": "NotFoundError",
+                "message": format!(
+                    "nothing is served at {}; the MCP endpoints are {}",
+                    uri.path(),
+                    paths.join(", ")
+                ),
+            }
+        });
+        std::future::ready((http::StatusCode::NOT_FOUND, axum::Json(body)).into_response())
+    }
+}
+
 /// Compiles a filter from the config. The globs were checked when the config was loaded, so
 /// this fails only for a `Config` assembled some other way.
 fn compile_filter(
@@ -691,15 +713,15 @@ impl ActionsServer {
             authenticator: Arc::clone(&self.authenticator),
             challenge,
         };
-        // Streamable HTTP: `layer` wraps only the routes added so far, so unknown paths stay
-        // 404 (not 401).
+        // Streamable HTTP. `route_layer`, not `layer`: `layer` would also wrap the fallback,
+        // turning the 404 of an unknown path (e.g. an unknown server key) into a 401.
         let streamable = Router::new()
             .route_service(&endpoint.path, service)
-            .layer(middleware::from_fn_with_state(
+            .route_layer(middleware::from_fn_with_state(
                 auth_state,
                 auth::require_auth,
             ))
-            .layer(RequestBodyLimitLayer::new(limit));
+            .route_layer(RequestBodyLimitLayer::new(limit));
         let metadata = ProtectedResourceMetadata::new(
             base_url,
             &endpoint.path,
@@ -739,7 +761,9 @@ impl ActionsServer {
     ) -> Result<(), ServeError> {
         let local_addr = listener.local_addr()?;
         let base_url = self.base_url(Some(local_addr));
-        let router = self.router(&base_url);
+        let router = self.router(&base_url).fallback(not_found(
+            self.endpoints.iter().map(|e| e.path.clone()).collect(),
+        ));
         for endpoint in &self.endpoints {
             tracing::info!(
                 url = %endpoint.url(&base_url),

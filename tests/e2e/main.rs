@@ -15,5 +15,8 @@ mod auth;
 mod calls;
 mod catalog;
 mod config;
+mod filters;
 mod http;
+mod naming;
 mod permissions;
+mod servers;

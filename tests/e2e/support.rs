@@ -148,8 +148,30 @@ impl TestServer {
 
     /// Like [`TestServer::client`], returning the error.
     pub async fn try_client(&self, token: &str, lifecycle: Lifecycle) -> anyhow::Result<Client> {
+        self.try_client_at(&self.endpoint, token, lifecycle).await
+    }
+
+    /// The URL of the named server `key`: `<endpoint>/<key>`.
+    pub fn named(&self, key: &str) -> String {
+        format!("{}/{key}", self.endpoint)
+    }
+
+    /// An rmcp client of the MCP endpoint at `url` (e.g. [`TestServer::named`]).
+    pub async fn client_at(&self, url: &str, token: &str, lifecycle: Lifecycle) -> Client {
+        self.try_client_at(url, token, lifecycle)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {url} with {lifecycle:?}: {e}"))
+    }
+
+    /// Like [`TestServer::client_at`], returning the error.
+    pub async fn try_client_at(
+        &self,
+        url: &str,
+        token: &str,
+        lifecycle: Lifecycle,
+    ) -> anyhow::Result<Client> {
         let transport = StreamableHttpClientTransport::from_config(
-            StreamableHttpClientTransportConfig::with_uri(self.endpoint.clone()).auth_header(token),
+            StreamableHttpClientTransportConfig::with_uri(url.to_owned()).auth_header(token),
         );
         let client = match lifecycle {
             Lifecycle::Initialize => ().serve(transport).await?,
