@@ -285,15 +285,22 @@ impl RunError {
 /// Sends `tracing` output to stderr, at the level in `RUST_LOG` (default `info`). Does nothing
 /// if a subscriber is already installed.
 pub fn init_logging() {
-    init_logging_with("info");
+    init_logging_with("info", true);
 }
 
-fn init_logging_with(default: &str) {
+/// `timestamps`: a server's log wants them; the few lines of a one-shot command do not.
+fn init_logging_with(default: &str, timestamps: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let subscriber = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .try_init();
+        // No colour codes in log files (e.g. a stdio client's log of the server's stderr).
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(filter);
+    let _ = if timestamps {
+        subscriber.try_init()
+    } else {
+        subscriber.without_time().try_init()
+    };
 }
 
 /// Serves every action linked into the binary, or runs another command, as the command line
@@ -341,10 +348,12 @@ where
 {
     let cli = Cli::from_env();
     match &cli.command {
-        None | Some(Command::Serve(_)) => init_logging_with("info"),
+        None | Some(Command::Serve(_)) => init_logging_with("info", true),
         // `config check` prints the start-up warnings itself.
-        Some(Command::Config(_)) => init_logging_with(&format!("warn,{WARNINGS_TARGET}=off")),
-        Some(_) => init_logging_with("warn"),
+        Some(Command::Config(_)) => {
+            init_logging_with(&format!("warn,{WARNINGS_TARGET}=off"), false)
+        }
+        Some(_) => init_logging_with("warn", false),
     }
     if let Err(error) = run_cli(cli, setup).await {
         // The message already says everything (causes included); returning it to `main` would

@@ -639,6 +639,10 @@ fn parse_yaml(name: &str, text: &str) -> Result<Value, ConfigError> {
         source_name: name.to_owned(),
         message,
     };
+    // A key written twice in one document would silently keep only the last value (a whole
+    // second `backend:` section replacing the first); YAML forbids it, and serde_yaml_ng's own
+    // `Value` says so, naming the key.
+    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text).map_err(|e| syntax(e.to_string()))?;
     let value: Value = serde_yaml_ng::from_str(text).map_err(|e| syntax(e.to_string()))?;
     match value {
         Value::Null => Ok(Value::Object(Map::new())),
@@ -1658,6 +1662,20 @@ mod tests {
         assert!(err.to_string().contains("test.yaml"), "{err}");
         let err = load("- a\n- b\n").unwrap_err();
         assert!(err.to_string().contains("mapping"), "{err}");
+        let err =
+            load("backend:\n  listen: { port: 1 }\nbackend:\n  baseUrl: http://x\n").unwrap_err();
+        assert!(matches!(err, ConfigError::Syntax { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .contains("duplicate entry with key \"backend\""),
+            "{err}"
+        );
+        let err = load("backend:\n  listen: { port: 1, port: 2 }\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("duplicate entry with key \"port\""),
+            "{err}"
+        );
     }
 
     #[test]
