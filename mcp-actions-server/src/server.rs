@@ -37,6 +37,7 @@ use crate::auth::{self, AuthLayerState, Authenticator, StaticTokenAuthenticator}
 use crate::config::{self, Config, ConfigError, FilterConfig, Secret, TOKEN_ENV_VAR};
 use crate::handler::{ActionsHandler, ServerIdentity, ToolNameProblem, ToolNaming};
 use crate::prm::{self, ProtectedResourceMetadata};
+use crate::transport::{SseEndpoint, SseOptions};
 
 /// The path of the MCP endpoint.
 pub const MCP_PATH: &str = "/api/mcp-actions/v1";
@@ -711,7 +712,7 @@ impl ActionsServer {
         );
         let auth_state = AuthLayerState {
             authenticator: Arc::clone(&self.authenticator),
-            challenge,
+            challenge: challenge.clone(),
         };
         // Streamable HTTP. `route_layer`, not `layer`: `layer` would also wrap the fallback,
         // turning the 404 of an unknown path (e.g. an unknown server key) into a 401.
@@ -728,7 +729,24 @@ impl ActionsServer {
             mcp.authorization_servers.clone(),
             Some(endpoint.name().to_owned()),
         );
-        streamable.merge(prm::router(&endpoint.path, metadata))
+        let router = streamable.merge(prm::router(&endpoint.path, metadata));
+        if !mcp.sse.enabled {
+            return router;
+        }
+        // The deprecated HTTP+SSE transport at `<path>/sse`, with its own authentication.
+        let sse = SseEndpoint::new(
+            &endpoint.path,
+            endpoint.handler.clone(),
+            Arc::clone(&self.authenticator),
+        )
+        .challenge(challenge)
+        .options(
+            SseOptions::from_config(&mcp.sse)
+                .with_max_request_body_bytes(limit)
+                .with_allowed_hosts(self.allowed_hosts(base_url)),
+        )
+        .shutdown_token(self.shutdown.child_token());
+        router.merge(sse.router())
     }
 
     /// The router for [`ActionsServer::base_url`] without a bound address: set

@@ -41,7 +41,10 @@ fn node() -> Option<&'static str> {
         panic!("the SSE interop test cannot run under CI: {why}");
     }
     use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "SKIPPED the TypeScript SDK SSE test: {why}");
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED the TypeScript SDK SSE test: {why}"
+    );
     None
 }
 
@@ -101,7 +104,15 @@ async fn typescript_sdk_sse_client_as_a_2024_11_05_client() {
         .collect();
     assert_eq!(
         passed,
-        ["connect", "capabilities", "list-tools", "greet-ok", "greet-bad-args", "whoami", "wrong-token"]
+        [
+            "connect",
+            "capabilities",
+            "list-tools",
+            "greet-ok",
+            "greet-bad-args",
+            "whoami",
+            "wrong-token"
+        ]
     );
     // The SDK closed its stream: the session is gone.
     eventually("the SDK's session to close", || async {
@@ -113,7 +124,15 @@ async fn typescript_sdk_sse_client_as_a_2024_11_05_client() {
 #[tokio::test]
 async fn typescript_sdk_sse_client_with_its_latest_version() {
     let server = SseServer::start(SseOptions::default()).await;
-    let summary = run_sse_client(&["--url", &server.sse_url(), "--token", BOB, "--whoami", "service:bob"]).await;
+    let summary = run_sse_client(&[
+        "--url",
+        &server.sse_url(),
+        "--token",
+        BOB,
+        "--whoami",
+        "service:bob",
+    ])
+    .await;
     if summary.is_null() {
         return;
     }

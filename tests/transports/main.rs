@@ -11,5 +11,6 @@ mod actions;
 mod support;
 
 mod interop;
+mod server;
 mod sse;
 mod stdio;

@@ -44,11 +44,12 @@ async fn a_2024_11_05_session_lists_and_calls_as_the_caller() {
         .map(|t| t["name"].as_str().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["greet_user", "transports_whoami", "transports_work"]);
+    assert_eq!(
+        names,
+        ["greet_user", "transports_whoami", "transports_work"]
+    );
 
-    let greeting = client
-        .call(2, "greet_user", json!({"name": "World"}))
-        .await;
+    let greeting = client.call(2, "greet_user", json!({"name": "World"})).await;
     assert_eq!(
         greeting["structuredContent"],
         json!({"greeting": "Hello World!"}),
@@ -56,7 +57,10 @@ async fn a_2024_11_05_session_lists_and_calls_as_the_caller() {
     );
     let bad = client.call(3, "greet_user", json!({"name": " "})).await;
     assert_eq!(bad["isError"], true, "{bad}");
-    assert_eq!(bad["content"][0]["text"], "InputError: name must not be empty");
+    assert_eq!(
+        bad["content"][0]["text"],
+        "InputError: name must not be empty"
+    );
 
     let whoami = client.call(4, "transports_whoami", json!({})).await;
     assert_eq!(whoami["structuredContent"]["principal"], "service:alice");
@@ -72,7 +76,10 @@ async fn a_2024_11_05_session_lists_and_calls_as_the_caller() {
     assert_eq!(rotated.status(), 202);
     let answer = client.next_message().await.expect("the answer");
     assert_eq!(answer["id"], 5);
-    assert_eq!(answer["result"]["structuredContent"]["principal"], "service:alice");
+    assert_eq!(
+        answer["result"]["structuredContent"]["principal"],
+        "service:alice"
+    );
 
     // A JSON-RPC error for an unknown method also arrives on the stream.
     let unknown = client.request(6, "prompts/list", json!({})).await;
@@ -88,7 +95,10 @@ async fn every_request_is_authenticated_and_bound_to_the_session_owner() {
         let response = get_sse(&server.sse_url(), token, None).await;
         assert_eq!(response.status(), 401);
         let challenge = response.headers()["www-authenticate"].to_str().unwrap();
-        assert!(challenge.starts_with("Bearer resource_metadata="), "{challenge}");
+        assert!(
+            challenge.starts_with("Bearer resource_metadata="),
+            "{challenge}"
+        );
         assert_eq!(response.headers()["deprecation"], DEPRECATION);
     }
 
@@ -106,7 +116,11 @@ async fn every_request_is_authenticated_and_bound_to_the_session_owner() {
     // exist for them.
     for other in [BOB, ALICE_RESTRICTED] {
         let (status, name, message) = error_of(alice.post_as(Some(other), &call).await).await;
-        assert_eq!((status, name.as_str()), (404, "NotFoundError"), "{other}: {message}");
+        assert_eq!(
+            (status, name.as_str()),
+            (404, "NotFoundError"),
+            "{other}: {message}"
+        );
         assert!(message.contains("belongs to another caller"), "{message}");
     }
 
@@ -132,23 +146,37 @@ async fn bad_posts_get_clear_errors() {
     let (status, name, message) =
         error_of(post(&http, &server.messages_url(), Some(ALICE), ping.clone()).await).await;
     assert_eq!((status, name.as_str()), (400, "InputError"));
-    assert!(message.contains("the sessionId query parameter is required"), "{message}");
+    assert!(
+        message.contains("the sessionId query parameter is required"),
+        "{message}"
+    );
 
     let empty = format!("{}?sessionId=", server.messages_url());
-    assert_eq!(post(&http, &empty, Some(ALICE), ping.clone()).await.status(), 400);
+    assert_eq!(
+        post(&http, &empty, Some(ALICE), ping.clone())
+            .await
+            .status(),
+        400
+    );
 
-    let unknown = format!("{}?sessionId=0123456789abcdef0123456789abcdef", server.messages_url());
+    let unknown = format!(
+        "{}?sessionId=0123456789abcdef0123456789abcdef",
+        server.messages_url()
+    );
     let (status, name, _) = error_of(post(&http, &unknown, Some(ALICE), ping.clone()).await).await;
     assert_eq!((status, name.as_str()), (404, "NotFoundError"));
 
     // Unauthenticated requests learn nothing about sessions.
-    assert_eq!(post(&http, &unknown, None, ping.clone()).await.status(), 401);
+    assert_eq!(
+        post(&http, &unknown, None, ping.clone()).await.status(),
+        401
+    );
 
     let client = SseClient::open(&server.sse_url(), ALICE).await;
     let url = &client.messages_url;
-    let big = json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "x".repeat(2000)}});
-    let (status, _, message) =
-        error_of(post(&http, url, Some(ALICE), big.to_string()).await).await;
+    let big =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "x".repeat(2000)}});
+    let (status, _, message) = error_of(post(&http, url, Some(ALICE), big.to_string()).await).await;
     assert_eq!(status, 413, "{message}");
     assert!(message.contains("larger than 1024 bytes"), "{message}");
 
@@ -163,7 +191,12 @@ async fn bad_posts_get_clear_errors() {
     assert!(message.contains("batches are not supported"), "{message}");
 
     // Only GET opens and only POST sends.
-    let wrong = http.post(server.sse_url()).bearer_auth(ALICE).send().await.unwrap();
+    let wrong = http
+        .post(server.sse_url())
+        .bearer_auth(ALICE)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 405);
     let wrong = http.get(url).bearer_auth(ALICE).send().await.unwrap();
     assert_eq!(wrong.status(), 405);
@@ -277,9 +310,18 @@ async fn only_allowed_hosts_are_served() {
     let server = SseServer::start(SseOptions::default()).await;
     let response = get_sse(&server.sse_url(), Some(ALICE), Some("evil.example:80")).await;
     let (status, name, message) = error_of(response).await;
-    assert_eq!((status, name.as_str()), (403, "NotAllowedError"), "{message}");
+    assert_eq!(
+        (status, name.as_str()),
+        (403, "NotAllowedError"),
+        "{message}"
+    );
 
     let port = server.base_url.rsplit(':').next().unwrap();
-    let response = get_sse(&server.sse_url(), Some(ALICE), Some(&format!("localhost:{port}"))).await;
+    let response = get_sse(
+        &server.sse_url(),
+        Some(ALICE),
+        Some(&format!("localhost:{port}")),
+    )
+    .await;
     assert_eq!(response.status(), 200);
 }

@@ -29,7 +29,10 @@ async fn whoami_over_a_pipe(credentials: Credentials) -> String {
         .map(|t| t.name.to_string())
         .collect();
     tools.sort();
-    assert_eq!(tools, ["greet_user", "transports_whoami", "transports_work"]);
+    assert_eq!(
+        tools,
+        ["greet_user", "transports_whoami", "transports_work"]
+    );
     let result = bounded(
         "tools/call",
         client.call_tool(CallToolRequestParams::new("transports_whoami")),
@@ -41,7 +44,9 @@ async fn whoami_over_a_pipe(credentials: Credentials) -> String {
         .unwrap()
         .to_owned();
     // Closing the client's end ends the session normally.
-    bounded("the client to close", client.cancel()).await.unwrap();
+    bounded("the client to close", client.cancel())
+        .await
+        .unwrap();
     bounded("the server to stop", server)
         .await
         .expect("the server task")

@@ -10,8 +10,7 @@ use mcp_actions::{Credentials, Registry};
 use mcp_actions_server::config::Secret;
 use mcp_actions_server::transport::{SseEndpoint, SseOptions};
 use mcp_actions_server::{
-    ActionsHandler, ActionsServer, Authenticator, ConfigLoader, MCP_PATH,
-    StaticTokenAuthenticator,
+    ActionsHandler, ActionsServer, Authenticator, ConfigLoader, MCP_PATH, StaticTokenAuthenticator,
 };
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -38,9 +37,8 @@ pub fn authenticator() -> Arc<dyn Authenticator> {
             .with_token(Secret::new(ALICE_ROTATED), Credentials::service("alice"))
             .with_token(
                 Secret::new(ALICE_RESTRICTED),
-                Credentials::service("alice").with_restrictions([
-                    mcp_actions::AccessRestriction::plugin("transports"),
-                ]),
+                Credentials::service("alice")
+                    .with_restrictions([mcp_actions::AccessRestriction::plugin("transports")]),
             )
             .with_token(Secret::new(BOB), Credentials::service("bob")),
     )
@@ -235,7 +233,8 @@ impl SseClient {
                 }
                 match self.response.chunk().await {
                     Ok(Some(bytes)) => {
-                        self.buffer.push_str(std::str::from_utf8(&bytes).expect("UTF-8"));
+                        self.buffer
+                            .push_str(std::str::from_utf8(&bytes).expect("UTF-8"));
                         self.parse();
                     }
                     Ok(None) | Err(_) => return None,
@@ -289,7 +288,12 @@ impl SseClient {
     pub async fn request(&mut self, id: u64, method: &str, params: Value) -> Value {
         let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         let response = self.post(&body).await;
-        assert_eq!(response.status(), 202, "POST {method}: {:?}", response.text().await);
+        assert_eq!(
+            response.status(),
+            202,
+            "POST {method}: {:?}",
+            response.text().await
+        );
         loop {
             let message = self
                 .next_message()
@@ -323,7 +327,11 @@ impl SseClient {
     /// `tools/call` → the result.
     pub async fn call(&mut self, id: u64, name: &str, arguments: Value) -> Value {
         let answer = self
-            .request(id, "tools/call", json!({"name": name, "arguments": arguments}))
+            .request(
+                id,
+                "tools/call",
+                json!({"name": name, "arguments": arguments}),
+            )
             .await;
         answer["result"].clone()
     }
@@ -354,7 +362,13 @@ pub async fn error_of(response: reqwest::Response) -> (u16, String, String) {
     let body: Value = response.json().await.expect("a JSON error body");
     (
         status,
-        body["error"]["name"].as_str().unwrap_or_default().to_owned(),
-        body["error"]["message"].as_str().unwrap_or_default().to_owned(),
+        body["error"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
     )
 }

@@ -4,7 +4,7 @@
 //!
 //! Both serve the same [`ActionsHandler`](crate::ActionsHandler) as Streamable HTTP, so a tool
 //! behaves the same whichever way the client connects; only how the caller's
-//! [`Credentials`](mcp_actions::Credentials) are found differs:
+//! [`Credentials`] are found differs:
 //!
 //! | transport | credentials |
 //! |---|---|
@@ -228,14 +228,19 @@ mod tests {
 
         let err = SseConfig::from_value(Some(json!({"maxSessions": 0}))).unwrap_err();
         assert!(
-            err.to_string().contains("`mcpActions.sse.maxSessions`: must be at least 1"),
+            err.to_string()
+                .contains("`mcpActions.sse.maxSessions`: must be at least 1"),
             "{err}"
         );
         let err = SseConfig::from_value(Some(json!({"idleTimeout": 5}))).unwrap_err();
-        assert!(err.to_string().contains("unknown field `idleTimeout`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown field `idleTimeout`"),
+            "{err}"
+        );
         let err = SseConfig::from_value(Some(json!({"maxSessions": -1}))).unwrap_err();
         assert!(
-            err.to_string().contains("mcpActions.sse.maxSessions") && err.to_string().contains("≥ 0"),
+            err.to_string().contains("mcpActions.sse.maxSessions")
+                && err.to_string().contains("≥ 0"),
             "{err}"
         );
     }

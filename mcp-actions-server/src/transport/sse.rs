@@ -73,8 +73,7 @@ pub const RETRY_AFTER_SECONDS: u64 = 5;
 /// the MCP revision that replaced HTTP+SSE with Streamable HTTP.
 pub const DEPRECATION: &str = "@1742947200";
 /// The MCP specification's note on the old transport, sent as `Link: <…>; rel="deprecation"`.
-pub const DEPRECATION_INFO_URL: &str =
-    "https://modelcontextprotocol.io/specification/2025-03-26/basic/transports#backwards-compatibility";
+pub const DEPRECATION_INFO_URL: &str = "https://modelcontextprotocol.io/specification/2025-03-26/basic/transports#backwards-compatibility";
 
 /// Messages buffered per direction before the sender waits.
 const CHANNEL_CAPACITY: usize = 32;
@@ -141,7 +140,10 @@ impl SseOptions {
     }
 
     /// Sets [`SseOptions::allowed_hosts`].
-    pub fn with_allowed_hosts(mut self, hosts: impl IntoIterator<Item = impl Into<String>>) -> Self {
+    pub fn with_allowed_hosts(
+        mut self,
+        hosts: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
         self.allowed_hosts = hosts.into_iter().map(Into::into).collect();
         self
     }
@@ -258,12 +260,13 @@ impl SseEndpoint {
             .route(&self.sse_path(), get(open_session))
             .route(&self.messages_path(), post(post_message))
             .with_state(state)
-            .layer(middleware::from_fn_with_state(
+            // `route_layer`: an unknown path merged next to these routes stays a plain 404.
+            .route_layer(middleware::from_fn_with_state(
                 auth_state,
                 auth::require_auth,
             ))
-            .layer(middleware::from_fn_with_state(hosts, check_host))
-            .layer(middleware::map_response(move |mut response: Response| {
+            .route_layer(middleware::from_fn_with_state(hosts, check_host))
+            .route_layer(middleware::map_response(move |mut response: Response| {
                 let successor = successor.clone();
                 async move {
                     let headers = response.headers_mut();
@@ -509,7 +512,10 @@ async fn open_session(
         task_sessions.remove(&task_id);
     });
 
-    let messages_url = format!("{}/messages?sessionId={id}", uri.path().trim_end_matches('/'));
+    let messages_url = format!(
+        "{}/messages?sessionId={id}",
+        uri.path().trim_end_matches('/')
+    );
     let stream = SessionStream {
         endpoint: Some(Event::default().event("endpoint").data(messages_url)),
         from_server,
@@ -553,7 +559,9 @@ impl Stream for SessionStream {
         loop {
             match self.from_server.poll_next_unpin(cx) {
                 Poll::Ready(Some(message)) => match serde_json::to_string(&message) {
-                    Ok(json) => return Poll::Ready(Some(Ok(Event::default().event("message").data(json)))),
+                    Ok(json) => {
+                        return Poll::Ready(Some(Ok(Event::default().event("message").data(json))));
+                    }
                     Err(error) => {
                         tracing::error!(%error, "could not serialize a message for an SSE client");
                     }
@@ -669,7 +677,11 @@ async fn post_message(
 // Host check, responses
 // ---------------------------------------------------------------------------------------------
 
-async fn check_host(State(allowed): State<Arc<[String]>>, request: Request, next: Next) -> Response {
+async fn check_host(
+    State(allowed): State<Arc<[String]>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if allowed.is_empty() {
         return next.run(request).await;
     }
@@ -679,14 +691,16 @@ async fn check_host(State(allowed): State<Arc<[String]>>, request: Request, next
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()));
-    let permitted = host
-        .as_deref()
-        .and_then(parse_authority)
-        .is_some_and(|(host, port)| {
-            allowed.iter().filter_map(|a| parse_authority(a)).any(|(allowed_host, allowed_port)| {
-                allowed_host == host && allowed_port.is_none_or(|p| Some(p) == port)
-            })
-        });
+    let permitted =
+        host.as_deref()
+            .and_then(parse_authority)
+            .is_some_and(|(host, port)| {
+                allowed.iter().filter_map(|a| parse_authority(a)).any(
+                    |(allowed_host, allowed_port)| {
+                        allowed_host == host && allowed_port.is_none_or(|p| Some(p) == port)
+                    },
+                )
+            });
     if permitted {
         next.run(request).await
     } else {
@@ -751,7 +765,10 @@ mod tests {
             parse_authority("LocalHost:8080"),
             Some(("localhost".into(), Some(8080)))
         );
-        assert_eq!(parse_authority("[::1]:7007"), Some(("::1".into(), Some(7007))));
+        assert_eq!(
+            parse_authority("[::1]:7007"),
+            Some(("::1".into(), Some(7007)))
+        );
         assert_eq!(parse_authority("::1"), Some(("::1".into(), None)));
         assert_eq!(parse_authority(" "), None);
     }

@@ -33,7 +33,7 @@ pub enum StdioError {
     /// The client did not complete the MCP handshake (it sent something else first, or the
     /// transport failed). A client that closes stdin before initializing is not an error.
     #[error("the MCP client on stdin did not initialize: {0}")]
-    Initialize(#[source] ServerInitializeError),
+    Initialize(#[source] Box<ServerInitializeError>),
     /// The session task failed (a panic in the transport or the service loop).
     #[error("the MCP stdio session failed: {0}")]
     Session(#[source] tokio::task::JoinError),
@@ -46,7 +46,9 @@ pub enum StdioError {
 pub fn credentials_from(subject: Option<&str>, user: Option<&str>) -> Result<Credentials, String> {
     let check = |what: &str, value: &str| {
         if value.is_empty() || value.chars().any(char::is_whitespace) {
-            Err(format!("the {what} must be non-empty, without spaces; got {value:?}"))
+            Err(format!(
+                "the {what} must be non-empty, without spaces; got {value:?}"
+            ))
         } else {
             Ok(())
         }
@@ -153,7 +155,7 @@ where
         Err(ServerInitializeError::ConnectionClosed(_) | ServerInitializeError::Cancelled) => {
             return Ok(());
         }
-        Err(error) => return Err(StdioError::Initialize(error)),
+        Err(error) => return Err(StdioError::Initialize(Box::new(error))),
     };
     let reason = running.waiting().await.map_err(StdioError::Session)?;
     tracing::debug!(?reason, "the MCP stdio session ended");
