@@ -414,3 +414,72 @@ async fn another_host_is_403_even_with_a_valid_token() {
     }
     server.assert_serving().await;
 }
+
+/// Reads one HTTP/1.1 answer with a `content-length` from `stream`; `None` at EOF.
+async fn read_one_answer(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let text = String::from_utf8_lossy(&data).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if data.len() >= end + 4 + length {
+                return Some(text);
+            }
+        }
+        let read = tokio::time::timeout(std::time::Duration::from_secs(60), stream.read(&mut buf))
+            .await
+            .expect("a hang guard: no answer within 60 s");
+        match read {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test]
+#[ignore = "reason: a 401 sent before the request body arrives does not say `Connection: close`, yet the connection is then closed, so a keep-alive client's next request fails (seen in the soak); fix listed in the report (auth.rs require_auth)"]
+async fn a_401_before_the_body_arrives_keeps_the_connection_usable_or_says_close() {
+    use tokio::io::AsyncWriteExt;
+    let server = server().await;
+    let body = rpc(1, "tools/list", None).to_string();
+    let head = |token: &str| {
+        format!(
+            "POST {} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nauthorization: Bearer {token}\r\ncontent-length: {}\r\n\r\n",
+            mcp_actions_server::MCP_PATH,
+            server.addr,
+            body.len()
+        )
+    };
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    // The head of a request with a wrong token; its body is not sent yet.
+    stream
+        .write_all(head("wrong-token-123").as_bytes())
+        .await
+        .unwrap();
+    let first = read_one_answer(&mut stream).await.expect("the 401");
+    assert!(first.starts_with("HTTP/1.1 401"), "{first}");
+    if first.to_ascii_lowercase().contains("connection: close") {
+        return;
+    }
+    // Not announced as closing: the body and a valid request on the same connection work.
+    let _ = stream.write_all(body.as_bytes()).await;
+    let _ = stream
+        .write_all(format!("{}{body}", head(FULL_TOKEN)).as_bytes())
+        .await;
+    let second = read_one_answer(&mut stream).await;
+    assert!(
+        second
+            .as_deref()
+            .is_some_and(|a| a.starts_with("HTTP/1.1 200")),
+        "the connection was closed without `Connection: close`: {second:?}"
+    );
+}
