@@ -324,3 +324,34 @@ async fn shutdown_lets_in_flight_calls_finish() {
         .unwrap()
         .expect("serve_with_shutdown returns Ok");
 }
+
+#[tokio::test]
+async fn the_largest_configurable_limits_do_not_overflow() {
+    // u64::MAX seconds and bytes: the deadline and the body limit saturate instead of panicking.
+    let probe = Probe::shared();
+    let server = TestServer::start(builder(
+        "mcpActions:\n  limits:\n    actionTimeoutSeconds: 18446744073709551615\n    maxRequestBodyBytes: 18446744073709551615\n",
+        &probe,
+    ))
+    .await;
+    server.assert_serving().await;
+    let text = server.call("hardening_panic", json!({})).await.tool_error();
+    assert!(text.starts_with("InternalError: "), "{text}");
+    // A hanging call under that timeout is still cancelled by a disconnect.
+    let endpoint = server.endpoint.clone();
+    let call = tokio::spawn(async move {
+        post(
+            &endpoint,
+            Some(FULL_TOKEN),
+            &call_request(1, "hardening_hang", json!({})),
+        )
+        .await
+    });
+    probe
+        .wait_for("the call to start", |p| p.started() == 1)
+        .await;
+    call.abort();
+    probe
+        .wait_for("the call to stop", |p| p.stopped() == 1)
+        .await;
+}
