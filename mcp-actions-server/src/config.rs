@@ -642,7 +642,8 @@ fn parse_yaml(name: &str, text: &str) -> Result<Value, ConfigError> {
     // A key written twice in one document would silently keep only the last value (a whole
     // second `backend:` section replacing the first); YAML forbids it, and serde_yaml_ng's own
     // `Value` says so, naming the key.
-    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text).map_err(|e| syntax(e.to_string()))?;
+    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text)
+        .map_err(|e| duplicate_key(name, &e).unwrap_or_else(|| syntax(e.to_string())))?;
     let value: Value = serde_yaml_ng::from_str(text).map_err(|e| syntax(e.to_string()))?;
     match value {
         Value::Null => Ok(Value::Object(Map::new())),
@@ -652,6 +653,31 @@ fn parse_yaml(name: &str, text: &str) -> Result<Value, ConfigError> {
             kind_of(&other)
         ))),
     }
+}
+
+/// serde_yaml_ng's duplicate-key error (`mcpActions: duplicate entry with key "name" at line 2
+/// column 3`) as an error at the full key path, `mcpActions.name`.
+fn duplicate_key(source_name: &str, error: &serde_yaml_ng::Error) -> Option<ConfigError> {
+    const MARK: &str = "duplicate entry with key \"";
+    let text = error.to_string();
+    let at = text.find(MARK)?;
+    let parent = text[..at].strip_suffix(": ").unwrap_or("");
+    let key = text[at + MARK.len()..].split('"').next()?;
+    let path = if parent.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{parent}.{key}")
+    };
+    let line = error
+        .location()
+        .map(|l| format!(" (the mapping at line {})", l.line()))
+        .unwrap_or_default();
+    Some(ConfigError::Invalid {
+        key: path,
+        message: format!(
+            "the key is written twice in config file {source_name}{line}; a key may appear once per mapping, so merge the two"
+        ),
+    })
 }
 
 fn kind_of(value: &Value) -> &'static str {
@@ -1664,18 +1690,16 @@ mod tests {
         assert!(err.to_string().contains("mapping"), "{err}");
         let err =
             load("backend:\n  listen: { port: 1 }\nbackend:\n  baseUrl: http://x\n").unwrap_err();
-        assert!(matches!(err, ConfigError::Syntax { .. }), "{err}");
+        assert_eq!(err.key(), Some("backend"), "{err}");
         assert!(
             err.to_string()
-                .contains("duplicate entry with key \"backend\""),
+                .contains("written twice in config file test.yaml"),
             "{err}"
         );
         let err = load("backend:\n  listen: { port: 1, port: 2 }\n").unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("duplicate entry with key \"port\""),
-            "{err}"
-        );
+        assert_eq!(err.key(), Some("backend.listen.port"), "{err}");
+        let err = load("a:\n  - x: 1\n    x: 2\n").unwrap_err();
+        assert!(err.key().unwrap().ends_with(".x"), "{err}");
     }
 
     #[test]
