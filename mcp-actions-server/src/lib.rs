@@ -3,7 +3,9 @@
 //! Serves every [`mcp_actions`] action linked into a binary to AI clients as MCP tools:
 //! Streamable HTTP at `http://HOST:PORT/api/mcp-actions/v1` (stateless, both the 2025-11-25
 //! `initialize` lifecycle and 2026-07-28), with static-token authentication in Backstage's
-//! format, access restrictions, a permission policy hook, typed services and YAML config.
+//! format, access restrictions, a permission policy hook, typed services and YAML config. Old
+//! clients get the deprecated HTTP+SSE transport at `…/v1/sse`, local ones stdio
+//! (`serve --stdio`); see [`transport`].
 //!
 //! A binary is two lines:
 //!
@@ -40,6 +42,8 @@
 //! | `mcpActions.authorizationServers` | `[]` |
 //! | `mcpActions.limits.maxRequestBodyBytes` | 4 MiB |
 //! | `mcpActions.limits.actionTimeoutSeconds` | 30 (`0`: none) |
+//! | `mcpActions.sse.{enabled,maxSessions,idleTimeoutSeconds,keepAliveSeconds}` | `true`, 100 per server, 300 (`0`: never), 15 (`0`: never) |
+//! | `mcpActions.stdio.{subject,user}` | subject `stdio` |
 //!
 //! See [`config`] for merging and `${VAR}` substitution.
 #![warn(missing_docs)]
