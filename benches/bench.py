@@ -323,6 +323,8 @@ def section_scaling(args):
             time.sleep(0.3)
             idle = server.memory()["VmRSS"]
             info = check_server(server)
+            if info["tools"] != n:
+                raise RuntimeError(f"{label}: tools/list has {info['tools']} tools, expected {n}")
             run_wrk(server, 32, duration=1)
             call32 = run_wrk(server, 32, "call", args.duration)
             call1 = run_wrk(server, 1, "call", args.duration)
@@ -369,35 +371,37 @@ def cargo(*argv, profile="release"):
 
 
 def section_compile(args):
-    """200 #[action]s vs the same 200 rmcp #[tool]s: crate-only clean build (dependencies already
-    built) and rebuild after editing one action's body, per profile; release binary sizes."""
+    """200 #[action]s vs the same 200 rmcp #[tool]s, per profile: a clean build of the crate alone
+    (`cargo clean -p`, its dependencies already built) and the rebuild after editing one action's
+    body. Then release binary sizes."""
     crates = {"mcp-actions": "compile-actions-200", "rmcp": "compile-rmcp-200"}
     results = {}
     for profile in args.compile_profiles:
+        release = ["--release"] if profile == "release" else []
+        log(f"== compile: building the dependencies ({profile})")
+        cargo("-p", crates["mcp-actions"], "-p", crates["rmcp"], profile=profile)
         for label, crate in crates.items():
-            cargo("-p", crate, profile=profile)  # dependencies (and the crate) built
-            clean = []
-            incr = []
+            clean, incr = [], []
             for rep in range(args.compile_reps):
-                subprocess.run(["cargo", "clean", "--quiet", "-p", crate]
-                               + (["--release"] if profile == "release" else []), cwd=HERE, check=True)
+                subprocess.run(["cargo", "clean", "--quiet", "-p", crate] + release, cwd=HERE, check=True)
                 clean.append(cargo("-p", crate, profile=profile))
-                subprocess.run([sys.executable, os.path.join(HERE, "gen_crates.py"), "touch", crate, str(rep + 1)],
-                               check=True)
+                subprocess.run([sys.executable, os.path.join(HERE, "gen_crates.py"), "touch", crate,
+                                str(rep + 1)], check=True)
                 incr.append(cargo("-p", crate, profile=profile))
             subprocess.run([sys.executable, os.path.join(HERE, "gen_crates.py"), "touch", crate, "0"], check=True)
             results[f"{label} {profile}"] = {"label": label, "profile": profile, "clean_s": min(clean),
                                              "clean_all_s": clean, "incremental_s": min(incr),
                                              "incremental_all_s": incr}
-            log(f"== compile {label} ({profile}): clean {min(clean):.1f} s, one action edited {min(incr):.1f} s")
-        # leave the release binaries in place for the size table
-    cargo("-p", crates["mcp-actions"], "-p", crates["rmcp"])
+            log(f"   {label} ({profile}): clean {min(clean):.1f} s, one action edited {min(incr):.1f} s")
+        if profile == "release":
+            cargo("-p", crates["mcp-actions"], "-p", crates["rmcp"])  # the edit was reverted
     sizes = {}
     for label, binary in [("greet-user (mcp-actions, 1 action)", "greet-user"),
-                          ("rmcp-server (1 tool)", "rmcp-server"),
-                          ("axum-raw", "axum-raw"),
+                          ("rmcp-server (rmcp, 1 tool)", "rmcp-server"),
+                          ("axum-raw (no MCP library)", "axum-raw"),
                           ("compile-actions-200 (mcp-actions, 200 actions)", "compile-actions-200"),
                           ("compile-rmcp-200 (rmcp, 200 tools)", "compile-rmcp-200"),
+                          ("gen-actions-1000 (mcp-actions, 1,000 actions)", "gen-actions-1000"),
                           ("gen-actions-5000 (mcp-actions, 5,000 actions)", "gen-actions-5000")]:
         path = os.path.join(RELEASE, binary)
         if os.path.exists(path):
@@ -548,7 +552,7 @@ def main():
     p.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
     p.add_argument("--starts", type=int, default=5, help="start-up repetitions (default 5)")
     p.add_argument("--only", default="servers,startup,scaling,compile")
-    p.add_argument("--compile-profiles", default="release,dev")
+    p.add_argument("--compile-profiles", default="dev", help="dev, release or dev,release (default dev)")
     p.add_argument("--compile-reps", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="2 s runs, fewer repetitions (a smoke test)")
     p.add_argument("--build-seconds", type=float, default=None, help=argparse.SUPPRESS)

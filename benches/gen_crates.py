@@ -3,7 +3,9 @@
 
 - gen-actions-N (N in ACTION_COUNTS): a server binary (`mcp_actions_server::run()`) linking N
   `#[action]`s: `greet_user` (the example's action) and N-1 others (`greet_user_00001`, ...),
-  each with its own doc comment and title. They share the example's input and output types, so
+  each with its own doc comment and title. Up to 250 actions live in the binary's crate; above
+  that they come from plugin library crates of 250 (gen-plugin-NN), as they would in a real
+  deployment, shared by the 1,000- and 5,000-action servers. They share the example's input and output types, so
   the build measures what the framework adds per action (descriptor, invoke thunk, schema
   functions), not serde derives, and the 5,000-action build stays short.
 - compile-actions-200 / compile-rmcp-200: the same 200 tools, each with its own input and output
@@ -75,62 +77,95 @@ RMCP_DEPS = [
 ]
 
 
-def gen_actions(n):
-    """A server with n actions sharing the example's types."""
-    name = f"gen-actions-{n}"
-    root = os.path.join(OUT, name)
-    write(
-        os.path.join(root, "Cargo.toml"),
-        manifest(name, ACTION_DEPS, f"A mcp-actions server with {n} actions (dispatch-cost benchmark)."),
-    )
-    modules = (n + 99) // 100
-    main = [
-        f"//! {n} actions: `greet_user` and {n - 1} more like it.",
-        "#![allow(clippy::all)]",
-        "use mcp_actions::prelude::*;",
+PLUGIN_SIZE = 250
+PLUGINS = max(ACTION_COUNTS) // PLUGIN_SIZE
+
+
+def action_fn(k):
+    tool = "greet_user" if k == 0 else f"greet_user_{k:05}"
+    title = "Greet User" if k == 0 else f"Greet User {k}"
+    return [
+        f"/// Generate a personalized greeting (variant {k}).",
+        f'#[action(name = "{tool}", title = "{title}", read_only, idempotent)]',
+        f"pub async fn {tool}(input: GreetInput, ctx: &ActionContext) -> Result<GreetOutput, ActionError> {{",
+        "    if input.name.trim().is_empty() {",
+        '        return Err(ActionError::input("name must not be empty"));',
+        "    }",
+        "    let _ = ctx;",
+        '    Ok(GreetOutput { greeting: format!("Hello {}!", input.name) })',
+        "}",
         "",
     ]
-    main += [f"mod m{m:02};" for m in range(modules)]
+
+
+TYPES = [
+    "/// Who to greet.",
+    "#[derive(Debug, Deserialize, JsonSchema)]",
+    "pub struct GreetInput {",
+    "    /// The name of the person to greet",
+    "    pub name: String,",
+    "}",
+    "",
+    "/// The greeting.",
+    "#[derive(Debug, Serialize, Deserialize, JsonSchema)]",
+    "pub struct GreetOutput {",
+    "    /// The generated greeting",
+    "    pub greeting: String,",
+    "}",
+    "",
+]
+
+
+def write_action_modules(root, ks):
+    """ks in modules of 50 (src/mNN.rs); returns the module names."""
+    names = []
+    for i in range(0, len(ks), 50):
+        name = f"m{i // 50:02}"
+        body = ["use mcp_actions::prelude::*;", "use crate::{GreetInput, GreetOutput};", ""]
+        for k in ks[i:i + 50]:
+            body += action_fn(k)
+        write(os.path.join(root, "src", f"{name}.rs"), "\n".join(body))
+        names.append(name)
+    return names
+
+
+def gen_plugin(p):
+    """A plugin crate (library) with PLUGIN_SIZE actions; plugin 00 holds `greet_user`."""
+    name = f"gen-plugin-{p:02}"
+    root = os.path.join(OUT, name)
+    deps = ["mcp-actions.workspace = true", "schemars.workspace = true", "serde.workspace = true"]
+    write(os.path.join(root, "Cargo.toml"),
+          manifest(name, deps, f"Plugin {p} of the 1,000/5,000-action servers: {PLUGIN_SIZE} actions."))
+    mods = write_action_modules(root, list(range(p * PLUGIN_SIZE, (p + 1) * PLUGIN_SIZE)))
+    lib = [f"//! {PLUGIN_SIZE} generated actions.", "#![allow(clippy::all)]", "use mcp_actions::prelude::*;", ""]
+    lib += [f"mod {m};" for m in mods] + [""] + TYPES
+    write(os.path.join(root, "src", "lib.rs"), "\n".join(lib))
+
+
+def gen_actions(n):
+    """A server binary with n actions: inline for small n, else linking n / PLUGIN_SIZE plugin
+    crates (thousands of actions come from many plugins; it also lets cargo build them in
+    parallel)."""
+    name = f"gen-actions-{n}"
+    root = os.path.join(OUT, name)
+    main = [f"//! {n} actions: `greet_user` and {n - 1} more like it.", "#![allow(clippy::all)]", ""]
+    if n <= PLUGIN_SIZE:
+        deps = ACTION_DEPS
+        mods = write_action_modules(root, list(range(n)))
+        main += ["use mcp_actions::prelude::*;", ""] + [f"mod {m};" for m in mods] + [""] + TYPES
+    else:
+        plugins = n // PLUGIN_SIZE
+        deps = ACTION_DEPS + [f'gen-plugin-{p:02} = {{ path = "../gen-plugin-{p:02}" }}' for p in range(plugins)]
+        main += [f"use gen_plugin_{p:02} as _;" for p in range(plugins)] + [""]
     main += [
-        "",
-        "/// Who to greet.",
-        "#[derive(Debug, Deserialize, JsonSchema)]",
-        "pub struct GreetInput {",
-        "    /// The name of the person to greet",
-        "    pub name: String,",
-        "}",
-        "",
-        "/// The greeting.",
-        "#[derive(Debug, Serialize, Deserialize, JsonSchema)]",
-        "pub struct GreetOutput {",
-        "    /// The generated greeting",
-        "    pub greeting: String,",
-        "}",
-        "",
         "#[tokio::main]",
         "async fn main() -> anyhow::Result<()> {",
         "    mcp_actions_server::run().await",
         "}",
     ]
+    write(os.path.join(root, "Cargo.toml"),
+          manifest(name, deps, f"A mcp-actions server with {n} actions (dispatch-cost benchmark)."))
     write(os.path.join(root, "src", "main.rs"), "\n".join(main) + "\n")
-    for m in range(modules):
-        body = ["use mcp_actions::prelude::*;", "use crate::{GreetInput, GreetOutput};", ""]
-        for k in range(m * 100, min(n, (m + 1) * 100)):
-            tool = "greet_user" if k == 0 else f"greet_user_{k:05}"
-            title = "Greet User" if k == 0 else f"Greet User {k}"
-            body += [
-                f"/// Generate a personalized greeting (variant {k}).",
-                f'#[action(name = "{tool}", title = "{title}", read_only, idempotent)]',
-                f"pub async fn {tool}(input: GreetInput, ctx: &ActionContext) -> Result<GreetOutput, ActionError> {{",
-                "    if input.name.trim().is_empty() {",
-                '        return Err(ActionError::input("name must not be empty"));',
-                "    }",
-                "    let _ = ctx;",
-                '    Ok(GreetOutput { greeting: format!("Hello {}!", input.name) })',
-                "}",
-                "",
-            ]
-        write(os.path.join(root, "src", f"m{m:02}.rs"), "\n".join(body))
 
 
 def tool_types(k):
@@ -305,6 +340,8 @@ def touch_action(crate, rev):
 
 
 def main():
+    for p in range(PLUGINS):
+        gen_plugin(p)
     for n in ACTION_COUNTS:
         gen_actions(n)
     gen_compile_actions()

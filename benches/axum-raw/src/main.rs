@@ -58,16 +58,36 @@ fn rpc_error(id: Option<Value>, code: i64, message: &str) -> Response {
     json_response(StatusCode::OK, serde_json::to_vec(&body).unwrap())
 }
 
+#[derive(Serialize)]
+struct TextBlock {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    text: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CallToolResult {
+    content: Vec<TextBlock>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    structured_content: Option<Value>,
+    is_error: bool,
+}
+
+#[derive(Serialize)]
+struct JsonRpcResponse<T> {
+    jsonrpc: &'static str,
+    id: Value,
+    result: T,
+}
+
 fn tool_result(id: Value, is_error: bool, output: Option<Value>, text: String) -> Response {
-    let mut result = json!({
-        "resultType": "complete",
-        "content": [{"type": "text", "text": text}],
-        "isError": is_error,
-    });
-    if let Some(output) = output {
-        result["structuredContent"] = output;
-    }
-    let body = json!({"jsonrpc": "2.0", "id": id, "result": result});
+    let result = CallToolResult {
+        content: vec![TextBlock { kind: "text", text }],
+        structured_content: output,
+        is_error,
+    };
+    let body = JsonRpcResponse { jsonrpc: "2.0", id, result };
     json_response(StatusCode::OK, serde_json::to_vec(&body).unwrap())
 }
 
@@ -104,7 +124,7 @@ async fn mcp(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes
     }
     match request.method.as_str() {
         "tools/list" => {
-            let body = json!({"jsonrpc": "2.0", "id": id, "result": &state.tools});
+            let body = JsonRpcResponse { jsonrpc: "2.0", id, result: &state.tools };
             json_response(StatusCode::OK, serde_json::to_vec(&body).unwrap())
         }
         "tools/call" => {
