@@ -42,10 +42,55 @@
 //! | `mcpActions.authorizationServers` | `[]` |
 //! | `mcpActions.limits.maxRequestBodyBytes` | 4 MiB |
 //! | `mcpActions.limits.actionTimeoutSeconds` | 30 (`0`: none) |
+//! | `backend.actions.pluginSources` | every plugin linked in |
+//! | `backend.actions.filter.{include,exclude}[]` (`{ id: <glob on plugin:name>, attributes: { readOnly, destructive, idempotent } }`) | no rules: everything |
+//! | `mcpActions.namespacedToolNames` | `false` (`true`: tools named `<plugin>__<name>`, `-` → `_`) |
+//! | `mcpActions.servers.<key>.{name,description,instructions,filter}` (`name` required; key `^[a-z0-9][a-z0-9-]*$`, not `sse`) | none |
 //! | `mcpActions.sse.{enabled,maxSessions,idleTimeoutSeconds,keepAliveSeconds}` | `true`, 100 per server, 300 (`0`: never), 15 (`0`: never) |
 //! | `mcpActions.stdio.{subject,user}` | subject `stdio` |
 //!
 //! See [`config`] for merging and `${VAR}` substitution.
+//!
+//! ## Which actions are served
+//!
+//! The **default server** at `/api/mcp-actions/v1` serves every linked action that passes
+//! [`ActionsServerBuilder::plugin_sources`] (when the code sets it), then
+//! `backend.actions.pluginSources`, then `backend.actions.filter`: when there are include
+//! rules an action must match one; an exclude rule that matches always wins; a rule's `id`
+//! glob (`catalog:*`, `*:delete_*`) and `attributes` (compared after defaults: `destructive`
+//! is `!readOnly` unless set) must both match. Each **named server**
+//! (`mcpActions.servers.<key>`) serves, at `/api/mcp-actions/v1/<key>`, the default server's
+//! actions that pass its own `filter`, with its own name, description, instructions,
+//! protected-resource metadata (`/.well-known/oauth-protected-resource/api/mcp-actions/v1/<key>`)
+//! and 401 challenge. A plugin source or rule that matches nothing is a start-up warning;
+//! [`ActionsServer::exposure`] explains every decision.
+//!
+//! ```yaml
+//! backend:
+//!   actions:
+//!     pluginSources: [catalog, my-custom-plugin]
+//!     filter:
+//!       include:
+//!         - id: 'catalog:*'
+//!         - attributes: { readOnly: true }
+//!       exclude:
+//!         - id: '*:delete_*'
+//! mcpActions:
+//!   namespacedToolNames: false
+//!   servers:
+//!     read-only:
+//!       name: Catalog (read-only)
+//!       filter:
+//!         include: [ { attributes: { readOnly: true } } ]
+//! ```
+//!
+//! ## Command line
+//!
+//! [`run`] gives every binary the same commands ([`cli`]): `serve` (the default; `--stdio`),
+//! `list`, `schema <name>`, `call <name> --input '<json>' [--subject s | --user user:…]`,
+//! `token`, and `config check`; `--config FILE` (repeatable) works with each. Exit status: 0
+//! success, 1 an action error or a server that could not start or failed, 2 an invalid command
+//! line or configuration.
 #![warn(missing_docs)]
 
 pub mod auth;
@@ -61,6 +106,5 @@ pub use cli::{Cli, Command, RunError, ServeArgs, run, run_cli, run_with};
 pub use config::{Config, ConfigError, ConfigLoader};
 pub use handler::{ActionsHandler, ToolNaming};
 pub use server::{
-    ActionExposure, ActionsServer, ActionsServerBuilder, BuildError, Endpoint, MCP_PATH,
-    ServeError,
+    ActionExposure, ActionsServer, ActionsServerBuilder, BuildError, Endpoint, MCP_PATH, ServeError,
 };
