@@ -60,6 +60,39 @@ async fn the_catalog_policy_hides_create_from_readers_and_shows_everything_to_ad
 }
 
 #[tokio::test]
+async fn the_example_read_only_server_serves_only_read_only_actions() {
+    let server = catalog_server().await;
+    for lifecycle in LIFECYCLES {
+        let admin = server
+            .client_at(&server.named("read-only"), ADMIN, lifecycle)
+            .await;
+        assert_eq!(
+            tool_names(&admin).await,
+            ["get_catalog_entity", "list_catalog_entities"]
+        );
+        let info = admin.peer_info().unwrap();
+        assert_eq!(info.server_info.as_ref().unwrap().name, "catalog-read-only");
+        let result = call(
+            &admin,
+            "delete_catalog_entity",
+            json!({"entity_ref": "component:sandbox/playground"}),
+        )
+        .await;
+        assert!(error_text(&result).starts_with("NotFoundError"));
+        // Readers, whose policy allows reading, see the same two tools.
+        let reader = server
+            .client_at(&server.named("read-only"), READER, lifecycle)
+            .await;
+        assert_eq!(
+            tool_names(&reader).await,
+            ["get_catalog_entity", "list_catalog_entities"]
+        );
+        admin.cancel().await.unwrap();
+        reader.cancel().await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn resource_level_authorize_lets_readers_delete_only_sandbox_entities() {
     let server = catalog_server().await;
     let reader = server.client(READER, Lifecycle::Discover).await;
