@@ -232,8 +232,13 @@ impl ActionFilter {
             };
         }
         if self.include.is_empty() {
+            let reason = if self.exclude.is_empty() && self.plugin_sources.is_none() {
+                "no filter configured"
+            } else {
+                "not excluded (no include rules)"
+            };
             return FilterDecision::Exposed {
-                reason: "no include rules".into(),
+                reason: reason.into(),
             };
         }
         match self
@@ -359,7 +364,9 @@ mod tests {
     fn no_rules_expose_everything() {
         let f = ActionFilter::allow_all();
         assert_eq!(exposed(&f).len(), 3);
-        assert_eq!(f.decide(&GET).reason(), "no include rules");
+        assert_eq!(f.decide(&GET).reason(), "no filter configured");
+        let f = ActionFilter::new(None, vec![], vec![FilterRule::id("x:*")]).unwrap();
+        assert_eq!(f.decide(&GET).reason(), "not excluded (no include rules)");
     }
 
     #[test]

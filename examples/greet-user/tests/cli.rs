@@ -77,7 +77,7 @@ async fn list_and_schema_describe_the_action() {
         run.stdout,
         "Default server \"mcp-actions\" at /api/mcp-actions/v1: 1 of 1 actions\n\
          ID                     TOOL        TITLE       ATTRIBUTES           PERMISSION  SERVED  WHY\n\
-         greet-user:greet_user  greet_user  Greet User  readOnly,idempotent  -           yes     no include rules\n"
+         greet-user:greet_user  greet_user  Greet User  readOnly,idempotent  -           yes     no filter configured\n"
     );
     let run = exec(&["schema", "greet_user"], &[]).await;
     assert_eq!(run.code, Some(0), "{}", run.stderr);
