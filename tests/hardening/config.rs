@@ -284,14 +284,6 @@ fn a_number_too_large_for_yaml_names_the_key() {
 }
 
 #[test]
-fn duplicate_keys_take_the_last_value_today() {
-    // Documents today's behaviour (see the ignored test below and the report).
-    let config = load("mcpActions:\n  name: first\n  name: second\n").unwrap();
-    assert_eq!(config.mcp_actions().name, "second");
-}
-
-#[test]
-#[ignore = "reason: serde_yaml_ng → serde_json::Value keeps the last of duplicate keys silently (Backstage's loader refuses them); fix listed in the report (config.rs parse_yaml)"]
 fn duplicate_keys_are_refused() {
     let error = load("mcpActions:\n  name: first\n  name: second\n").unwrap_err();
     assert!(error.to_string().contains("mcpActions.name"), "{error}");

@@ -365,6 +365,11 @@ pub fn raw_post(addr: SocketAddr, extra: &[&[u8]], body: &[u8]) -> Vec<u8> {
 }
 
 /// A `tracing` writer into a shared buffer, to check what the server logs.
+///
+/// Use it in a current-thread runtime so the server's tasks log on the test's thread, and in a
+/// process of its own (see `auth::tokens_never_appear_in_logs_or_answers`): with other tests
+/// running in parallel, a callsite first hit while no subscriber was set keeps a cached
+/// interest of "never", and its events would be missed.
 #[derive(Clone, Default)]
 pub struct LogCapture(Arc<Mutex<Vec<u8>>>);
 
@@ -375,7 +380,7 @@ impl LogCapture {
     }
 
     /// Captures every event and span (TRACE and up, every crate) on this thread until the
-    /// guard is dropped. Use it in a current-thread runtime so the server's tasks log here.
+    /// guard is dropped.
     pub fn install(&self) -> tracing::subscriber::DefaultGuard {
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
@@ -403,4 +408,25 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
     fn make_writer(&'a self) -> Self::Writer {
         self.clone()
     }
+}
+
+/// Runs the test `name` (its full path, e.g. `auth::x`) alone in a child process of this test
+/// binary, with `HARDENING_IN_CHILD` set; returns whether this is the child (then run the
+/// test's body). Used where global state (the `tracing` callsite cache) must be fresh.
+pub fn in_own_process(name: &str) -> bool {
+    if std::env::var_os("HARDENING_IN_CHILD").is_some() {
+        return true;
+    }
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads", "1"])
+        .env("HARDENING_IN_CHILD", "1")
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "{name} failed in its own process:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    false
 }
