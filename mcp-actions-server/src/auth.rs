@@ -18,6 +18,7 @@ use mcp_actions::{BoxFuture, Credentials};
 use subtle::ConstantTimeEq;
 
 use crate::config::{Secret, StaticTokenConfig};
+use crate::guard::answer_early;
 
 /// Why a request could not be authenticated. The `Display` text is sent to the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,6 +33,10 @@ pub enum AuthError {
     /// A custom authenticator's reason (sent to the client: keep secrets out of it).
     #[error("{0}")]
     Rejected(String),
+    /// More than one `Authorization` header: which one counts is ambiguous (a proxy and the
+    /// server could each pick a different one), so none does.
+    #[error("send exactly one `Authorization` header; this request has {0}")]
+    AmbiguousToken(usize),
 }
 
 /// Turns the head of an HTTP request into the caller's [`Credentials`].
@@ -67,10 +72,15 @@ pub trait Authenticator: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Credentials, AuthError>>;
 }
 
-/// The bearer token of a request, if it has an `Authorization: Bearer …` header (the scheme is
-/// matched case-insensitively).
+/// The bearer token of a request, if it has exactly one `Authorization: Bearer …` header (the
+/// scheme is matched case-insensitively). With two or more `Authorization` headers there is no
+/// token (and the server's middleware refuses the request before any authenticator runs).
 pub fn bearer_token(request: &Parts) -> Option<&str> {
-    let value = request.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let mut values = request.headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next()?.to_str().ok()?;
+    if values.next().is_some() {
+        return None;
+    }
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
@@ -180,14 +190,24 @@ pub(crate) struct AuthLayerState {
 
 /// Authenticates the request; on success the [`Credentials`] go into the request extensions
 /// (where the MCP handler finds them through `http::request::Parts`), on failure the answer is
-/// 401 with a `WWW-Authenticate` challenge.
+/// 401 with a `WWW-Authenticate` challenge. A request with more than one `Authorization`
+/// header is refused whatever the authenticator.
+///
+/// The 401 is sent before the body is read; [`answer_early`] keeps the connection usable for
+/// a keep-alive client (or says `Connection: close`).
 pub(crate) async fn require_auth(
     State(state): State<AuthLayerState>,
     request: Request,
     next: Next,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
-    match state.authenticator.authenticate(&parts).await {
+    let authorizations = parts.headers.get_all(header::AUTHORIZATION).iter().count();
+    let result = if authorizations > 1 {
+        Err(AuthError::AmbiguousToken(authorizations))
+    } else {
+        state.authenticator.authenticate(&parts).await
+    };
+    match result {
         Ok(credentials) => {
             parts.extensions.insert(credentials);
             next.run(Request::from_parts(parts, body)).await
@@ -199,7 +219,8 @@ pub(crate) async fn require_auth(
                 reason = %error,
                 "refused an MCP request"
             );
-            unauthorized(&state.challenge, &error)
+            let response = unauthorized(&state.challenge, &error);
+            answer_early(parts.version, &parts.headers, body, response)
         }
     }
 }
@@ -209,6 +230,9 @@ fn unauthorized(challenge: &str, error: &AuthError) -> Response {
         // RFC 6750 §3.1: a token was sent but is not valid.
         AuthError::InvalidToken => format!(
             "{challenge}, error=\"invalid_token\", error_description=\"the access token is not valid\""
+        ),
+        AuthError::AmbiguousToken(_) => format!(
+            "{challenge}, error=\"invalid_request\", error_description=\"more than one Authorization header\""
         ),
         _ => challenge.to_owned(),
     };
@@ -259,5 +283,16 @@ mod tests {
             Err(AuthError::MissingToken)
         );
         assert!(!format!("{auth:?}").contains("token-one"));
+    }
+
+    #[test]
+    fn two_authorization_headers_give_no_bearer_token() {
+        let mut request = parts(Some("Bearer token-one"));
+        assert_eq!(bearer_token(&request), Some("token-one"));
+        request.headers.append(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer token-one"),
+        );
+        assert_eq!(bearer_token(&request), None);
     }
 }

@@ -56,6 +56,10 @@ pub const DEFAULT_NAME: &str = "mcp-actions";
 pub const DEFAULT_MAX_REQUEST_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// The default time an action may run: 30 s.
 pub const DEFAULT_ACTION_TIMEOUT_SECONDS: u64 = 30;
+/// The default of `mcpActions.limits.maxConcurrentRequests`.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 256;
+/// The default of `mcpActions.limits.shutdownGraceSeconds`.
+pub const DEFAULT_SHUTDOWN_GRACE_SECONDS: u64 = 10;
 /// The environment variable holding the access token when `backend.auth.externalAccess` is not
 /// configured.
 pub const TOKEN_ENV_VAR: &str = "MCP_TOKEN";
@@ -320,6 +324,8 @@ impl Config {
             serde_json::json!({
                 "maxRequestBodyBytes": m.limits.max_request_body_bytes,
                 "actionTimeoutSeconds": m.limits.action_timeout.map_or(0, |t| t.as_secs()),
+                "maxConcurrentRequests": m.limits.max_concurrent_requests,
+                "shutdownGraceSeconds": m.limits.shutdown_grace.as_secs(),
             }),
         );
         mcp.insert("namespacedToolNames".into(), m.namespaced_tool_names.into());
@@ -1002,6 +1008,12 @@ pub struct LimitsConfig {
     pub max_request_body_bytes: usize,
     /// `mcpActions.limits.actionTimeoutSeconds` (default 30; `0` means no limit).
     pub action_timeout: Option<Duration>,
+    /// `mcpActions.limits.maxConcurrentRequests` (default 256): MCP requests in progress at
+    /// once, over every endpoint; one more is refused at once with 503 and `Retry-After`.
+    pub max_concurrent_requests: usize,
+    /// `mcpActions.limits.shutdownGraceSeconds` (default 10): on shutdown, how long calls in
+    /// progress may run to their end before they are cancelled (`0`: cancelled at once).
+    pub shutdown_grace: Duration,
 }
 
 impl Default for LimitsConfig {
@@ -1009,6 +1021,8 @@ impl Default for LimitsConfig {
         Self {
             max_request_body_bytes: DEFAULT_MAX_REQUEST_BODY_BYTES,
             action_timeout: Some(Duration::from_secs(DEFAULT_ACTION_TIMEOUT_SECONDS)),
+            max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            shutdown_grace: Duration::from_secs(DEFAULT_SHUTDOWN_GRACE_SECONDS),
         }
     }
 }
@@ -1183,6 +1197,10 @@ struct RawLimits {
     max_request_body_bytes: Option<u64>,
     #[serde(default, deserialize_with = "number_or_string")]
     action_timeout_seconds: Option<u64>,
+    #[serde(default, deserialize_with = "number_or_string")]
+    max_concurrent_requests: Option<u64>,
+    #[serde(default, deserialize_with = "number_or_string")]
+    shutdown_grace_seconds: Option<u64>,
 }
 
 /// A whole number written as a number or (after `${VAR}` substitution) a string.
@@ -1408,6 +1426,18 @@ fn limits_config(raw: RawLimits) -> Result<LimitsConfig, ConfigError> {
     }
     if let Some(seconds) = raw.action_timeout_seconds {
         limits.action_timeout = (seconds > 0).then(|| Duration::from_secs(seconds));
+    }
+    if let Some(requests) = raw.max_concurrent_requests {
+        if requests == 0 {
+            return Err(ConfigError::invalid(
+                "mcpActions.limits.maxConcurrentRequests",
+                "must be greater than 0",
+            ));
+        }
+        limits.max_concurrent_requests = usize::try_from(requests).unwrap_or(usize::MAX);
+    }
+    if let Some(seconds) = raw.shutdown_grace_seconds {
+        limits.shutdown_grace = Duration::from_secs(seconds);
     }
     Ok(limits)
 }
@@ -1856,6 +1886,33 @@ mod tests {
         );
         let err = load("mcpActions:\n  sse: { maxSession: 1 }\n").unwrap_err();
         assert_eq!(err.key(), Some("mcpActions.sse.maxSession"), "{err}");
+    }
+
+    #[test]
+    fn concurrency_and_shutdown_limits_are_read_and_shown() {
+        let defaults = Config::empty();
+        let limits = &defaults.mcp_actions().limits;
+        assert_eq!(limits.max_concurrent_requests, 256);
+        assert_eq!(limits.shutdown_grace, Duration::from_secs(10));
+        let config = load(
+            "mcpActions:\n  limits:\n    maxConcurrentRequests: 3\n    shutdownGraceSeconds: 0\n",
+        )
+        .unwrap();
+        let limits = &config.mcp_actions().limits;
+        assert_eq!(limits.max_concurrent_requests, 3);
+        assert_eq!(limits.shutdown_grace, Duration::ZERO);
+        let effective = config.effective();
+        assert_eq!(
+            effective["mcpActions"]["limits"]["maxConcurrentRequests"],
+            3
+        );
+        assert_eq!(effective["mcpActions"]["limits"]["shutdownGraceSeconds"], 0);
+        let err = load("mcpActions:\n  limits:\n    maxConcurrentRequests: 0\n").unwrap_err();
+        assert_eq!(
+            err.key(),
+            Some("mcpActions.limits.maxConcurrentRequests"),
+            "{err}"
+        );
     }
 
     #[test]

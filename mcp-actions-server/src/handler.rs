@@ -19,11 +19,11 @@ use mcp_actions::{
 };
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
-    CompleteRequestParams, CompleteResult, ContentBlock, Implementation, ListPromptsRequestMethod,
-    ListPromptsResult, ListResourceTemplatesRequestMethod, ListResourceTemplatesResult,
-    ListResourcesRequestMethod, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ProgressNotificationParam, ProgressToken, ServerCapabilities, ServerConfig, Tool,
-    ToolAnnotations,
+    CompleteRequestParams, CompleteResult, ContentBlock, CustomRequest, CustomResult,
+    Implementation, ListPromptsRequestMethod, ListPromptsResult,
+    ListResourceTemplatesRequestMethod, ListResourceTemplatesResult, ListResourcesRequestMethod,
+    ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
+    ProgressToken, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -323,6 +323,15 @@ impl ActionsHandler {
     }
 }
 
+/// Why `params` do not deserialize as `P` (shortened), or a generic reason.
+fn params_error<P: serde::de::DeserializeOwned>(params: Option<Value>) -> Option<String> {
+    let params = params.unwrap_or(Value::Null);
+    Some(match serde_json::from_value::<P>(params) {
+        Err(error) => mcp_actions::__private::cap_message(&error.to_string()),
+        Ok(_) => "they do not have this method's shape".to_owned(),
+    })
+}
+
 /// The in-band result for a failed call: `isError: true` and the error's client-facing text.
 pub fn error_result(error: &ActionError) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(error.to_string())])
@@ -404,6 +413,35 @@ impl ServerHandler for ActionsHandler {
             .by_name
             .get(name)
             .map(|&i| self.inner.tools[i].clone())
+    }
+
+    /// rmcp routes a request here when its method is unknown to it, or when its params do not
+    /// have its method's shape (e.g. a `tools/call` whose `arguments` is an array, or without a
+    /// `name`). The latter is JSON-RPC -32602 (invalid params), naming what is wrong; the
+    /// former -32601 (method not found).
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, McpError> {
+        let CustomRequest { method, params, .. } = request;
+        let reason = match method.as_str() {
+            "tools/call" => params_error::<CallToolRequestParams>(params),
+            "tools/list" => params_error::<Option<PaginatedRequestParams>>(params),
+            "initialize" | "ping" => Some("they do not have this method's shape".to_owned()),
+            _ => None,
+        };
+        match reason {
+            Some(reason) => Err(McpError::invalid_params(
+                format!("invalid params for `{method}`: {reason}"),
+                None,
+            )),
+            None => Err(McpError::new(
+                rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+                method,
+                None,
+            )),
+        }
     }
 
     // Only `tools` is declared; rmcp answers these with empty lists by default, so say

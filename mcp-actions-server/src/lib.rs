@@ -96,6 +96,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+mod guard;
 pub mod handler;
 pub mod prm;
 pub mod server;

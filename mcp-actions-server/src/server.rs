@@ -31,10 +31,10 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::auth::{self, AuthLayerState, Authenticator, StaticTokenAuthenticator};
 use crate::config::{self, Config, ConfigError, FilterConfig, Secret, TOKEN_ENV_VAR};
+use crate::guard::{self, ConcurrencyLimit};
 use crate::handler::{ActionsHandler, ServerIdentity, ToolNameProblem, ToolNaming};
 use crate::prm::{self, ProtectedResourceMetadata};
 use crate::transport::{SseEndpoint, SseOptions};
@@ -486,10 +486,12 @@ impl ActionsServerBuilder {
         for warning in &warnings {
             tracing::warn!(target: WARNINGS_TARGET, "{warning}");
         }
+        let concurrency = ConcurrencyLimit::new(mcp.limits.max_concurrent_requests);
         Ok(ActionsServer {
             endpoints,
             exposure,
             warnings,
+            concurrency,
             config: self.config,
             authenticator,
             generated_token,
@@ -551,9 +553,12 @@ pub struct ActionsServer {
     endpoints: Vec<Endpoint>,
     exposure: Vec<ActionExposure>,
     warnings: Vec<String>,
+    /// `mcpActions.limits.maxConcurrentRequests`, shared by every endpoint.
+    concurrency: ConcurrencyLimit,
     config: Config,
     authenticator: Arc<dyn Authenticator>,
     generated_token: Option<Secret>,
+    /// Cancels running calls and SSE sessions: at shutdown, once the grace period is over.
     shutdown: CancellationToken,
 }
 
@@ -716,13 +721,19 @@ impl ActionsServer {
         };
         // Streamable HTTP. `route_layer`, not `layer`: `layer` would also wrap the fallback,
         // turning the 404 of an unknown path (e.g. an unknown server key) into a 401.
+        // Outermost first: the concurrency limit (503), authentication (401), the body limit
+        // and JSON-RPC errors for bodies that are not one JSON-RPC message, then rmcp.
         let streamable = Router::new()
             .route_service(&endpoint.path, service)
+            .route_layer(middleware::from_fn_with_state(limit, guard::read_body))
             .route_layer(middleware::from_fn_with_state(
                 auth_state,
                 auth::require_auth,
             ))
-            .route_layer(RequestBodyLimitLayer::new(limit));
+            .route_layer(middleware::from_fn_with_state(
+                self.concurrency.clone(),
+                guard::limit_concurrency,
+            ));
         let metadata = ProtectedResourceMetadata::new(
             base_url,
             &endpoint.path,
@@ -770,8 +781,16 @@ impl ActionsServer {
             .await
     }
 
-    /// Serves on `listener` until `signal` completes, then stops accepting connections,
-    /// cancels running calls and returns once open connections are done.
+    /// Serves on `listener` until `signal` completes, then shuts down gracefully:
+    ///
+    /// 1. stops accepting connections (new ones are refused) and closes idle ones;
+    /// 2. lets requests in progress finish, for up to `mcpActions.limits.shutdownGraceSeconds`
+    ///    (default 10): their answers are sent as usual;
+    /// 3. then cancels what still runs (calls end with `ServiceUnavailableError`, SSE sessions
+    ///    close) and returns `Ok` once every connection is done.
+    ///
+    /// SSE sessions stay open during the grace period (a call in progress answers on its
+    /// stream), so with an SSE client connected, shutdown takes the whole grace period.
     pub async fn serve_with_shutdown(
         self,
         listener: TcpListener,
@@ -798,12 +817,37 @@ impl ActionsServer {
                 tracing::debug!(%error, "could not set TCP_NODELAY");
             }
         });
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move {
+        let grace = self.config.mcp_actions().limits.shutdown_grace;
+        let stopping = CancellationToken::new();
+        let serving = axum::serve(listener, router).with_graceful_shutdown({
+            let stopping = stopping.clone();
+            async move {
                 signal.await;
+                tracing::info!(
+                    grace_seconds = grace.as_secs(),
+                    "shutting down: no new connections; requests in progress may finish"
+                );
+                stopping.cancel();
+            }
+        });
+        let serving = std::future::IntoFuture::into_future(serving);
+        tokio::pin!(serving);
+        let grace_over = async {
+            stopping.cancelled().await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = &mut serving => result?,
+            () = grace_over => {
+                tracing::warn!(
+                    grace_seconds = grace.as_secs(),
+                    "shutdown grace period over: cancelling the calls still running"
+                );
                 shutdown.cancel();
-            })
-            .await?;
+                serving.await?;
+            }
+        }
+        shutdown.cancel();
         Ok(())
     }
 

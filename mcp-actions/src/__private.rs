@@ -194,16 +194,125 @@ pub fn output_schema<T: ActionOutput>() -> Result<JsonObject, SchemaError> {
 }
 
 /// Deserializes an action's input; a failure is an `InputError` naming the JSON path.
+///
+/// The message is capped ([`cap_message`]): serde repeats the offending value (`invalid type:
+/// string "…"`), which a client controls and may make megabytes long; it is sent back and
+/// logged.
 pub fn deserialize_input<T: ActionInput>(arguments: Value) -> Result<T, ActionError> {
     serde_path_to_error::deserialize(arguments).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if path == "." {
-            ActionError::input(format!("invalid input: {inner}"))
+        let message = if path == "." {
+            format!("invalid input: {inner}")
         } else {
-            ActionError::input(format!("invalid input at `{path}`: {inner}"))
-        }
+            format!("invalid input at `{path}`: {inner}")
+        };
+        ActionError::input(cap_message(&message))
     })
+}
+
+/// The longest quoted value (`"…"` or `` `…` ``) [`cap_message`] keeps, in characters.
+pub const MAX_QUOTED_CHARS: usize = 100;
+/// The longest message [`cap_message`] returns, in characters (plus a final `…`).
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
+/// Shortens an error message that may repeat client input: every quoted value (`"…"`, with
+/// `\"` escapes, or `` `…` ``) longer than [`MAX_QUOTED_CHARS`] characters is cut there and
+/// marked with `…`, and the whole message is cut at [`MAX_MESSAGE_CHARS`] characters.
+pub fn cap_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE_CHARS + 8));
+    let mut chars = message.chars();
+    let mut count = 0usize;
+    let mut push = |out: &mut String, c: char| {
+        count += 1;
+        if count <= MAX_MESSAGE_CHARS {
+            out.push(c);
+        } else if count == MAX_MESSAGE_CHARS + 1 {
+            out.push('…');
+        }
+    };
+    while let Some(c) = chars.next() {
+        push(&mut out, c);
+        if c != '"' && c != '`' {
+            continue;
+        }
+        let (mut kept, mut cut, mut escaped) = (0usize, false, false);
+        for inner in chars.by_ref() {
+            if inner == c && !escaped {
+                if cut {
+                    push(&mut out, '…');
+                }
+                push(&mut out, inner);
+                cut = false;
+                break;
+            }
+            escaped = c == '"' && !escaped && inner == '\\';
+            if kept < MAX_QUOTED_CHARS {
+                push(&mut out, inner);
+                kept += 1;
+            } else {
+                cut = true;
+            }
+        }
+        if cut {
+            // An unterminated quote that was cut.
+            push(&mut out, '…');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_values_are_capped() {
+        let long = "9".repeat(50_000);
+        let message = format!("invalid type: string {long:?}, expected u8");
+        let capped = cap_message(&message);
+        assert_eq!(
+            capped,
+            format!("invalid type: string \"{}…\", expected u8", "9".repeat(100))
+        );
+        let message = format!("unknown field `{long}`, expected `name`");
+        assert_eq!(
+            cap_message(&message),
+            format!("unknown field `{}…`, expected `name`", "9".repeat(100))
+        );
+        // Escaped quotes stay inside the value; short values are untouched.
+        let message = r#"invalid type: string "a \"quoted\" word", expected u8"#;
+        assert_eq!(cap_message(message), message);
+        // Multi-byte characters are cut on a character boundary.
+        let message = format!("string \"{}\"", "é".repeat(500));
+        assert_eq!(
+            cap_message(&message),
+            format!("string \"{}…\"", "é".repeat(100))
+        );
+        // An unterminated quote, and the overall cap.
+        assert_eq!(
+            cap_message(&format!("x \"{long}")),
+            format!("x \"{}…", "9".repeat(100))
+        );
+        let words = "word ".repeat(1_000);
+        let capped = cap_message(&words);
+        assert_eq!(capped.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(capped.ends_with('…'));
+    }
+
+    #[test]
+    fn input_errors_do_not_repeat_huge_values() {
+        #[derive(Debug, serde::Deserialize, JsonSchema)]
+        #[allow(dead_code)]
+        struct Small {
+            small: u8,
+        }
+        let long = "9".repeat(50_000);
+        let error = deserialize_input::<Small>(serde_json::json!({ "small": long })).unwrap_err();
+        let text = error.to_string();
+        assert!(text.len() < 300, "{text}");
+        assert!(text.contains("invalid input at `small`"), "{text}");
+    }
 }
 
 /// Serializes an action's output; a failure is an internal error.

@@ -173,7 +173,7 @@ async fn faults_leave_other_in_flight_calls_alone() {
                 }
                 _ => {
                     let reply = send(&server.endpoint, &standard_headers(), b"{".to_vec()).await;
-                    assert_eq!(reply.status, 415);
+                    assert_eq!(reply.status, 400);
                 }
             }
         });
@@ -227,7 +227,6 @@ async fn a_timeout_does_not_cut_other_calls() {
 }
 
 #[tokio::test]
-#[ignore = "reason: no concurrency limit exists; fix listed in the report (a `mcpActions.limits.maxConcurrentRequests` key and a 503 + Retry-After layer in ActionsServer::router)"]
 async fn calls_over_the_concurrency_limit_are_503_with_retry_after() {
     let probe = Probe::shared();
     let server = Arc::new(
@@ -257,10 +256,14 @@ async fn calls_over_the_concurrency_limit_are_503_with_retry_after() {
 }
 
 #[tokio::test]
-async fn shutdown_today_stops_new_connections_and_cuts_in_flight_calls() {
-    // Documents today's behaviour (see the ignored test below and the report).
+async fn shutdown_stops_new_connections_and_cuts_calls_still_running_after_the_grace_period() {
+    // With no grace period, the in-flight call is cancelled at once.
     let probe = Probe::shared();
-    let mut server = TestServer::start(builder("", &probe)).await;
+    let mut server = TestServer::start(builder(
+        "mcpActions:\n  limits:\n    shutdownGraceSeconds: 0\n",
+        &probe,
+    ))
+    .await;
     let endpoint = server.endpoint.clone();
     let call = tokio::spawn(async move {
         post(
@@ -274,8 +277,8 @@ async fn shutdown_today_stops_new_connections_and_cuts_in_flight_calls() {
         .wait_for("the gated call to start", |p| p.started() == 1)
         .await;
     let serving = server.shut_down();
-    // The in-flight call is cancelled at once (the shutdown token reaches rmcp and the
-    // action), before it is released.
+    // The in-flight call is cancelled when the grace period is over (the shutdown token
+    // reaches rmcp and the action), before it is released.
     probe
         .wait_for("the call to be cut", |p| p.stopped() == 1)
         .await;
@@ -293,7 +296,6 @@ async fn shutdown_today_stops_new_connections_and_cuts_in_flight_calls() {
 }
 
 #[tokio::test]
-#[ignore = "reason: shutdown cancels in-flight calls at once instead of letting them finish within a grace period; fix listed in the report (ActionsServer::serve_with_shutdown)"]
 async fn shutdown_lets_in_flight_calls_finish() {
     let probe = Probe::shared();
     let mut server = TestServer::start(builder("", &probe)).await;

@@ -4,10 +4,10 @@
 //! - a body over `maxRequestBodyBytes` → 413 (from the `Content-Length` alone when it is
 //!   announced, before any of the body is read; otherwise as soon as the limit is crossed);
 //! - wrong `Content-Type` → 415; `Accept` without both JSON and SSE → 406;
-//! - a body that is not one JSON-RPC message (not JSON, invalid UTF-8, empty, nested past
-//!   serde_json's depth limit of 128, JSON that is not JSON-RPC, a batch array) → 415 with a
-//!   text body `fail to deserialize request body …` (not a JSON-RPC -32700/-32600: see the
-//!   ignored tests at the end and the report);
+//! - a body that is not JSON (invalid UTF-8, empty, nested past serde_json's depth limit of
+//!   128) → 400 with JSON-RPC -32700; JSON that is not one JSON-RPC request (a batch array
+//!   too) → 400 with -32600;
+//! - a `tools/call` whose params do not have its shape → -32602;
 //! - an unknown method → JSON-RPC -32601; an unknown tool, bad arguments → in-band tool errors;
 //! - an unknown or malformed `MCP-Protocol-Version` → 400; control characters in a header →
 //!   400 from hyper before anything else runs.
@@ -65,20 +65,18 @@ fn chunked_request(server: &TestServer, chunks: usize) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_chunked_body_over_the_limit_is_refused_before_it_is_read_whole() {
-    // Documents today's behaviour: refused after 64 KiB of the 128 KiB sent, but with a 500
-    // (see the ignored test below and the report).
+    // Refused after 64 KiB of the 128 KiB sent.
     let server = server().await;
     let answer = raw_exchange(server.addr, &chunked_request(&server, 128))
         .await
         .unwrap();
     let text = String::from_utf8_lossy(&answer);
-    assert_eq!(raw_status(&answer), 500, "{text}");
-    assert!(text.contains("length limit exceeded"), "{text}");
+    assert_eq!(raw_status(&answer), 413, "{text}");
+    assert!(text.contains("maxRequestBodyBytes"), "{text}");
     server.assert_serving().await;
 }
 
 #[tokio::test]
-#[ignore = "reason: a chunked body over the limit is a 500 (tower-http's Limited body errors inside rmcp's reader, which answers 500); fix listed in the report (ActionsServer::router)"]
 async fn a_chunked_body_over_the_limit_is_413() {
     let server = server().await;
     let answer = raw_exchange(server.addr, &chunked_request(&server, 128))
@@ -130,7 +128,8 @@ async fn json_nested_10000_deep_is_refused_without_overflowing_the_stack() {
     ];
     for body in bodies {
         let reply = send(&server.endpoint, &standard_headers(), body.into_bytes()).await;
-        assert_eq!(reply.status, 415, "{reply:?}");
+        assert_eq!(reply.status, 400, "{reply:?}");
+        assert_eq!(reply.rpc_error_code(), -32700, "{reply:?}");
         assert!(reply.body.contains("recursion limit exceeded"), "{reply:?}");
     }
     // Nesting within serde_json's limit (128) parses and reaches the action.
@@ -149,7 +148,7 @@ async fn json_nested_10000_deep_is_refused_without_overflowing_the_stack() {
 }
 
 #[tokio::test]
-async fn invalid_utf8_empty_and_non_json_bodies_are_415_with_a_reason() {
+async fn invalid_utf8_empty_and_non_json_bodies_are_parse_errors_with_a_reason() {
     let server = server().await;
     let cases: [(&str, Vec<u8>, &str); 5] = [
         (
@@ -172,18 +171,15 @@ async fn invalid_utf8_empty_and_non_json_bodies_are_415_with_a_reason() {
     ];
     for (what, body, reason) in cases {
         let reply = send(&server.endpoint, &standard_headers(), body).await;
-        assert_eq!(reply.status, 415, "{what}: {reply:?}");
-        assert!(
-            reply.body.starts_with("fail to deserialize request body")
-                && reply.body.contains(reason),
-            "{what}: {reply:?}"
-        );
+        assert_eq!(reply.status, 400, "{what}: {reply:?}");
+        assert_eq!(reply.rpc_error_code(), -32700, "{what}: {reply:?}");
+        assert!(reply.body.contains(reason), "{what}: {reply:?}");
     }
     server.assert_serving().await;
 }
 
 #[tokio::test]
-async fn json_that_is_not_json_rpc_is_415() {
+async fn json_that_is_not_json_rpc_is_400_invalid_request() {
     let server = server().await;
     let bodies = [
         json!({"hello": "world"}),
@@ -195,11 +191,8 @@ async fn json_that_is_not_json_rpc_is_415() {
     ];
     for body in bodies {
         let reply = post(&server.endpoint, Some(FULL_TOKEN), &body).await;
-        assert_eq!(reply.status, 415, "{body}: {reply:?}");
-        assert!(
-            reply.body.starts_with("fail to deserialize request body"),
-            "{body}: {reply:?}"
-        );
+        assert_eq!(reply.status, 400, "{body}: {reply:?}");
+        assert_eq!(reply.rpc_error_code(), -32600, "{body}: {reply:?}");
     }
     server.assert_serving().await;
 }
@@ -207,7 +200,8 @@ async fn json_that_is_not_json_rpc_is_415() {
 #[tokio::test]
 async fn batches_are_refused_on_every_protocol_version() {
     // JSON-RPC batches were dropped from MCP in 2025-06-18; rmcp 3.9 does not parse them for
-    // any version, including 2025-03-26 which allowed them: a batch is a 415, never executed.
+    // any version, including 2025-03-26 which allowed them: a batch is a 400 -32600, never
+    // executed.
     let server = server().await;
     let batch = json!([
         list(),
@@ -218,10 +212,11 @@ async fn batches_are_refused_on_every_protocol_version() {
         headers.retain(|(name, _)| *name != "mcp-protocol-version");
         headers.push(("mcp-protocol-version", version.to_owned()));
         let reply = send(&server.endpoint, &headers, batch.to_string().into_bytes()).await;
-        assert_eq!(reply.status, 415, "{version}: {reply:?}");
+        assert_eq!(reply.status, 400, "{version}: {reply:?}");
+        assert_eq!(reply.rpc_error_code(), -32600, "{version}: {reply:?}");
     }
     let reply = post(&server.endpoint, Some(FULL_TOKEN), &json!([])).await;
-    assert_eq!(reply.status, 415, "{reply:?}");
+    assert_eq!(reply.status, 400, "{reply:?}");
     server.assert_serving().await;
 }
 
@@ -409,9 +404,8 @@ fn malformed_calls() -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn tools_call_with_params_of_the_wrong_shape_is_refused() {
-    // Documents today's behaviour: rmcp cannot parse them as tools/call, falls back to a
-    // custom request, and the default answer is -32601 "tools/call" (method not found),
-    // where -32602 (invalid params) is meant (see the ignored test below and the report).
+    // rmcp cannot parse them as tools/call and falls back to a custom request, which the
+    // handler answers -32602 (invalid params).
     let server = server().await;
     for params in malformed_calls() {
         let reply = post(
@@ -421,7 +415,7 @@ async fn tools_call_with_params_of_the_wrong_shape_is_refused() {
         )
         .await;
         assert_eq!(reply.status, 200, "{params}: {reply:?}");
-        assert_eq!(reply.rpc_error_code(), -32601, "{params}: {reply:?}");
+        assert_eq!(reply.rpc_error_code(), -32602, "{params}: {reply:?}");
     }
     // Params that are not an object at all do not parse as any request.
     let reply = post(
@@ -430,7 +424,8 @@ async fn tools_call_with_params_of_the_wrong_shape_is_refused() {
         &rpc(1, "tools/call", Some(json!("not an object"))),
     )
     .await;
-    assert_eq!(reply.status, 415, "{reply:?}");
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert_eq!(reply.rpc_error_code(), -32600, "{reply:?}");
     // `null` and absent arguments are an empty object: the action says what is missing.
     for params in [
         json!({"name": "hardening_echo", "arguments": null}),
@@ -449,7 +444,6 @@ async fn tools_call_with_params_of_the_wrong_shape_is_refused() {
 }
 
 #[tokio::test]
-#[ignore = "reason: a tools/call whose params are not tools/call's shape is answered -32601 (method not found); fix listed in the report (ActionsHandler::on_custom_request → -32602)"]
 async fn tools_call_with_params_of_the_wrong_shape_is_invalid_params() {
     let server = server().await;
     for params in malformed_calls() {
@@ -485,8 +479,8 @@ async fn enormous_strings_and_arrays_within_the_limit_are_served() {
         reply.json()["result"]["structuredContent"],
         json!({"text": 3_000_000, "items": 200_000, "map": 10_000})
     );
-    // A long string where a number is expected is an InputError (which today repeats the
-    // whole value: see the ignored test below).
+    // A long string where a number is expected is an InputError (which does not repeat the
+    // whole value: see the test below).
     let long = "9".repeat(100_000);
     let text = server
         .call(
@@ -504,7 +498,6 @@ async fn enormous_strings_and_arrays_within_the_limit_are_served() {
 }
 
 #[tokio::test]
-#[ignore = "reason: serde's `invalid type: string \"…\"` repeats the whole value in the InputError sent back and logged at info; fix listed in the report (__private::deserialize_input: cap the message)"]
 async fn input_errors_do_not_repeat_huge_values() {
     let server = server().await;
     let long = "9".repeat(50_000);
@@ -647,11 +640,10 @@ async fn other_http_methods_are_refused() {
     server.assert_serving().await;
 }
 
-// What the JSON-RPC spec asks for, and rmcp 3.9 does not do (see the report: a response
-// mapping layer in `ActionsServer::router` would do it).
+// What the JSON-RPC spec asks for (rmcp 3.9 answers 415 with a text body; the server's
+// `guard::read_body` layer maps it).
 
 #[tokio::test]
-#[ignore = "reason: rmcp answers a body that is not JSON with HTTP 415 and a text body; JSON-RPC asks for -32700 (fix: map rmcp's `fail to deserialize request body` 415 in ActionsServer::router, see the report)"]
 async fn not_json_is_json_rpc_parse_error() {
     let server = server().await;
     let reply = send(&server.endpoint, &standard_headers(), b"hello".to_vec()).await;
@@ -659,7 +651,6 @@ async fn not_json_is_json_rpc_parse_error() {
 }
 
 #[tokio::test]
-#[ignore = "reason: rmcp answers JSON that is not a JSON-RPC message with HTTP 415 and a text body; JSON-RPC asks for -32600 (fix: map rmcp's `fail to deserialize request body` 415 in ActionsServer::router, see the report)"]
 async fn json_that_is_not_json_rpc_is_json_rpc_invalid_request() {
     let server = server().await;
     let reply = post(
