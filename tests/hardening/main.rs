@@ -4,7 +4,8 @@
 //! - `auth`: no way in without a valid token, no token in logs or answers, Host allow-list;
 //! - `config`: every malformed configuration is an error naming its key, never a panic;
 //! - `faults`: panics, hangs, disconnects, lying output — no effect on other calls;
-//! - `regressions`: inputs found by the fuzz targets in `fuzz/`.
+//! - `regressions`: inputs found by the fuzz targets in `fuzz/`;
+//! - `shutdown`: graceful shutdown loses no accepted call.
 //!
 //! Servers start in-process on 127.0.0.1:0 with the actions of `actions.rs` (plugins
 //! `hardening` and `hardening-other`, linked into this test binary only).
@@ -17,3 +18,4 @@ mod config;
 mod faults;
 mod input;
 mod regressions;
+mod shutdown;
