@@ -98,6 +98,7 @@ pub mod cli;
 pub mod config;
 mod guard;
 pub mod handler;
+mod output;
 pub mod prm;
 pub mod server;
 pub mod transport;

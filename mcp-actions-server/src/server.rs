@@ -36,8 +36,10 @@ use crate::auth::{self, AuthLayerState, Authenticator, StaticTokenAuthenticator}
 use crate::config::{self, Config, ConfigError, FilterConfig, Secret, TOKEN_ENV_VAR};
 use crate::guard::{self, ConcurrencyLimit};
 use crate::handler::{ActionsHandler, ServerIdentity, ToolNameProblem, ToolNaming};
+use crate::output::OutputSchemas;
 use crate::prm::{self, ProtectedResourceMetadata};
 use crate::transport::{SseEndpoint, SseOptions};
+use mcp_actions::dispatch::OutputCheck;
 
 /// The path of the MCP endpoint.
 pub const MCP_PATH: &str = "/api/mcp-actions/v1";
@@ -408,11 +410,15 @@ impl ActionsServerBuilder {
         let policy = self
             .policy
             .unwrap_or_else(|| Arc::new(mcp_actions::AllowAll));
+        // Compiled once, for the served actions; shared by every endpoint.
+        let output_schemas: Arc<dyn OutputCheck> =
+            Arc::new(OutputSchemas::compile(&served, &mut warnings));
         let handler = |registry: Registry, identity: ServerIdentity| {
             let dispatcher = Dispatcher::new(registry)
                 .with_services(Arc::clone(&services))
                 .with_policy(Arc::clone(&policy))
-                .with_timeout(mcp.limits.action_timeout);
+                .with_timeout(mcp.limits.action_timeout)
+                .with_output_check(Arc::clone(&output_schemas));
             ActionsHandler::with_tool_naming(dispatcher, identity, naming).map_err(|problems| {
                 BuildError::Actions(problems.into_iter().map(StartupProblem::ToolName).collect())
             })

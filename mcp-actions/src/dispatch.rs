@@ -53,6 +53,14 @@ impl CallOptions {
     }
 }
 
+/// Checks an action's output before it is returned, e.g. against the action's declared
+/// output schema (the server does that, see `mcp-actions-server`).
+pub trait OutputCheck: Send + Sync + 'static {
+    /// `Err(reason)` when `output` must not be returned: the call then fails with an internal
+    /// error, whose details (the reason) are logged and never sent.
+    fn check(&self, action: &RegisteredAction, output: &Value) -> Result<(), String>;
+}
+
 /// Runs actions of a [`Registry`] for callers, with services and a permission policy.
 #[derive(Clone)]
 pub struct Dispatcher {
@@ -60,6 +68,7 @@ pub struct Dispatcher {
     services: Arc<Services>,
     policy: Arc<dyn PermissionPolicy>,
     timeout: Option<Duration>,
+    output_check: Option<Arc<dyn OutputCheck>>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -68,6 +77,7 @@ impl std::fmt::Debug for Dispatcher {
             .field("actions", &self.registry.len())
             .field("services", &self.services)
             .field("timeout", &self.timeout)
+            .field("output_check", &self.output_check.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +90,7 @@ impl Dispatcher {
             services: Arc::new(Services::new()),
             policy: Arc::new(AllowAll),
             timeout: None,
+            output_check: None,
         }
     }
 
@@ -98,6 +109,13 @@ impl Dispatcher {
     /// Fails a call that runs longer than `timeout` with `ServiceUnavailableError`.
     pub fn with_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Checks every successful output with `check` before it is returned; a failed check is an
+    /// internal error (its reason logged, not sent).
+    pub fn with_output_check(mut self, check: Arc<dyn OutputCheck>) -> Self {
+        self.output_check = Some(check);
         self
     }
 
@@ -249,14 +267,26 @@ impl Dispatcher {
                 )),
             }
         };
-        match self.timeout {
+        let result = match self.timeout {
             None => guarded.await,
-            Some(limit) => tokio::time::timeout(limit, guarded).await.unwrap_or_else(|_| {
-                Err(ActionError::service_unavailable(format!(
-                    "the action did not finish within {} s",
-                    limit.as_secs_f64()
-                )))
-            }),
+            Some(limit) => tokio::time::timeout(limit, guarded)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(ActionError::service_unavailable(format!(
+                        "the action did not finish within {} s",
+                        limit.as_secs_f64()
+                    )))
+                }),
+        };
+        match (result, &self.output_check) {
+            (Ok(output), Some(check)) => match check.check(action, &output) {
+                Ok(()) => Ok(output),
+                Err(reason) => Err(ActionError::internal(format!(
+                    "the output of action `{}` does not match its output schema: {reason}",
+                    action.id()
+                ))),
+            },
+            (result, _) => result,
         }
     }
 }

@@ -85,9 +85,9 @@ async fn a_client_disconnect_cancels_the_action_on_2026_07_28() {
 }
 
 #[tokio::test]
-async fn output_that_does_not_match_its_schema_is_sent_as_is() {
-    // Documents today's behaviour (see the report): the output schema is declared, not
-    // enforced; the client receives whatever the output's `Serialize` produced.
+async fn output_that_does_not_match_its_schema_is_an_internal_error() {
+    // The output schema is enforced: the mismatch is logged with a reference, the client gets
+    // an InternalError with that reference and nothing of the output.
     let server = TestServer::start(builder("", &Probe::shared())).await;
     let tools = post(
         &server.endpoint,
@@ -107,20 +107,17 @@ async fn output_that_does_not_match_its_schema_is_sent_as_is() {
         "integer"
     );
 
-    let reply = server.call("hardening_liar", json!({})).await;
-    let result = &reply.json()["result"];
-    assert_eq!(result["isError"], false, "{reply:?}");
-    assert_eq!(
-        result["structuredContent"],
-        json!({"count": "not a number", "undeclared": true})
-    );
-    // Not even an object: `structuredContent` becomes a bare string, which MCP forbids.
-    let reply = server.call("hardening_scalar", json!({})).await;
-    assert_eq!(
-        reply.json()["result"]["structuredContent"],
-        json!("a bare string"),
-        "{reply:?}"
-    );
+    let text = server.call("hardening_liar", json!({})).await.tool_error();
+    assert!(text.starts_with("InternalError: "), "{text}");
+    assert!(text.contains("(ref "), "{text}");
+    assert!(!text.contains("not a number"), "{text}");
+    // Not even an object (`structuredContent` would be a bare string, which MCP forbids).
+    let text = server
+        .call("hardening_scalar", json!({}))
+        .await
+        .tool_error();
+    assert!(text.starts_with("InternalError: "), "{text}");
+    assert!(!text.contains("a bare string"), "{text}");
     // An output that fails to serialize is an internal error whose details stay in the logs.
     let text = server
         .call("hardening_unserializable", json!({}))
