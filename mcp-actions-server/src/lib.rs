@@ -42,6 +42,8 @@
 //! | `mcpActions.authorizationServers` | `[]` |
 //! | `mcpActions.limits.maxRequestBodyBytes` | 4 MiB |
 //! | `mcpActions.limits.actionTimeoutSeconds` | 30 (`0`: none) |
+//! | `mcpActions.limits.maxConcurrentRequests` (Streamable HTTP requests in progress at once, every endpoint together; one more is refused at once with 503 + `Retry-After: 1`, never queued) | 256 |
+//! | `mcpActions.limits.shutdownGraceSeconds` (on SIGTERM/Ctrl-C, how long requests in progress may finish before they are cancelled) | 10 (`0`: cancel at once) |
 //! | `backend.actions.pluginSources` | every plugin linked in |
 //! | `backend.actions.filter.{include,exclude}[]` (`{ id: <glob on plugin:name>, attributes: { readOnly, destructive, idempotent } }`) | no rules: everything |
 //! | `mcpActions.namespacedToolNames` | `false` (`true`: tools named `<plugin>__<name>`, `-` → `_`) |
@@ -50,6 +52,23 @@
 //! | `mcpActions.stdio.{subject,user}` | subject `stdio` |
 //!
 //! See [`config`] for merging and `${VAR}` substitution.
+//!
+//! ## Limits and errors at the HTTP level
+//!
+//! - A body over `maxRequestBodyBytes` is 413, from `Content-Length` before the body is read,
+//!   or as soon as a chunked body crosses the limit (never read whole).
+//! - A body that is not JSON is HTTP 400 with JSON-RPC -32700 (Parse error); JSON that is not
+//!   one JSON-RPC request (a batch too) 400 with -32600 (Invalid Request); a wrong
+//!   `Content-Type` stays 415. A `tools/call` whose params do not have its shape is -32602.
+//! - More than one `Authorization` header is a 401, whatever the authenticator.
+//! - A request refused before its body is read (401, 413, 503) leaves a keep-alive connection
+//!   usable: a short body (≤ 64 KiB, announced by `Content-Length`) is read and dropped in the
+//!   background, anything else is answered with `Connection: close`.
+//! - An action's output that does not match its declared output schema is an
+//!   `InternalError` (the mismatch is logged with the reference the client gets).
+//! - On SIGTERM/Ctrl-C ([`ActionsServer::serve_with_shutdown`]) the server stops accepting,
+//!   lets requests in progress finish within `shutdownGraceSeconds`, cancels what still runs,
+//!   and exits 0.
 //!
 //! ## Which actions are served
 //!

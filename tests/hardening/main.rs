@@ -3,6 +3,7 @@
 //! - `input`: bad HTTP and JSON-RPC input, each refused clearly, the server serving after;
 //! - `auth`: no way in without a valid token, no token in logs or answers, Host allow-list;
 //! - `config`: every malformed configuration is an error naming its key, never a panic;
+//! - `limits`: the concurrency limit and early refusals on keep-alive connections;
 //! - `faults`: panics, hangs, disconnects, lying output — no effect on other calls;
 //! - `regressions`: inputs found by the fuzz targets in `fuzz/`;
 //! - `shutdown`: graceful shutdown loses no accepted call.
@@ -17,5 +18,6 @@ mod auth;
 mod config;
 mod faults;
 mod input;
+mod limits;
 mod regressions;
 mod shutdown;
