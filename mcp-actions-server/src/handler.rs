@@ -28,6 +28,7 @@ use rmcp::model::{
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 /// How the server presents itself to clients (`serverInfo`, `instructions`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,6 +170,8 @@ struct Inner {
     /// Tool name → index in `tools` and `actions`.
     by_name: HashMap<String, usize>,
     info: ServerConfig,
+    /// Cancels every call in progress (the server's shutdown, once its grace period is over).
+    calls: CancellationToken,
 }
 
 impl std::fmt::Debug for ActionsHandler {
@@ -250,8 +253,19 @@ impl ActionsHandler {
                 actions,
                 by_name,
                 info,
+                calls: CancellationToken::new(),
             }),
         }
+    }
+
+    /// Cancels every call in progress when `token` is cancelled: each ends with
+    /// `ServiceUnavailableError`, answered in-band as usual.
+    pub(crate) fn cancel_calls_with(mut self, token: CancellationToken) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.calls = token,
+            None => unreachable!("cancel_calls_with is called before the handler is shared"),
+        }
+        self
     }
 
     /// The dispatcher every call goes through.
@@ -397,7 +411,10 @@ impl ServerHandler for ActionsHandler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let credentials = credentials_of(&ctx)?;
-        let mut options = CallOptions::new(credentials).with_cancellation(ctx.ct.clone());
+        // Cancelled by the client (a disconnect, `notifications/cancelled`) or by the server's
+        // shutdown.
+        let cancellation = self.inner.calls.child_token();
+        let mut options = CallOptions::new(credentials).with_cancellation(cancellation.clone());
         if let Some(token) = ctx.meta.get_progress_token() {
             options = options.with_progress(Arc::new(PeerProgress {
                 peer: ctx.peer.clone(),
@@ -405,7 +422,17 @@ impl ServerHandler for ActionsHandler {
             }));
         }
         let arguments = request.arguments.map(Value::Object);
-        Ok(self.call(&request.name, arguments, options).await.into())
+        let call = self.call(&request.name, arguments, options);
+        tokio::pin!(call);
+        let result = tokio::select! {
+            biased;
+            result = &mut call => result,
+            () = ctx.ct.cancelled() => {
+                cancellation.cancel();
+                call.await
+            }
+        };
+        Ok(result.into())
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -41,6 +41,10 @@ use crate::prm::{self, ProtectedResourceMetadata};
 use crate::transport::{SseEndpoint, SseOptions};
 use mcp_actions::dispatch::OutputCheck;
 
+/// At shutdown, how long the calls cancelled at the end of the grace period have to send their
+/// (in-band) answers before every connection is cut.
+const CANCELLED_CALLS_ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The path of the MCP endpoint.
 pub const MCP_PATH: &str = "/api/mcp-actions/v1";
 
@@ -410,6 +414,8 @@ impl ActionsServerBuilder {
         let policy = self
             .policy
             .unwrap_or_else(|| Arc::new(mcp_actions::AllowAll));
+        // Cancels the calls still running when the shutdown grace period is over.
+        let calls = CancellationToken::new();
         // Compiled once, for the served actions; shared by every endpoint.
         let output_schemas: Arc<dyn OutputCheck> =
             Arc::new(OutputSchemas::compile(&served, &mut warnings));
@@ -419,9 +425,13 @@ impl ActionsServerBuilder {
                 .with_policy(Arc::clone(&policy))
                 .with_timeout(mcp.limits.action_timeout)
                 .with_output_check(Arc::clone(&output_schemas));
-            ActionsHandler::with_tool_naming(dispatcher, identity, naming).map_err(|problems| {
-                BuildError::Actions(problems.into_iter().map(StartupProblem::ToolName).collect())
-            })
+            ActionsHandler::with_tool_naming(dispatcher, identity, naming)
+                .map(|handler| handler.cancel_calls_with(calls.clone()))
+                .map_err(|problems| {
+                    BuildError::Actions(
+                        problems.into_iter().map(StartupProblem::ToolName).collect(),
+                    )
+                })
         };
         let mut endpoints = vec![Endpoint {
             key: None,
@@ -501,6 +511,8 @@ impl ActionsServerBuilder {
             config: self.config,
             authenticator,
             generated_token,
+            calls,
+            sse_shutdown: CancellationToken::new(),
             shutdown: CancellationToken::new(),
         })
     }
@@ -564,7 +576,12 @@ pub struct ActionsServer {
     config: Config,
     authenticator: Arc<dyn Authenticator>,
     generated_token: Option<Secret>,
-    /// Cancels running calls and SSE sessions: at shutdown, once the grace period is over.
+    /// Cancels the calls in progress (in-band `ServiceUnavailableError`): at shutdown, once
+    /// the grace period is over.
+    calls: CancellationToken,
+    /// Closes the SSE sessions: with `calls`.
+    sse_shutdown: CancellationToken,
+    /// Stops rmcp's Streamable HTTP service (what is still running is cut): last.
     shutdown: CancellationToken,
 }
 
@@ -762,7 +779,7 @@ impl ActionsServer {
                 .with_max_request_body_bytes(limit)
                 .with_allowed_hosts(self.allowed_hosts(base_url)),
         )
-        .shutdown_token(self.shutdown.child_token());
+        .shutdown_token(self.sse_shutdown.child_token());
         router.merge(sse.router())
     }
 
@@ -816,7 +833,11 @@ impl ActionsServer {
             );
         }
         tracing::info!(allowed_hosts = ?self.allowed_hosts(&base_url), "accepting these Host headers");
-        let shutdown = self.shutdown.clone();
+        let (calls, sse_shutdown, shutdown) = (
+            self.calls.clone(),
+            self.sse_shutdown.clone(),
+            self.shutdown.clone(),
+        );
         // Without TCP_NODELAY a streamed (SSE) response stalls ~40 ms per request (Nagle).
         let listener = listener.tap_io(|tcp| {
             if let Err(error) = tcp.set_nodelay(true) {
@@ -849,10 +870,21 @@ impl ActionsServer {
                     grace_seconds = grace.as_secs(),
                     "shutdown grace period over: cancelling the calls still running"
                 );
-                shutdown.cancel();
-                serving.await?;
+                // Cancelled calls answer in-band (`ServiceUnavailableError`); whatever has not
+                // answered shortly after is cut.
+                calls.cancel();
+                sse_shutdown.cancel();
+                tokio::select! {
+                    result = &mut serving => result?,
+                    () = tokio::time::sleep(CANCELLED_CALLS_ANSWER_WITHIN) => {
+                        shutdown.cancel();
+                        serving.await?;
+                    }
+                }
             }
         }
+        calls.cancel();
+        sse_shutdown.cancel();
         shutdown.cancel();
         Ok(())
     }
