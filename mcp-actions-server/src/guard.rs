@@ -26,7 +26,7 @@ pub const BUSY_RETRY_AFTER_SECONDS: u64 = 1;
 /// is at most this long: the body is read (and dropped) in the background.
 const DRAIN_MAX_BYTES: u64 = 64 * 1024;
 /// How long such a background read waits for the rest of the body.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Finishes a request answered before its body was read.
 ///
@@ -247,38 +247,78 @@ pub(crate) async fn read_body(
 
 /// The JSON-RPC error for a body rmcp could not take as one JSON-RPC message.
 fn invalid_message(body: &[u8]) -> Response {
-    match serde_json::from_slice::<Value>(body) {
-        Err(error) => json_rpc_error(
-            StatusCode::BAD_REQUEST,
-            PARSE_ERROR,
-            format!("Parse error: the body is not JSON: {error}"),
-        ),
-        Ok(value) => {
-            let reason = match serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
-                Err(error) if value.is_array() => {
-                    format!("batches are not supported: send one message per request ({error})")
-                }
-                Err(error) => error.to_string(),
-                Ok(_) => "not a JSON-RPC request this server accepts".to_owned(),
-            };
-            let mut response = json_rpc_error(
+    let value = match serde_json::from_slice::<Value>(body) {
+        Ok(value) => value,
+        Err(error) => {
+            return json_rpc_error(
                 StatusCode::BAD_REQUEST,
-                INVALID_REQUEST,
-                format!("Invalid Request: the body is not a JSON-RPC 2.0 request: {reason}"),
+                PARSE_ERROR,
+                crate_cap(&format!("Parse error: the body is not JSON: {error}")),
             );
-            // Echo a well-formed id so the client can match the answer.
-            if let Some(id) = value.get("id").filter(|id| id.is_string() || id.is_i64()) {
-                let body = json!({
-                    "jsonrpc": "2.0",
-                    "id": id,
-                    "error": {
-                        "code": INVALID_REQUEST,
-                        "message": format!("Invalid Request: the body is not a JSON-RPC 2.0 request: {reason}"),
-                    },
-                });
-                response = (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
-            }
-            response
         }
+    };
+    let reason = match serde_json::from_value::<ClientJsonRpcMessage>(value.clone()) {
+        Err(error) if value.is_array() => {
+            format!("batches are not supported: send one message per request ({error})")
+        }
+        Err(error) => error.to_string(),
+        Ok(_) => "not a JSON-RPC request this server accepts".to_owned(),
+    };
+    // Echo a well-formed id, so the client can match the answer; else `null`.
+    let id = value
+        .get("id")
+        .filter(|id| id.is_string() || id.is_i64())
+        .cloned()
+        .unwrap_or(Value::Null);
+    let body = json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": {
+            "code": INVALID_REQUEST,
+            "message": crate_cap(&format!(
+                "Invalid Request: the body is not a JSON-RPC 2.0 request: {reason}"
+            )),
+        },
+    });
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+}
+
+fn crate_cap(message: &str) -> String {
+    mcp_actions::__private::cap_message(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn json_of(response: Response) -> (StatusCode, Value) {
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn bodies_that_are_not_json_rpc_get_json_rpc_errors() {
+        let (status, body) = json_of(invalid_message(b"hello")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], PARSE_ERROR);
+        assert_eq!(body["id"], Value::Null);
+        let (status, body) =
+            json_of(invalid_message(br#"{"jsonrpc":"1.0","id":7,"method":"x"}"#)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["error"]["code"], INVALID_REQUEST);
+        assert_eq!(body["id"], 7, "a well-formed id is echoed");
+        let (_, body) = json_of(invalid_message(br#"{"id":{"an":"object"}}"#)).await;
+        assert_eq!(body["id"], Value::Null);
+        let (_, body) = json_of(invalid_message(b"[]")).await;
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("batches are not supported"),
+            "{body}"
+        );
     }
 }
