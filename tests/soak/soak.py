@@ -117,6 +117,15 @@ def expect_status(code, what):
     return inner
 
 
+def expect_status_rpc(status_code, code, what):
+    def inner(status, _headers, body):
+        message = parse(body)
+        if status == status_code and isinstance(message, dict) and message.get("error", {}).get("code") == code:
+            return f"intended:{what}"
+        return f"unexpected:wanted {status_code} with JSON-RPC {code} got {status}: {body[:200]!r}"
+    return inner
+
+
 def expect_rpc_error(code, what):
     def inner(status, _headers, body):
         message = parse(body)
@@ -158,7 +167,7 @@ MIX = {
     "no-token": (1, lambda rng: ("POST", headers(token=None), rpc("tools/list")),
                  expect_status(401, "unauthenticated")),
     "not-json": (2, lambda rng: ("POST", headers(), b"{\"jsonrpc\": " + bytes(rng.randrange(256) for _ in range(16))),
-                 expect_status(415, "not-json-rpc")),
+                 expect_status_rpc(400, -32700, "parse-error")),
     "bad-version": (1, lambda rng: ("POST", headers(version="1999-01-01"), rpc("tools/list")),
                     expect_status(400, "bad-protocol-version")),
     "get": (1, lambda rng: ("GET", {"authorization": f"Bearer {TOKEN}", "accept": "text/event-stream"}, None),
