@@ -120,7 +120,10 @@ impl Credentials {
 
     /// Limits these credentials to the given plugins and permissions (Backstage's
     /// `accessRestrictions`). An empty list allows nothing.
-    pub fn with_restrictions(mut self, restrictions: impl IntoIterator<Item = AccessRestriction>) -> Self {
+    pub fn with_restrictions(
+        mut self,
+        restrictions: impl IntoIterator<Item = AccessRestriction>,
+    ) -> Self {
         self.restrictions = Some(restrictions.into_iter().collect());
         self
     }

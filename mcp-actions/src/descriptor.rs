@@ -169,7 +169,15 @@ mod tests {
         for ok in ["a", "greet_user", "get_catalog_entity2", &"a".repeat(64)] {
             assert!(is_valid_action_name(ok), "{ok}");
         }
-        for bad in ["", "Greet", "1abc", "_x", "get-entity", "catalog.get", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "Greet",
+            "1abc",
+            "_x",
+            "get-entity",
+            "catalog.get",
+            &"a".repeat(65),
+        ] {
             assert!(!is_valid_action_name(bad), "{bad}");
         }
         assert!(is_valid_plugin_id("my-custom-plugin"));

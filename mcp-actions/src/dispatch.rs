@@ -193,7 +193,9 @@ impl Dispatcher {
         options: CallOptions,
     ) -> Result<Value, ActionError> {
         let Some(action) = self.registry.get(name) else {
-            return Err(ActionError::not_found(format!("Action \"{name}\" not found")));
+            return Err(ActionError::not_found(format!(
+                "Action \"{name}\" not found"
+            )));
         };
         self.call_action(action, arguments, options).await
     }
@@ -223,7 +225,9 @@ impl Dispatcher {
                 details = %e.details(),
                 "action failed unexpectedly"
             ),
-            Err(e) => tracing::info!(outcome = e.name(), error = %e, "action call refused or failed"),
+            Err(e) => {
+                tracing::info!(outcome = e.name(), error = %e, "action call refused or failed")
+            }
         }
         result
     }

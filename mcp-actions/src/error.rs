@@ -290,7 +290,11 @@ mod tests {
             "ServiceUnavailableError: down"
         );
         for kind in ErrorKind::ALL {
-            assert!(ActionError::new(kind, "m").to_string().starts_with(kind.name()));
+            assert!(
+                ActionError::new(kind, "m")
+                    .to_string()
+                    .starts_with(kind.name())
+            );
         }
     }
 

@@ -301,7 +301,10 @@ mod tests {
     use crate::descriptor::SourceLocation;
 
     fn schema() -> Result<crate::schema::JsonObject, crate::schema::SchemaError> {
-        Ok(serde_json::json!({"type": "object"}).as_object().unwrap().clone())
+        Ok(serde_json::json!({"type": "object"})
+            .as_object()
+            .unwrap()
+            .clone())
     }
     fn invoke(
         _: crate::ActionContext,
@@ -322,7 +325,10 @@ mod tests {
             attributes,
             permission: None,
             services: &[],
-            location: SourceLocation { file: "f.rs", line: 1 },
+            location: SourceLocation {
+                file: "f.rs",
+                line: 1,
+            },
             input_schema: schema,
             output_schema: schema,
             invoke,
@@ -425,7 +431,11 @@ mod tests {
     #[test]
     fn bad_glob_names_the_rule() {
         let err = ActionFilter::new(None, vec![], vec![FilterRule::id("catalog:[")]).unwrap_err();
-        assert!(err.to_string().starts_with("exclude[0].id: invalid glob `catalog:[`"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("exclude[0].id: invalid glob `catalog:[`"),
+            "{err}"
+        );
     }
 
     #[test]

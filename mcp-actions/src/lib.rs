@@ -107,8 +107,8 @@ pub use services::{Service, Services};
 /// What an action file needs: `use mcp_actions::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ActionContext, ActionError, Credentials, Permission, PermissionAction, Principal,
-        Registry, Service, action,
+        ActionContext, ActionError, Credentials, Permission, PermissionAction, Principal, Registry,
+        Service, action,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};

@@ -113,7 +113,11 @@ impl fmt::Display for RegistryProblem {
                 f,
                 "action id `{id}` is defined twice: at {first} and at {second}; rename one of them"
             ),
-            RegistryProblem::DuplicateName { name, first, second } => write!(
+            RegistryProblem::DuplicateName {
+                name,
+                first,
+                second,
+            } => write!(
                 f,
                 "tool name `{name}` is used by two actions: {first} and {second}; give one of them another `name`"
             ),
@@ -125,10 +129,19 @@ impl fmt::Display for RegistryProblem {
                 f,
                 "plugin id `{plugin}` at {location} is not valid; use lowercase letters, digits, `-` and `_`, at most 64 characters"
             ),
-            RegistryProblem::MissingText { id, field, location } => {
+            RegistryProblem::MissingText {
+                id,
+                field,
+                location,
+            } => {
                 write!(f, "action `{id}` at {location} has an empty {field}")
             }
-            RegistryProblem::InvalidSchema { id, side, reason, location } => write!(
+            RegistryProblem::InvalidSchema {
+                id,
+                side,
+                reason,
+                location,
+            } => write!(
                 f,
                 "the {side} type of action `{id}` at {location} cannot be used: {reason}"
             ),
@@ -264,7 +277,8 @@ impl Registry {
             };
             let input_schema = schema("input", d.input_schema);
             let output_schema = schema("output", d.output_schema);
-            let (Some(input_schema), Some(output_schema), true) = (input_schema, output_schema, valid)
+            let (Some(input_schema), Some(output_schema), true) =
+                (input_schema, output_schema, valid)
             else {
                 continue;
             };

@@ -95,8 +95,11 @@ fn inline_refs(value: &mut Value, defs: &JsonObject, stack: &mut Vec<String>) {
                 map.remove("$ref");
                 if stack.contains(&name) {
                     // Recursion: cut here. Keep what describes the value, accept any shape.
-                    if let Some(Value::String(d)) = defs.get(&name).and_then(|d| d.get("description")) {
-                        map.entry("description").or_insert_with(|| Value::String(d.clone()));
+                    if let Some(Value::String(d)) =
+                        defs.get(&name).and_then(|d| d.get("description"))
+                    {
+                        map.entry("description")
+                            .or_insert_with(|| Value::String(d.clone()));
                     }
                     return;
                 }
@@ -138,12 +141,14 @@ fn ensure_object_root(root: &mut JsonObject, type_name: &str) -> Result<(), Sche
     }
     // Enums of objects (tagged enums) have `oneOf`/`anyOf` roots: they are objects too.
     let branches_are_objects = ["oneOf", "anyOf"].iter().any(|key| {
-        root.get(*key).and_then(Value::as_array).is_some_and(|branches| {
-            !branches.is_empty()
-                && branches
-                    .iter()
-                    .all(|b| b.get("type").and_then(Value::as_str) == Some("object"))
-        })
+        root.get(*key)
+            .and_then(Value::as_array)
+            .is_some_and(|branches| {
+                !branches.is_empty()
+                    && branches
+                        .iter()
+                        .all(|b| b.get("type").and_then(Value::as_str) == Some("object"))
+            })
     });
     if branches_are_objects {
         root.insert("type".into(), Value::String("object".into()));

@@ -29,7 +29,10 @@ impl Services {
     pub fn insert_arc<T: Send + Sync + 'static>(&mut self, value: Arc<T>) -> &mut Self {
         self.map.insert(
             TypeId::of::<T>(),
-            (value as Arc<dyn Any + Send + Sync>, std::any::type_name::<T>()),
+            (
+                value as Arc<dyn Any + Send + Sync>,
+                std::any::type_name::<T>(),
+            ),
         );
         self
     }

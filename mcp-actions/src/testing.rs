@@ -139,7 +139,11 @@ impl ActionTester {
     /// Calls the action `name` with JSON input; returns its JSON output.
     pub async fn call(&self, name: &str, input: Value) -> Result<Value, ActionError> {
         self.dispatcher()
-            .call(name, Some(input), CallOptions::new(self.credentials.clone()))
+            .call(
+                name,
+                Some(input),
+                CallOptions::new(self.credentials.clone()),
+            )
             .await
     }
 
@@ -151,7 +155,9 @@ impl ActionTester {
     ) -> Result<O, ActionError> {
         let value = self.call(name, input).await?;
         serde_json::from_value(value).map_err(|e| {
-            ActionError::internal(format!("the output of `{name}` does not fit the type asked for: {e}"))
+            ActionError::internal(format!(
+                "the output of `{name}` does not fit the type asked for: {e}"
+            ))
         })
     }
 
