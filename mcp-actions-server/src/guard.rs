@@ -284,7 +284,7 @@ fn invalid_message(body: &[u8]) -> Response {
 }
 
 fn crate_cap(message: &str) -> String {
-    mcp_actions::__private::cap_message(message)
+    mcp_actions::error::cap_message(message)
 }
 
 #[cfg(test)]

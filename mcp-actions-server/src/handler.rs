@@ -341,7 +341,7 @@ impl ActionsHandler {
 fn params_error<P: serde::de::DeserializeOwned>(params: Option<Value>) -> Option<String> {
     let params = params.unwrap_or(Value::Null);
     Some(match serde_json::from_value::<P>(params) {
-        Err(error) => mcp_actions::__private::cap_message(&error.to_string()),
+        Err(error) => mcp_actions::error::cap_message(&error.to_string()),
         Ok(_) => "they do not have this method's shape".to_owned(),
     })
 }

@@ -35,7 +35,7 @@ impl OutputSchemas {
                     "the output schema of action `{}` at {} cannot be used to check its output ({}); its output is sent unchecked",
                     action.id(),
                     action.descriptor().location,
-                    mcp_actions::__private::cap_message(&error.to_string())
+                    mcp_actions::error::cap_message(&error.to_string())
                 )),
             }
         }
@@ -58,7 +58,7 @@ impl OutputCheck for OutputSchemas {
                 } else {
                     path
                 };
-                mcp_actions::__private::cap_message(&format!("at `{path}`: {error}"))
+                mcp_actions::error::cap_message(&format!("at `{path}`: {error}"))
             })
             .collect();
         if errors.is_empty() {

@@ -262,6 +262,21 @@ pub fn cap_message(message: &str) -> String {
     out
 }
 
+/// Serializes an action's output; a failure is an internal error.
+pub fn serialize_output<T: ActionOutput>(output: &T) -> Result<Value, ActionError> {
+    serde_json::to_value(output).map_err(|e| {
+        ActionError::internal(format!(
+            "the output of type `{}` could not be serialized: {e}",
+            std::any::type_name::<T>()
+        ))
+    })
+}
+
+/// Gets a `Service<T>` argument from the context.
+pub fn service<T: Send + Sync + 'static>(ctx: &ActionContext) -> Result<Service<T>, ActionError> {
+    ctx.service::<T>().map(Service::new)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,19 +328,4 @@ mod tests {
         assert!(text.len() < 300, "{text}");
         assert!(text.contains("invalid input at `small`"), "{text}");
     }
-}
-
-/// Serializes an action's output; a failure is an internal error.
-pub fn serialize_output<T: ActionOutput>(output: &T) -> Result<Value, ActionError> {
-    serde_json::to_value(output).map_err(|e| {
-        ActionError::internal(format!(
-            "the output of type `{}` could not be serialized: {e}",
-            std::any::type_name::<T>()
-        ))
-    })
-}
-
-/// Gets a `Service<T>` argument from the context.
-pub fn service<T: Send + Sync + 'static>(ctx: &ActionContext) -> Result<Service<T>, ActionError> {
-    ctx.service::<T>().map(Service::new)
 }

@@ -4,6 +4,10 @@ use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 
+/// Shortens an error message for clients and logs: quoted values (`"…"`, `` `…` ``) are cut
+/// to 100 characters and the whole message to 1,000, so a huge input is never echoed back.
+pub use crate::__private::cap_message;
+
 /// The kind of an [`ActionError`], named after Backstage's error classes.
 ///
 /// Every kind but [`ErrorKind::InternalError`] is reported to the client as
