@@ -455,7 +455,8 @@ impl ServerHandler for ActionsHandler {
         let reason = match method.as_str() {
             "tools/call" => params_error::<CallToolRequestParams>(params),
             "tools/list" => params_error::<Option<PaginatedRequestParams>>(params),
-            "initialize" | "ping" => Some("they do not have this method's shape".to_owned()),
+            // `initialize` and `ping` land here when malformed, and always on 2026-07-28, which
+            // removed them: that revision requires method-not-found (HTTP 404) for them.
             _ => None,
         };
         match reason {
