@@ -17,11 +17,13 @@ Files are only rewritten when their content changes, so cargo does not rebuild n
 """
 
 import os
+import shutil
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "generated")
-ACTION_COUNTS = [1, 100, 1000, 5000]
+# N = 1 is the greet-user example itself (benches/greet-user-bin), so it is not generated.
+ACTION_COUNTS = [100, 1000, 5000]
 COMPILE_TOOLS = 200
 PER_MODULE = 20
 EDIT_MARKER = "let _rev: u32 = "
@@ -340,6 +342,13 @@ def touch_action(crate, rev):
 
 
 def main():
+    # crates an older version of this script wrote would still be workspace members
+    wanted = {f"gen-plugin-{p:02}" for p in range(PLUGINS)} | {f"gen-actions-{n}" for n in ACTION_COUNTS}
+    wanted |= {f"compile-actions-{COMPILE_TOOLS}", f"compile-rmcp-{COMPILE_TOOLS}"}
+    if os.path.isdir(OUT):
+        for name in os.listdir(OUT):
+            if name not in wanted:
+                shutil.rmtree(os.path.join(OUT, name))
     for p in range(PLUGINS):
         gen_plugin(p)
     for n in ACTION_COUNTS:

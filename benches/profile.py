@@ -30,6 +30,8 @@ SERVERS = {
     "rmcp": (["rmcp-server"], {}, "arg"),
     "raw-axum": (["axum-raw"], {}, "arg"),
 }
+for _n in (100, 1000, 5000):
+    SERVERS[f"actions-{_n}"] = ([f"gen-actions-{_n}"], {"RUST_LOG": "warn"}, "config")
 
 
 def control(pid, *args):
@@ -111,7 +113,8 @@ def profile(name, n, top, method):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--requests", type=int, default=500)
-    p.add_argument("--servers", default="mcp-actions,rmcp,raw-axum")
+    p.add_argument("--servers", default="mcp-actions,rmcp,raw-axum",
+                   help="any of: " + ",".join(SERVERS))
     p.add_argument("--method", default="call", choices=["call", "list"])
     p.add_argument("--top", type=int, default=40)
     args = p.parse_args()
