@@ -200,6 +200,18 @@ pub(crate) async fn require_auth(
     request: Request,
     next: Next,
 ) -> Response {
+    match authenticate(&state, request).await {
+        Ok(request) => next.run(request).await,
+        Err(response) => response,
+    }
+}
+
+/// What [`require_auth`] does, for a service that runs it itself: the request with the
+/// caller's [`Credentials`] in its extensions, or the 401 to send.
+pub(crate) async fn authenticate(
+    state: &AuthLayerState,
+    request: Request,
+) -> Result<Request, Response> {
     let (mut parts, body) = request.into_parts();
     let authorizations = parts.headers.get_all(header::AUTHORIZATION).iter().count();
     let result = if authorizations > 1 {
@@ -210,7 +222,7 @@ pub(crate) async fn require_auth(
     match result {
         Ok(credentials) => {
             parts.extensions.insert(credentials);
-            next.run(Request::from_parts(parts, body)).await
+            Ok(Request::from_parts(parts, body))
         }
         Err(error) => {
             tracing::info!(
@@ -220,7 +232,7 @@ pub(crate) async fn require_auth(
                 "refused an MCP request"
             );
             let response = unauthorized(&state.challenge, &error);
-            answer_early(parts.version, &parts.headers, body, response)
+            Err(answer_early(parts.version, &parts.headers, body, response))
         }
     }
 }

@@ -8,13 +8,23 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use std::convert::Infallible;
+
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
+use http::request::Parts;
 use http::{HeaderMap, HeaderValue, StatusCode, Version, header};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use mcp_actions::BoxFuture;
 use rmcp::model::ClientJsonRpcMessage;
+use rmcp::transport::streamable_http_server::StreamableHttpService;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use tower::Service;
+
+use crate::auth::{self, AuthLayerState};
+use crate::handler::ActionsHandler;
 use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -104,41 +114,121 @@ impl ConcurrencyLimit {
     }
 }
 
-/// Refuses a request at once — 503 with `Retry-After` — when `maxConcurrentRequests` are
-/// already in progress (nothing is queued). The permit is held until the response body is
-/// done, so a streamed answer counts until its end.
-pub(crate) async fn limit_concurrency(
-    State(limit): State<ConcurrencyLimit>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Ok(permit) = Arc::clone(&limit.permits).try_acquire_owned() else {
-        tracing::warn!(
-            max = limit.max,
-            "refused a request: the server is at mcpActions.limits.maxConcurrentRequests"
-        );
-        let (parts, body) = request.into_parts();
-        let mut response = json_rpc_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            SERVER_BUSY,
-            format!(
-                "the server is busy ({} requests in progress, mcpActions.limits.maxConcurrentRequests); retry after {BUSY_RETRY_AFTER_SECONDS} s",
-                limit.max
-            ),
-        );
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(BUSY_RETRY_AFTER_SECONDS),
-        );
-        return answer_early(parts.version, &parts.headers, body, response);
-    };
-    let response = next.run(request).await;
-    response.map(|body| {
-        Body::new(PermitBody {
-            inner: body,
-            _permit: permit,
+impl ConcurrencyLimit {
+    /// A permit, or — when `maxConcurrentRequests` are already in progress — the 503 (with
+    /// `Retry-After`) to answer at once: nothing is queued.
+    fn acquire(&self, request: Request) -> Result<(OwnedSemaphorePermit, Request), Response> {
+        match Arc::clone(&self.permits).try_acquire_owned() {
+            Ok(permit) => Ok((permit, request)),
+            Err(_) => {
+                tracing::warn!(
+                    max = self.max,
+                    "refused a request: the server is at mcpActions.limits.maxConcurrentRequests"
+                );
+                let (parts, body) = request.into_parts();
+                let mut response = json_rpc_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    SERVER_BUSY,
+                    format!(
+                        "the server is busy ({} requests in progress, mcpActions.limits.maxConcurrentRequests); retry after {BUSY_RETRY_AFTER_SECONDS} s",
+                        self.max
+                    ),
+                );
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(BUSY_RETRY_AFTER_SECONDS),
+                );
+                Err(answer_early(parts.version, &parts.headers, body, response))
+            }
+        }
+    }
+}
+
+/// rmcp's Streamable HTTP service behind the guards, as one tower service. In order:
+///
+/// 1. the concurrency limit: 503 + `Retry-After` at once when `maxConcurrentRequests` are in
+///    progress; the permit is held until the response body is done, so a streamed answer
+///    counts until its end;
+/// 2. authentication: 401 with the endpoint's challenge, or the caller's [`Credentials`]
+///    in the request extensions (see [`auth::authenticate`]);
+/// 3. the body limit and JSON-RPC errors for bodies that are not one JSON-RPC message (see
+///    [`read_body`]);
+/// 4. rmcp, called by reference.
+///
+/// One service rather than three `axum::middleware::from_fn` layers: each such layer clones
+/// (and boxes) everything inside it on every request, rmcp's service included, which cost
+/// about a tenth of a `tools/call`'s CPU time (see `benches/`).
+///
+/// [`Credentials`]: mcp_actions::Credentials
+#[derive(Clone)]
+pub(crate) struct GuardedMcpService {
+    shared: Arc<Guarded>,
+}
+
+struct Guarded {
+    concurrency: ConcurrencyLimit,
+    auth: AuthLayerState,
+    body_limit: usize,
+    mcp: StreamableHttpService<ActionsHandler, NeverSessionManager>,
+}
+
+impl GuardedMcpService {
+    pub(crate) fn new(
+        concurrency: ConcurrencyLimit,
+        auth: AuthLayerState,
+        body_limit: usize,
+        mcp: StreamableHttpService<ActionsHandler, NeverSessionManager>,
+    ) -> Self {
+        Self {
+            shared: Arc::new(Guarded {
+                concurrency,
+                auth,
+                body_limit,
+                mcp,
+            }),
+        }
+    }
+}
+
+impl Guarded {
+    async fn serve(&self, request: Request) -> Response {
+        let (permit, request) = match self.concurrency.acquire(request) {
+            Ok(acquired) => acquired,
+            Err(busy) => return busy,
+        };
+        let request = match auth::authenticate(&self.auth, request).await {
+            Ok(request) => request,
+            Err(unauthorized) => return unauthorized,
+        };
+        let (parts, bytes) = match read_body(self.body_limit, request).await {
+            Ok(read) => read,
+            Err(refused) => return refused,
+        };
+        let request = Request::from_parts(parts, Full::new(bytes.clone()));
+        let response = self.mcp.handle(request).await.map(Body::new);
+        let response = rewrite_unparsable(response, &bytes).await;
+        response.map(|body| {
+            Body::new(PermitBody {
+                inner: body,
+                _permit: permit,
+            })
         })
-    })
+    }
+}
+
+impl Service<Request> for GuardedMcpService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let shared = Arc::clone(&self.shared);
+        Box::pin(async move { Ok(shared.serve(request).await) })
+    }
 }
 
 /// A response body that holds a concurrency permit until it is done (or dropped).
@@ -178,19 +268,10 @@ fn too_large(limit: usize) -> Response {
     )
 }
 
-/// Reads the body of an MCP POST before rmcp does:
-///
-/// - over `limit` → 413 with a JSON-RPC error body: from `Content-Length` before any of the
-///   body is read, else as soon as the bytes read cross the limit (never read whole);
-/// - rmcp's answer to a body that is not one JSON-RPC message (415, text
-///   `fail to deserialize request body …`) becomes what JSON-RPC asks for: HTTP 400 with
-///   -32700 (Parse error) for a body that is not JSON, -32600 (Invalid Request) for JSON that
-///   is not a JSON-RPC request. A wrong `Content-Type` stays 415.
-pub(crate) async fn read_body(
-    State(limit): State<usize>,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Reads the body of an MCP POST before rmcp does: over `limit` → 413 with a JSON-RPC error
+/// body, from `Content-Length` before any of the body is read, else as soon as the bytes
+/// read cross the limit (never read whole; the connection is then closed).
+async fn read_body(limit: usize, request: Request) -> Result<(Parts, Bytes), Response> {
     let (parts, body) = request.into_parts();
     let announced = parts
         .headers
@@ -198,51 +279,53 @@ pub(crate) async fn read_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if announced.is_some_and(|length| length > limit as u64) {
-        return answer_early(parts.version, &parts.headers, body, too_large(limit));
+        return Err(answer_early(
+            parts.version,
+            &parts.headers,
+            body,
+            too_large(limit),
+        ));
     }
-    let mut collected = Vec::new();
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(chunk) => {
-                if chunk.len() > limit.saturating_sub(collected.len()) {
-                    // The rest is not read: the connection cannot be reused.
-                    let mut response = too_large(limit);
-                    if parts.version <= Version::HTTP_11 {
-                        response
-                            .headers_mut()
-                            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-                    }
-                    return response;
-                }
-                collected.extend_from_slice(&chunk);
+    match Limited::new(body, limit).collect().await {
+        // One chunk (the usual case) is not copied.
+        Ok(collected) => Ok((parts, collected.to_bytes())),
+        Err(error) if error.is::<LengthLimitError>() => {
+            // The rest is not read: the connection cannot be reused.
+            let mut response = too_large(limit);
+            if parts.version <= Version::HTTP_11 {
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
-            Err(error) => {
-                tracing::debug!(%error, "could not read a request body");
-                return json_rpc_error(
-                    StatusCode::BAD_REQUEST,
-                    INVALID_REQUEST,
-                    format!("the request body could not be read: {error}"),
-                );
-            }
+            Err(response)
+        }
+        Err(error) => {
+            tracing::debug!(%error, "could not read a request body");
+            Err(json_rpc_error(
+                StatusCode::BAD_REQUEST,
+                INVALID_REQUEST,
+                format!("the request body could not be read: {error}"),
+            ))
         }
     }
-    let bytes = Bytes::from(collected);
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes.clone())))
-        .await;
+}
+
+/// rmcp's answer to a body that is not one JSON-RPC message (415, text
+/// `fail to deserialize request body …`) becomes what JSON-RPC asks for: HTTP 400 with
+/// -32700 (Parse error) for a body that is not JSON, -32600 (Invalid Request) for JSON that is
+/// not a JSON-RPC request. A wrong `Content-Type` stays 415; every other answer is untouched.
+async fn rewrite_unparsable(response: Response, body: &[u8]) -> Response {
     if response.status() != StatusCode::UNSUPPORTED_MEDIA_TYPE {
         return response;
     }
-    // Only rmcp's "not one JSON-RPC message" answer; a wrong Content-Type stays as it is.
-    let (head, body) = response.into_parts();
-    let text = axum::body::to_bytes(body, 64 * 1024)
+    let (head, text) = response.into_parts();
+    let text = axum::body::to_bytes(text, 64 * 1024)
         .await
         .unwrap_or_default();
     if !text.starts_with(b"fail to deserialize request body") {
         return Response::from_parts(head, Body::from(text));
     }
-    invalid_message(&bytes)
+    invalid_message(body)
 }
 
 /// The JSON-RPC error for a body rmcp could not take as one JSON-RPC message.

@@ -18,7 +18,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::middleware;
 use axum::response::IntoResponse;
 use axum::serve::ListenerExt;
 use mcp_actions::filter::{ActionFilter, FilterDecision};
@@ -32,7 +31,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{self, AuthLayerState, Authenticator, StaticTokenAuthenticator};
+use crate::auth::{AuthLayerState, Authenticator, StaticTokenAuthenticator};
 use crate::config::{self, Config, ConfigError, FilterConfig, Secret, TOKEN_ENV_VAR};
 use crate::guard::{self, ConcurrencyLimit};
 use crate::handler::{ActionsHandler, ServerIdentity, ToolNameProblem, ToolNaming};
@@ -742,21 +741,12 @@ impl ActionsServer {
             authenticator: Arc::clone(&self.authenticator),
             challenge: challenge.clone(),
         };
-        // Streamable HTTP. `route_layer`, not `layer`: `layer` would also wrap the fallback,
-        // turning the 404 of an unknown path (e.g. an unknown server key) into a 401.
-        // Outermost first: the concurrency limit (503), authentication (401), the body limit
-        // and JSON-RPC errors for bodies that are not one JSON-RPC message, then rmcp.
-        let streamable = Router::new()
-            .route_service(&endpoint.path, service)
-            .route_layer(middleware::from_fn_with_state(limit, guard::read_body))
-            .route_layer(middleware::from_fn_with_state(
-                auth_state,
-                auth::require_auth,
-            ))
-            .route_layer(middleware::from_fn_with_state(
-                self.concurrency.clone(),
-                guard::limit_concurrency,
-            ));
+        // Streamable HTTP behind the concurrency limit (503), authentication (401), the body
+        // limit and JSON-RPC errors for bodies that are not one JSON-RPC message. Only this
+        // route: an unknown path (e.g. an unknown server key) stays a 404, not a 401.
+        let guarded =
+            guard::GuardedMcpService::new(self.concurrency.clone(), auth_state, limit, service);
+        let streamable = Router::new().route_service(&endpoint.path, guarded);
         let metadata = ProtectedResourceMetadata::new(
             base_url,
             &endpoint.path,
