@@ -115,32 +115,31 @@ impl ConcurrencyLimit {
 }
 
 impl ConcurrencyLimit {
-    /// A permit, or — when `maxConcurrentRequests` are already in progress — the 503 (with
-    /// `Retry-After`) to answer at once: nothing is queued.
-    fn acquire(&self, request: Request) -> Result<(OwnedSemaphorePermit, Request), Response> {
-        match Arc::clone(&self.permits).try_acquire_owned() {
-            Ok(permit) => Ok((permit, request)),
-            Err(_) => {
-                tracing::warn!(
-                    max = self.max,
-                    "refused a request: the server is at mcpActions.limits.maxConcurrentRequests"
-                );
-                let (parts, body) = request.into_parts();
-                let mut response = json_rpc_error(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    SERVER_BUSY,
-                    format!(
-                        "the server is busy ({} requests in progress, mcpActions.limits.maxConcurrentRequests); retry after {BUSY_RETRY_AFTER_SECONDS} s",
-                        self.max
-                    ),
-                );
-                response.headers_mut().insert(
-                    header::RETRY_AFTER,
-                    HeaderValue::from(BUSY_RETRY_AFTER_SECONDS),
-                );
-                Err(answer_early(parts.version, &parts.headers, body, response))
-            }
-        }
+    /// A permit, or none when `maxConcurrentRequests` are already in progress.
+    fn try_acquire(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.permits).try_acquire_owned().ok()
+    }
+
+    /// The answer when no permit is left: 503 with `Retry-After`, at once (nothing is queued).
+    fn busy(&self, request: Request) -> Response {
+        tracing::warn!(
+            max = self.max,
+            "refused a request: the server is at mcpActions.limits.maxConcurrentRequests"
+        );
+        let (parts, body) = request.into_parts();
+        let mut response = json_rpc_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            SERVER_BUSY,
+            format!(
+                "the server is busy ({} requests in progress, mcpActions.limits.maxConcurrentRequests); retry after {BUSY_RETRY_AFTER_SECONDS} s",
+                self.max
+            ),
+        );
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(BUSY_RETRY_AFTER_SECONDS),
+        );
+        answer_early(parts.version, &parts.headers, body, response)
     }
 }
 
@@ -192,9 +191,8 @@ impl GuardedMcpService {
 
 impl Guarded {
     async fn serve(&self, request: Request) -> Response {
-        let (permit, request) = match self.concurrency.acquire(request) {
-            Ok(acquired) => acquired,
-            Err(busy) => return busy,
+        let Some(permit) = self.concurrency.try_acquire() else {
+            return self.concurrency.busy(request);
         };
         let request = match auth::authenticate(&self.auth, request).await {
             Ok(request) => request,
