@@ -3,23 +3,29 @@
 # SDK, in one run on this machine. Prints tables with absolute figures and ratios (also written to
 # benches/results/results.md and results.json).
 #
-#   benches/run.sh                 # everything (about 10-15 min on 2 cores from a cold cache)
-#   benches/run.sh --quick         # 2 s load runs, fewer repetitions: a smoke test
-#   benches/run.sh --only servers  # sections: servers,startup,scaling,compile
-#   benches/run.sh --compile-profiles release   # skip the debug-profile compile timings
+#   benches/run.sh                 # everything: about 15 min on 2 cores from a cold target dir, 9 warm
+#   benches/run.sh --quick         # 1 s load runs, one round: a smoke test of the harness
+#   benches/run.sh --only servers  # sections: servers,startup,scaling,instructions,compile
+#   benches/run.sh --help          # every option
 #
-# It installs what it needs (wrk from Debian, the TS server's npm packages with `npm ci`), builds
-# every Rust server in release mode in its own workspace (benches/Cargo.toml, target dir
-# benches/target), then runs benches/bench.py. Servers bind 127.0.0.1 only and are stopped by PID.
+# It installs what it needs (wrk and valgrind from Debian, the TS server's npm packages with
+# `npm ci`), builds every Rust server in release mode in its own workspace (benches/Cargo.toml,
+# target dir benches/target), then runs benches/bench.py. Servers bind 127.0.0.1 only and are
+# stopped by PID.
 set -euo pipefail
 cd "$(dirname "$0")"
 
-if ! command -v wrk >/dev/null 2>&1; then
-    echo "== installing wrk (apt)" >&2
+case "${1:-}" in -h|--help) exec python3 bench.py --help ;; esac
+
+missing=()
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "== installing ${missing[*]} (apt)" >&2
     SUDO=""
     if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 node_major=$(node -p 'process.versions.node.split(".")[0]')

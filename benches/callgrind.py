@@ -3,7 +3,9 @@
 figures are not. Needs the release binaries of benches/run.sh (or `cargo build --release` in
 benches/) and valgrind (`apt-get install -y valgrind`).
 
-    python3 benches/profile.py [--requests N] [--servers mcp-actions,rmcp,raw-axum] [--top K]
+    python3 benches/callgrind.py [--requests N] [--servers mcp-actions,rmcp,raw-axum] [--top K]
+
+bench.py uses `measure()` for its "instructions" section.
 
 For each server: start it under `valgrind --tool=callgrind`, send warm-up requests, zero the
 counters, send N sequential tools/call requests on one keep-alive
@@ -51,10 +53,15 @@ def requests(port, n, method="call"):
     conn.close()
 
 
-def profile(name, n, top, method):
+def measure(name, n, method="call"):
+    """Instructions per request of server `name` over `n` requests, and the functions with the
+    largest inclusive cost per request: [(instructions, function), ...]."""
     binary, env, port_mode = SERVERS[name]
     out = os.path.join(bench.RESULTS, f"callgrind.{name}.{method}.out")
     os.makedirs(bench.RESULTS, exist_ok=True)
+    for stale in os.listdir(bench.RESULTS):
+        if stale.startswith(os.path.basename(out)):
+            os.remove(os.path.join(bench.RESULTS, stale))
     port = bench.free_port()
     argv = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
             os.path.join(bench.RELEASE, *binary)]
@@ -103,11 +110,7 @@ def profile(name, n, top, method):
         m = re.match(r"\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(\S.*)", line)
         if m and total:
             rows.append((int(m.group(1).replace(",", "")), m.group(3)))
-    print(f"== {name} ({method}): {total / n:,.0f} instructions per request ({n} requests)")
-    for ir, fn in rows[:top]:
-        fn = re.sub(r"^\S+:", "", fn, count=1) if fn.startswith("/") else fn
-        print(f"   {ir / n:>10,.0f}  {fn[:150]}")
-    return total / n
+    return total / n, [(ir / n, fn) for ir, fn in rows]
 
 
 def main():
@@ -120,7 +123,12 @@ def main():
     args = p.parse_args()
     results = {}
     for name in args.servers.split(","):
-        results[name] = profile(name, args.requests, args.top, args.method)
+        per_request, rows = measure(name, args.requests, args.method)
+        print(f"== {name} ({args.method}): {per_request:,.0f} instructions per request ({args.requests} requests)")
+        for ir, fn in rows[:args.top]:
+            fn = re.sub(r"^\S+:", "", fn, count=1) if fn.startswith("/") else fn
+            print(f"   {ir:>10,.0f}  {fn[:150]}")
+        results[name] = per_request
     if "rmcp" in results:
         for name, ir in results.items():
             print(f"{name}: {ir:,.0f} instr/request = {ir / results['rmcp']:.2f}× rmcp")
