@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 use mcp_actions::{BoxFuture, Credentials};
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::{Secret, StaticTokenConfig};
@@ -87,15 +88,23 @@ pub fn bearer_token(request: &Parts) -> Option<&str> {
 }
 
 struct StaticToken {
-    token: Secret,
+    /// SHA-256 of the token: digests have one length, so comparing them takes the same time
+    /// whatever the configured tokens' lengths (a byte comparison stops early at a length
+    /// mismatch, which would tell a caller how long the tokens are).
+    digest: [u8; 32],
     credentials: Credentials,
+}
+
+fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// Accepts static tokens (Backstage's `externalAccess` entries of `type: static`); the caller
 /// becomes `Principal::Service { subject }` with the entry's access restrictions.
 ///
-/// Tokens are compared in constant time, and every configured token is compared on every
-/// request, so response timing does not tell which token nearly matched.
+/// Tokens are compared as SHA-256 digests in constant time, and every configured token is
+/// compared on every request, so response timing tells neither which token nearly matched nor
+/// how long the tokens are.
 pub struct StaticTokenAuthenticator {
     tokens: Vec<StaticToken>,
 }
@@ -123,7 +132,10 @@ impl StaticTokenAuthenticator {
 
     /// Accepts `token` for `credentials`.
     pub fn with_token(mut self, token: Secret, credentials: Credentials) -> Self {
-        self.tokens.push(StaticToken { token, credentials });
+        self.tokens.push(StaticToken {
+            digest: token_digest(token.expose()),
+            credentials,
+        });
         self
     }
 
@@ -149,10 +161,10 @@ impl StaticTokenAuthenticator {
     }
 
     fn check(&self, presented: &str) -> Option<&Credentials> {
-        let presented = presented.as_bytes();
+        let presented = token_digest(presented);
         let mut found = None;
         for entry in &self.tokens {
-            let equal: bool = entry.token.expose().as_bytes().ct_eq(presented).into();
+            let equal: bool = entry.digest.ct_eq(&presented).into();
             if equal && found.is_none() {
                 found = Some(&entry.credentials);
             }
@@ -282,10 +294,20 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(ok, Credentials::service("two"));
-        assert_eq!(
-            auth.authenticate(&parts(Some("Bearer token-three"))).await,
-            Err(AuthError::InvalidToken)
-        );
+        // Neither a prefix nor an extension of a configured token passes the digest check.
+        for wrong in [
+            "token-three",
+            "token-tw",
+            "token-two2",
+            "token-one token-two",
+        ] {
+            assert_eq!(
+                auth.authenticate(&parts(Some(&format!("Bearer {wrong}"))))
+                    .await,
+                Err(AuthError::InvalidToken),
+                "{wrong}"
+            );
+        }
         assert_eq!(
             auth.authenticate(&parts(Some("Basic dG9rZW4="))).await,
             Err(AuthError::MissingToken)

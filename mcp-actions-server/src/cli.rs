@@ -22,6 +22,7 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use mcp_actions::BoxFuture;
 use mcp_actions::{ActionError, CallOptions, Credentials};
 use serde_json::{Value, json};
 use tracing_subscriber::EnvFilter;
@@ -352,6 +353,13 @@ where
     E: StdError + Send + Sync + 'static,
 {
     let cli = Cli::from_env();
+    init_logging_for(&cli);
+    exit_on_error(run_cli(cli, setup).await);
+    Ok(())
+}
+
+/// Logging for `cli`'s command: timestamped `info` for `serve`, only warnings otherwise.
+fn init_logging_for(cli: &Cli) {
     match &cli.command {
         None | Some(Command::Serve(_)) => init_logging_with(SERVE_LOG_DEFAULT, true),
         // `config check` prints the start-up warnings itself.
@@ -360,7 +368,11 @@ where
         }
         Some(_) => init_logging_with("warn", false),
     }
-    if let Err(error) = run_cli(cli, setup).await {
+}
+
+/// Prints `result`'s error to stderr and exits with its [`RunError::exit_code`].
+fn exit_on_error(result: Result<(), RunError>) {
+    if let Err(error) = result {
         // The message already says everything (causes included); returning it to `main` would
         // add `Debug` output and, with RUST_BACKTRACE set, a backtrace of our own code.
         match &error {
@@ -369,7 +381,6 @@ where
         }
         std::process::exit(error.exit_code().into());
     }
-    Ok(())
 }
 
 /// What [`run_with`] does after parsing the command line and setting up logging, with typed
@@ -379,6 +390,22 @@ where
     F: FnOnce(ActionsServerBuilder) -> Result<ActionsServerBuilder, E>,
     E: StdError + Send + Sync + 'static,
 {
+    // Only this thin layer is generic; the work is in `prepare` and `execute`, compiled once
+    // in this crate rather than again in every binary (see `ActionsServer::serve_boxed`).
+    let setup = move |builder| setup(builder).map_err(|e| RunError::Setup(Box::new(e)));
+    match prepare(cli, Box::new(setup))? {
+        Some((server, command)) => execute(server, command).await,
+        None => Ok(()),
+    }
+}
+
+/// The application's setup step, its error already a [`RunError`].
+type Setup<'a> =
+    Box<dyn FnOnce(ActionsServerBuilder) -> Result<ActionsServerBuilder, RunError> + 'a>;
+
+/// Runs the commands that need no server (`token`), or loads the config and builds the server
+/// for the others.
+fn prepare(cli: Cli, setup: Setup<'_>) -> Result<Option<(ActionsServer, Command)>, RunError> {
     let command = cli
         .command
         .clone()
@@ -390,24 +417,27 @@ where
                 "Use it as `options.token` of a `backend.auth.externalAccess` entry, or set MCP_TOKEN to it."
             );
         }
-        return Ok(());
+        return Ok(None);
     }
     let config = cli.load_config()?;
     if !config.sources().is_empty() {
         tracing::info!(files = ?config.sources(), "loaded configuration");
     }
-    let builder = ActionsServer::builder().config(config);
-    let server = setup(builder)
-        .map_err(|e| RunError::Setup(Box::new(e)))?
-        .build()?;
-    match command {
-        Command::Serve(args) => serve(server, args).await,
-        Command::List(args) => list(&server, &args),
-        Command::Schema(args) => schema(&server, &args),
-        Command::Call(args) => call(&server, args).await,
-        Command::Config(ConfigCommand::Check(args)) => check(&server, &args),
-        Command::Token => unreachable!("handled before loading the config"),
-    }
+    let server = setup(ActionsServer::builder().config(config))?.build()?;
+    Ok(Some((server, command)))
+}
+
+fn execute(server: ActionsServer, command: Command) -> BoxFuture<'static, Result<(), RunError>> {
+    Box::pin(async move {
+        match command {
+            Command::Serve(args) => serve(server, args).await,
+            Command::List(args) => list(&server, &args),
+            Command::Schema(args) => schema(&server, &args),
+            Command::Call(args) => call(&server, args).await,
+            Command::Config(ConfigCommand::Check(args)) => check(&server, &args),
+            Command::Token => unreachable!("handled before loading the config"),
+        }
+    })
 }
 
 async fn serve(server: ActionsServer, args: ServeArgs) -> Result<(), RunError> {

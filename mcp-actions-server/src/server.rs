@@ -20,6 +20,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::response::IntoResponse;
 use axum::serve::ListenerExt;
+use mcp_actions::BoxFuture;
 use mcp_actions::filter::{ActionFilter, FilterDecision};
 use mcp_actions::registry::MissingService;
 use mcp_actions::{
@@ -808,6 +809,25 @@ impl ActionsServer {
         self,
         listener: TcpListener,
         signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServeError> {
+        self.serve_boxed(listener, Box::pin(signal)).await
+    }
+
+    /// The body of [`ActionsServer::serve_with_shutdown`], not generic and boxed: the whole
+    /// server's state machine is then compiled once, in this crate, rather than again in every
+    /// binary that awaits it (a release build of a two-line `main` took 30 s more without it).
+    fn serve_boxed(
+        self,
+        listener: TcpListener,
+        signal: BoxFuture<'static, ()>,
+    ) -> BoxFuture<'static, Result<(), ServeError>> {
+        Box::pin(self.serve_until(listener, signal))
+    }
+
+    async fn serve_until(
+        self,
+        listener: TcpListener,
+        signal: BoxFuture<'static, ()>,
     ) -> Result<(), ServeError> {
         let local_addr = listener.local_addr()?;
         let base_url = self.base_url(Some(local_addr));
