@@ -440,11 +440,12 @@ def section_compile(args):
     results = {}
     for profile in args.compile_profiles:
         release = ["--release"] if profile == "release" else []
+        # The dependencies both crates declare, built by an empty crate with the same list (so
+        # the same features: building several packages in one cargo call would unify features
+        # and make a timed build rebuild a dependency).
+        log(f"== compile: dependencies of the compile-time crates ({profile})")
+        cargo("-p", "compile-deps", profile=profile)
         for label, crate in crates.items():
-            # The dependencies, resolved for this crate alone: building several packages in one
-            # cargo call unifies their features and would make this crate's build rebuild them.
-            log(f"== compile: dependencies of {crate} ({profile})")
-            cargo("-p", crate, profile=profile)
             clean, incr = [], []
             for _ in range(args.compile_reps):
                 subprocess.run(["cargo", "clean", "--quiet", "-p", crate] + release, cwd=HERE, check=True)
@@ -724,8 +725,8 @@ def main():
                    help="requests counted under callgrind per server (default 300)")
     p.add_argument("--compile-profiles", default="dev", help="dev, release or dev,release (default dev)")
     p.add_argument("--compile-reps", type=int, default=1, help="clean builds per crate (default 1)")
-    p.add_argument("--incremental-reps", type=int, default=2,
-                   help="rebuilds after editing one action, per crate; the best counts (default 2)")
+    p.add_argument("--incremental-reps", type=int, default=3,
+                   help="rebuilds after editing one action, per crate; the best counts (default 3)")
     p.add_argument("--quick", action="store_true", help="1 s runs, one round (a smoke test of the harness)")
     p.add_argument("--build-seconds", type=float, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()

@@ -211,6 +211,21 @@ def tool_body(k):
     ]
 
 
+COMPILE_DEPS_CRATE = "compile-deps"
+
+
+def gen_compile_deps():
+    """An empty library with the compile-time crates' dependencies: `cargo build -p` of it builds
+    exactly their dependencies (same features), so the timed builds start from built
+    dependencies without a throw-away build of a 200-tool crate first."""
+    root = os.path.join(OUT, COMPILE_DEPS_CRATE)
+    write(
+        os.path.join(root, "Cargo.toml"),
+        manifest(COMPILE_DEPS_CRATE, COMPILE_DEPS, "The compile-time crates' dependencies, built before they are timed."),
+    )
+    write(os.path.join(root, "src", "lib.rs"), "//! Nothing: only its dependencies matter.\n")
+
+
 def gen_compile_actions():
     name = f"compile-actions-{COMPILE_TOOLS}"
     root = os.path.join(OUT, name)
@@ -351,7 +366,7 @@ def touch_action(crate, rev):
 def main():
     # crates an older version of this script wrote would still be workspace members
     wanted = {f"gen-plugin-{p:02}" for p in range(PLUGINS)} | {f"gen-actions-{n}" for n in ACTION_COUNTS}
-    wanted |= {f"compile-actions-{COMPILE_TOOLS}", f"compile-rmcp-{COMPILE_TOOLS}"}
+    wanted |= {f"compile-actions-{COMPILE_TOOLS}", f"compile-rmcp-{COMPILE_TOOLS}", COMPILE_DEPS_CRATE}
     if os.path.isdir(OUT):
         for name in os.listdir(OUT):
             if name not in wanted:
@@ -360,6 +375,7 @@ def main():
         gen_plugin(p)
     for n in ACTION_COUNTS:
         gen_actions(n)
+    gen_compile_deps()
     gen_compile_actions()
     gen_compile_rmcp()
     print(f"generated crates in {OUT}")

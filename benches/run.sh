@@ -44,7 +44,7 @@ python3 gen_crates.py >&2
 
 echo "== cargo build --release (bench workspace)" >&2
 start=$(date +%s.%N)
-cargo build --release --workspace --exclude compile-actions-200 --exclude compile-rmcp-200
+cargo build --release --workspace --exclude compile-actions-200 --exclude compile-rmcp-200 --exclude compile-deps
 end=$(date +%s.%N)
 build_s=$(python3 -c "print($end - $start)")
 
