@@ -271,6 +271,8 @@ def server_defs():
                                env={"RUST_LOG": "warn"}), cfg),
         "mcp-actions (log=info)": (Server("mcp-actions (log=info)", [os.path.join(RELEASE, "greet-user")],
                                           log_name="mcp-actions-info"), cfg),
+        "mcp-actions via rmcp": (Server("mcp-actions via rmcp", [os.path.join(RELEASE, "greet-user-via-rmcp")],
+                                        env={"RUST_LOG": "warn"}, log_name="mcp-actions-via-rmcp"), cfg),
         "rmcp": (Server("rmcp", [os.path.join(RELEASE, "rmcp-server")]), port_as_arg),
         "raw axum": (Server("raw axum", [os.path.join(RELEASE, "axum-raw")], log_name="axum-raw"),
                      port_as_arg),
@@ -290,9 +292,9 @@ def best_run(runs):
     return dict(best, rounds=len(runs), spread=spread)
 
 
-# The servers measured `rounds` times: the pair whose ratio has a 10% target. The others (the
+# The servers measured `rounds` times: those whose ratios have a 10% target. The others (the
 # cost of logging, the raw axum ceiling, the TS SDK 10-40x away) are measured once.
-ROUNDS_FOR = ("mcp-actions", "rmcp")
+ROUNDS_FOR = ("mcp-actions", "mcp-actions via rmcp", "rmcp")
 
 
 def section_servers(args):
@@ -414,7 +416,8 @@ def section_instructions(args):
     import callgrind  # noqa: PLC0415 (needs this module's constants)
 
     results = {}
-    for name in ["mcp-actions", "rmcp", "raw-axum", "actions-100", "actions-1000", "actions-5000"]:
+    for name in ["mcp-actions", "mcp-actions-via-rmcp", "rmcp", "raw-axum", "actions-100", "actions-1000",
+                 "actions-5000"]:
         per_request, _ = callgrind.measure(name, args.callgrind_requests)
         results[name] = per_request
         log(f"== callgrind {name}: {per_request:,.0f} instructions per tools/call")
@@ -525,11 +528,24 @@ def targets(res):
         row("framework overhead ≤ 10% vs plain rmcp, every concurrency",
             f"throughput {min(ratios):.2f}–{max(ratios):.2f}× rmcp, CPU per call {min(cpu):.2f}–{max(cpu):.2f}×",
             min(ratios) >= 0.9, noise if srv["rmcp"]["calls"][0].get("rounds", 1) > 1 else None)
+        via = srv.get("mcp-actions via rmcp")
+        if via:
+            ratios = [a["rps"] / b["rps"] for a, b in zip(via["calls"], srv["rmcp"]["calls"])]
+            cpu = [a["server_cpu_us_per_req"] / b["server_cpu_us_per_req"]
+                   for a, b in zip(via["calls"], srv["rmcp"]["calls"])]
+            noise = max(r.get("spread", 0) for n in ("mcp-actions via rmcp", "rmcp") for r in srv[n]["calls"])
+            row("same, with direct dispatch off (every request through rmcp's service)",
+                f"throughput {min(ratios):.2f}–{max(ratios):.2f}× rmcp, CPU per call {min(cpu):.2f}–{max(cpu):.2f}×",
+                min(ratios) >= 0.9, noise if via["calls"][0].get("rounds", 1) > 1 else None)
     ins = res.get("instructions")
     if ins:
         r = ins["mcp-actions"] / ins["rmcp"]
         row("framework overhead ≤ 10% vs plain rmcp (instructions per call)",
             f"{ins['mcp-actions']:,.0f} vs {ins['rmcp']:,.0f} ({r:.2f}×)", r <= 1.1)
+        if "mcp-actions-via-rmcp" in ins:
+            r = ins["mcp-actions-via-rmcp"] / ins["rmcp"]
+            row("same, with direct dispatch off (instructions per call)",
+                f"{ins['mcp-actions-via-rmcp']:,.0f} vs {ins['rmcp']:,.0f} ({r:.2f}×)", r <= 1.1)
         n = [ins[k] / ins["mcp-actions"] for k in ("actions-100", "actions-1000", "actions-5000") if k in ins]
         if n:
             row("dispatch O(1) from 1 to 5,000 actions (instructions per call)",
@@ -585,8 +601,9 @@ def render(res):
         out.append("")
         heads = [n + (" (1 round)" if srv[n]["calls"][0].get("rounds", 1) < a.get("rounds", 1) else "")
                  for n in names]
-        out.append("| concurrency | " + " | ".join(heads) + " | mcp-actions / rmcp | mcp-actions / raw axum | mcp-actions / TS SDK |")
-        out.append("|---|" + "---|" * (len(names) + 3))
+        out.append("| concurrency | " + " | ".join(heads) + " | mcp-actions / rmcp | mcp-actions / raw axum | mcp-actions / TS SDK "
+                   "| mcp-actions via rmcp / rmcp |")
+        out.append("|---|" + "---|" * (len(names) + 4))
         for i, c in enumerate(res["args"]["concurrency"]):
             cells = []
             for n in names:
@@ -601,17 +618,28 @@ def render(res):
                     ratios.append(f"{fmt_ratio(a['rps'], o['rps'])} thr, {fmt_ratio(a['p50_ms'], o['p50_ms'])} p50")
                 else:
                     ratios.append("n/a")
+            if "mcp-actions via rmcp" in srv and "rmcp" in srv:
+                v, o = srv["mcp-actions via rmcp"]["calls"][i], srv["rmcp"]["calls"][i]
+                ratios.append(f"{fmt_ratio(v['rps'], o['rps'])} thr, {fmt_ratio(v['p50_ms'], o['p50_ms'])} p50")
+            else:
+                ratios.append("n/a")
             out.append(f"| {c} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
         out.append("")
         out.append("CPU per request (server process, µs of CPU time per tools/call; lower is better) and the load generator's CPU:")
         out.append("")
-        out.append("| concurrency | " + " | ".join(names) + " | mcp-actions / rmcp | mcp-actions / raw axum | mcp-actions / TS SDK |")
-        out.append("|---|" + "---|" * (len(names) + 3))
+        out.append("| concurrency | " + " | ".join(names) + " | mcp-actions / rmcp | mcp-actions / raw axum | mcp-actions / TS SDK "
+                   "| mcp-actions via rmcp / rmcp |")
+        out.append("|---|" + "---|" * (len(names) + 4))
         for i, c in enumerate(res["args"]["concurrency"]):
             cells = [f"{srv[n]['calls'][i]['server_cpu_us_per_req']:.0f} µs (server {srv[n]['calls'][i]['server_cpu_pct']:.0f}%, wrk {srv[n]['calls'][i]['wrk_cpu_pct']:.0f}%)" for n in names]
             a = srv["mcp-actions"]["calls"][i]["server_cpu_us_per_req"]
             ratios = [fmt_ratio(a, srv[o]["calls"][i]["server_cpu_us_per_req"]) if o in srv else "n/a"
                       for o in ["rmcp", "raw axum", "TS SDK"]]
+            if "mcp-actions via rmcp" in srv and "rmcp" in srv:
+                ratios.append(fmt_ratio(srv["mcp-actions via rmcp"]["calls"][i]["server_cpu_us_per_req"],
+                                        srv["rmcp"]["calls"][i]["server_cpu_us_per_req"]))
+            else:
+                ratios.append("n/a")
             out.append(f"| {c} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
         out.append("")
         out.append("### tools/list (1 tool): throughput (req/s) and latency (p50 / p99, ms); response size")
@@ -672,7 +700,8 @@ def render(res):
         out.append("")
         out.append("| server | instructions per call | / rmcp | / mcp-actions with 1 action |")
         out.append("|---|---|---|---|")
-        labels = {"mcp-actions": "mcp-actions (1 action)", "rmcp": "rmcp", "raw-axum": "raw axum",
+        labels = {"mcp-actions": "mcp-actions (1 action)", "mcp-actions-via-rmcp": "mcp-actions via rmcp",
+                  "rmcp": "rmcp", "raw-axum": "raw axum",
                   "actions-100": "mcp-actions, 100 actions", "actions-1000": "mcp-actions, 1,000 actions",
                   "actions-5000": "mcp-actions, 5,000 actions"}
         for name, ir in ins.items():
@@ -714,7 +743,7 @@ def render(res):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--duration", type=int, default=2, help="seconds per wrk run (default 2)")
+    p.add_argument("--duration", type=int, default=3, help="seconds per wrk run (default 3)")
     p.add_argument("--rounds", type=int, default=2,
                    help="times mcp-actions, rmcp and each N-action server are measured, in turn; "
                         "figures are the best round (default 2)")

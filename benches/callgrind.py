@@ -29,6 +29,7 @@ import bench  # noqa: E402
 SERVERS = {
     "mcp-actions": (["greet-user"], {"RUST_LOG": "warn"}, "config"),
     "mcp-actions-log-info": (["greet-user"], {}, "config"),
+    "mcp-actions-via-rmcp": (["greet-user-via-rmcp"], {"RUST_LOG": "warn"}, "config"),
     "rmcp": (["rmcp-server"], {}, "arg"),
     "raw-axum": (["axum-raw"], {}, "arg"),
 }

@@ -24,6 +24,7 @@ use rmcp::transport::streamable_http_server::session::never::NeverSessionManager
 use tower::Service;
 
 use crate::auth::{self, AuthLayerState};
+use crate::direct::Direct;
 use crate::handler::ActionsHandler;
 use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -152,7 +153,8 @@ impl ConcurrencyLimit {
 ///    in the request extensions (see [`auth::authenticate`]);
 /// 3. the body limit and JSON-RPC errors for bodies that are not one JSON-RPC message (see
 ///    [`read_body`]);
-/// 4. rmcp, called by reference.
+/// 4. a plain stateless `tools/call` or `tools/list` answered directly (see [`Direct`]);
+///    everything else by rmcp, called by reference.
 ///
 /// One service rather than three `axum::middleware::from_fn` layers: each such layer clones
 /// (and boxes) everything inside it on every request, rmcp's service included, which cost
@@ -168,6 +170,7 @@ struct Guarded {
     concurrency: ConcurrencyLimit,
     auth: AuthLayerState,
     body_limit: usize,
+    direct: Option<Direct>,
     mcp: StreamableHttpService<ActionsHandler, NeverSessionManager>,
 }
 
@@ -176,6 +179,7 @@ impl GuardedMcpService {
         concurrency: ConcurrencyLimit,
         auth: AuthLayerState,
         body_limit: usize,
+        direct: Option<Direct>,
         mcp: StreamableHttpService<ActionsHandler, NeverSessionManager>,
     ) -> Self {
         Self {
@@ -183,6 +187,7 @@ impl GuardedMcpService {
                 concurrency,
                 auth,
                 body_limit,
+                direct,
                 mcp,
             }),
         }
@@ -202,9 +207,18 @@ impl Guarded {
             Ok(read) => read,
             Err(refused) => return refused,
         };
-        let request = Request::from_parts(parts, Full::new(bytes.clone()));
-        let response = self.mcp.handle(request).await.map(Body::new);
-        let response = rewrite_unparsable(response, &bytes).await;
+        let direct = match &self.direct {
+            Some(direct) => direct.answer(&parts, &bytes).await,
+            None => None,
+        };
+        let response = match direct {
+            Some(response) => response,
+            None => {
+                let request = Request::from_parts(parts, Full::new(bytes.clone()));
+                let response = self.mcp.handle(request).await.map(Body::new);
+                rewrite_unparsable(response, &bytes).await
+            }
+        };
         response.map(|body| {
             Body::new(PermitBody {
                 inner: body,

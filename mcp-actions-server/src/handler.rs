@@ -268,6 +268,12 @@ impl ActionsHandler {
         self
     }
 
+    /// A token for one call: cancelled with every call in progress at the end of the
+    /// server's shutdown grace period.
+    pub(crate) fn call_cancellation(&self) -> CancellationToken {
+        self.inner.calls.child_token()
+    }
+
     /// The dispatcher every call goes through.
     pub fn dispatcher(&self) -> &Dispatcher {
         &self.inner.dispatcher
@@ -413,7 +419,7 @@ impl ServerHandler for ActionsHandler {
         let credentials = credentials_of(&ctx)?;
         // Cancelled by the client (a disconnect, `notifications/cancelled`) or by the server's
         // shutdown.
-        let cancellation = self.inner.calls.child_token();
+        let cancellation = self.call_cancellation();
         let mut options = CallOptions::new(credentials).with_cancellation(cancellation.clone());
         if let Some(token) = ctx.meta.get_progress_token() {
             options = options.with_progress(Arc::new(PeerProgress {

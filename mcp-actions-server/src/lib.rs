@@ -115,6 +115,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+mod direct;
 mod guard;
 pub mod handler;
 mod output;

@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{AuthLayerState, Authenticator, StaticTokenAuthenticator};
 use crate::config::{self, Config, ConfigError, FilterConfig, Secret, TOKEN_ENV_VAR};
+use crate::direct::Direct;
 use crate::guard::{self, ConcurrencyLimit};
 use crate::handler::{ActionsHandler, ServerIdentity, ToolNameProblem, ToolNaming};
 use crate::output::OutputSchemas;
@@ -200,6 +201,7 @@ pub struct ActionsServerBuilder {
     policy: Option<Arc<dyn PermissionPolicy>>,
     authenticator: Option<Arc<dyn Authenticator>>,
     version: String,
+    direct_dispatch: bool,
 }
 
 impl std::fmt::Debug for ActionsServerBuilder {
@@ -223,6 +225,7 @@ impl ActionsServerBuilder {
             policy: None,
             authenticator: None,
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            direct_dispatch: true,
         }
     }
 
@@ -302,6 +305,17 @@ impl ActionsServerBuilder {
     /// The version reported in `serverInfo` (default: this crate's version).
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.version = version.into();
+        self
+    }
+
+    /// Whether plain stateless `tools/call` and `tools/list` requests — no `_meta` (so no
+    /// progress token), no pagination cursor, a protocol revision before 2026-07-28 — are
+    /// answered without building rmcp's per-request service around them (default `true`).
+    /// The answers are the same, byte for byte; the server does about half the work per call
+    /// (see `BENCHMARKS.md`). `false` sends every request through rmcp's Streamable HTTP
+    /// service.
+    pub fn direct_dispatch(mut self, enabled: bool) -> Self {
+        self.direct_dispatch = enabled;
         self
     }
 
@@ -514,6 +528,7 @@ impl ActionsServerBuilder {
             calls,
             sse_shutdown: CancellationToken::new(),
             shutdown: CancellationToken::new(),
+            direct_dispatch: self.direct_dispatch,
         })
     }
 }
@@ -583,6 +598,8 @@ pub struct ActionsServer {
     sse_shutdown: CancellationToken,
     /// Stops rmcp's Streamable HTTP service (what is still running is cut): last.
     shutdown: CancellationToken,
+    /// See [`ActionsServerBuilder::direct_dispatch`].
+    direct_dispatch: bool,
 }
 
 impl std::fmt::Debug for ActionsServer {
@@ -745,8 +762,16 @@ impl ActionsServer {
         // Streamable HTTP behind the concurrency limit (503), authentication (401), the body
         // limit and JSON-RPC errors for bodies that are not one JSON-RPC message. Only this
         // route: an unknown path (e.g. an unknown server key) stays a 404, not a 401.
-        let guarded =
-            guard::GuardedMcpService::new(self.concurrency.clone(), auth_state, limit, service);
+        let direct = self
+            .direct_dispatch
+            .then(|| Direct::new(endpoint.handler.clone(), &self.allowed_hosts(base_url)));
+        let guarded = guard::GuardedMcpService::new(
+            self.concurrency.clone(),
+            auth_state,
+            limit,
+            direct,
+            service,
+        );
         let streamable = Router::new().route_service(&endpoint.path, guarded);
         let metadata = ProtectedResourceMetadata::new(
             base_url,

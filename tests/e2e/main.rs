@@ -15,6 +15,7 @@ mod auth;
 mod calls;
 mod catalog;
 mod config;
+mod direct;
 mod filters;
 mod http;
 mod naming;

@@ -209,6 +209,24 @@ fn bool_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Er
     }
 }
 
+/// `host[:port]` → lowercase host without brackets, port.
+pub(crate) fn parse_authority(text: &str) -> Option<(String, Option<u16>)> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let (host, port) = match http::uri::Authority::try_from(text) {
+        Ok(authority) => (authority.host().to_owned(), authority.port_u16()),
+        Err(_) => (text.to_owned(), None),
+    };
+    Some((
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase(),
+        port,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,6 +38,8 @@
 //! named server at `/api/mcp-actions/v1/<key>`): each serves its own handler.
 
 use std::collections::{HashMap, HashSet};
+
+use super::parse_authority;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -711,24 +713,6 @@ async fn check_host(
             "the Host header is not allowed; add the host to mcpActions.allowedHosts",
         )
     }
-}
-
-/// `host[:port]` → lowercase host without brackets, port.
-fn parse_authority(text: &str) -> Option<(String, Option<u16>)> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let (host, port) = match http::uri::Authority::try_from(text) {
-        Ok(authority) => (authority.host().to_owned(), authority.port_u16()),
-        Err(_) => (text.to_owned(), None),
-    };
-    Some((
-        host.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase(),
-        port,
-    ))
 }
 
 fn error_response(status: StatusCode, name: &str, message: &str) -> Response {

@@ -1,0 +1,527 @@
+//! Direct dispatch: the common stateless requests answered without rmcp's per-request service.
+//!
+//! For every stateless POST, rmcp's Streamable HTTP service parses the message into its
+//! `ClientJsonRpcMessage`, builds a whole MCP service around a one-shot transport, spawns its
+//! serve loop and waits on a channel for the answer: about two thirds of the CPU time of a
+//! `tools/call` of a trivial action, and two or three hand-offs between threads (see
+//! `benches/`). The two requests an MCP client sends over and over — `tools/call` and
+//! `tools/list` — need none of it when they carry nothing but a name and arguments.
+//!
+//! [`answer`] takes such a request — and only when it is plainly one of them — and answers it
+//! with the same handler calls and the same rmcp model types, serialized the way rmcp does, so
+//! the bytes on the wire are the same. Anything else (another method, `_meta` such as a
+//! progress token, a pagination cursor, the 2026-07-28 per-request lifecycle, an unusual
+//! header, a body of another shape) returns `None` and goes through rmcp as before, errors
+//! included. The differential test in `tests/e2e/direct.rs` sends the same requests both ways
+//! and compares the answers.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes};
+use axum::response::Response;
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use mcp_actions::{BoxFuture, CallOptions, Credentials};
+use rmcp::model::{
+    CallToolResponse, CallToolResult, ListToolsResult, RequestId, ServerJsonRpcMessage,
+    ServerResult,
+};
+use serde::Deserialize;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::handler::ActionsHandler;
+
+/// The protocol revisions whose requests are answered here: those before 2026-07-28, which
+/// added per-request version negotiation and the `Mcp-Method`/`Mcp-Name` headers (rmcp checks
+/// those).
+const DIRECT_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+
+/// What [`answer`] needs besides the request: the handler and the `Host` values accepted.
+#[derive(Clone)]
+pub(crate) struct Direct {
+    pub(crate) handler: ActionsHandler,
+    /// Parsed `mcpActions.allowedHosts` (empty: any host), as rmcp checks them.
+    allowed_hosts: Vec<(String, Option<u16>)>,
+}
+
+impl Direct {
+    pub(crate) fn new(handler: ActionsHandler, allowed_hosts: &[String]) -> Self {
+        Self {
+            handler,
+            allowed_hosts: allowed_hosts
+                .iter()
+                .filter_map(|h| crate::transport::parse_authority(h))
+                .collect(),
+        }
+    }
+
+    /// The answer to a plain stateless `tools/call` or `tools/list`, or `None` for rmcp.
+    pub(crate) async fn answer(&self, parts: &Parts, body: &Bytes) -> Option<Response> {
+        if !self.head_is_plain(parts) {
+            return None;
+        }
+        let credentials = parts.extensions.get::<Credentials>()?;
+        let request: PlainRequest = serde_json::from_slice(body).ok()?;
+        if request.jsonrpc != "2.0" {
+            return None;
+        }
+        let mut result = match (&*request.method, request.params) {
+            ("tools/list", None) => list_result(&self.handler, credentials).await,
+            ("tools/list", Some(Value::Object(params))) if params.is_empty() => {
+                list_result(&self.handler, credentials).await
+            }
+            ("tools/call", Some(Value::Object(mut params))) => {
+                let name = match params.remove("name") {
+                    Some(Value::String(name)) => name,
+                    _ => return None,
+                };
+                let arguments = match params.remove("arguments") {
+                    None => None,
+                    Some(Value::Object(arguments)) => Some(Value::Object(arguments)),
+                    Some(_) => return None,
+                };
+                if !params.is_empty() {
+                    return None; // `_meta` (a progress token), `task`, …: rmcp's
+                }
+                let result = call(&self.handler, name, arguments, credentials.clone()).await;
+                ServerResult::from(CallToolResponse::from(result))
+            }
+            _ => return None,
+        };
+        // As rmcp answers a peer on a revision before 2026-07-28: no `resultType`.
+        result.strip_result_type_for_legacy_peer();
+        Some(json_response(&ServerJsonRpcMessage::response(
+            result, request.id,
+        )))
+    }
+
+    /// A POST with the headers of an ordinary stateless request, which rmcp would accept: an
+    /// allowed `Host`, no `Origin`, both media types accepted (no parameters), a JSON body, a
+    /// protocol revision before 2026-07-28, and no other `Mcp-*` header.
+    fn head_is_plain(&self, parts: &Parts) -> bool {
+        parts.method == Method::POST
+            && !parts.headers.contains_key(header::ORIGIN)
+            && self.host_is_allowed(&parts.headers)
+            && accepts_json_and_sse(&parts.headers)
+            && content_type_is_json(&parts.headers)
+            && plain_mcp_headers(&parts.headers)
+    }
+
+    fn host_is_allowed(&self, headers: &HeaderMap) -> bool {
+        let mut values = headers.get_all(header::HOST).iter();
+        let (Some(host), None) = (values.next(), values.next()) else {
+            return false;
+        };
+        let Some(authority) = host
+            .to_str()
+            .ok()
+            .and_then(|h| http::uri::Authority::try_from(h).ok())
+        else {
+            return false;
+        };
+        if self.allowed_hosts.is_empty() {
+            return true;
+        }
+        let Some((host, port)) = crate::transport::parse_authority(authority.as_str()) else {
+            return false;
+        };
+        self.allowed_hosts.iter().any(|(allowed, allowed_port)| {
+            *allowed == host && allowed_port.is_none_or(|p| Some(p) == port)
+        })
+    }
+}
+
+/// A JSON-RPC request of the plain form: nothing but these four members.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainRequest {
+    jsonrpc: String,
+    id: RequestId,
+    method: String,
+    /// `Some(Value::Null)` for `"params": null`, `None` when absent.
+    #[serde(default, deserialize_with = "present")]
+    params: Option<Value>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// `Accept` values without parameters or quotes that name both `application/json` and
+/// `text/event-stream`.
+fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
+    let (mut json, mut sse) = (false, false);
+    for value in headers.get_all(header::ACCEPT) {
+        let Ok(value) = value.to_str() else {
+            return false;
+        };
+        if value.contains([';', '"']) {
+            return false;
+        }
+        for essence in value.split(',').map(str::trim) {
+            json |= essence.eq_ignore_ascii_case("application/json");
+            sse |= essence.eq_ignore_ascii_case("text/event-stream");
+        }
+    }
+    json && sse
+}
+
+fn content_type_is_json(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return false;
+    };
+    value.to_str().is_ok_and(|value| {
+        let essence = value.split_once(';').map_or(value, |(essence, _)| essence);
+        essence.trim().eq_ignore_ascii_case("application/json")
+    })
+}
+
+/// One `MCP-Protocol-Version` of a revision before 2026-07-28, and no other `Mcp-*` header
+/// (session id, `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`).
+fn plain_mcp_headers(headers: &HeaderMap) -> bool {
+    let mut version = None;
+    for (name, value) in headers {
+        let name = name.as_str();
+        if !name.starts_with("mcp-") {
+            continue;
+        }
+        if name != "mcp-protocol-version" || version.is_some() {
+            return false;
+        }
+        version = Some(value);
+    }
+    version
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| DIRECT_VERSIONS.contains(&v))
+}
+
+async fn list_result(handler: &ActionsHandler, credentials: &Credentials) -> ServerResult {
+    let tools = handler.visible_tools(credentials).await;
+    ServerResult::ListToolsResult(ListToolsResult::with_all_items(tools))
+}
+
+/// Calls the tool in place. Cancelled (with the action seeing its cancellation token fire)
+/// when the client goes away or the server's grace period is over, as through rmcp.
+async fn call(
+    handler: &ActionsHandler,
+    name: String,
+    arguments: Option<Value>,
+    credentials: Credentials,
+) -> CallToolResult {
+    let cancellation = handler.call_cancellation();
+    let options = CallOptions::new(credentials).with_cancellation(cancellation.clone());
+    let handler = handler.clone();
+    FinishOnDrop {
+        call: Some(Box::pin(async move {
+            handler.call(&name, arguments, options).await
+        })),
+        cancellation,
+    }
+    .await
+}
+
+/// A call polled in place by the request's future. When that future is dropped first (the
+/// client disconnected), the call's cancellation token is cancelled and the call is moved to
+/// a task of its own, so the action sees the cancellation and ends as it chooses, instead of
+/// being dropped at an arbitrary await point.
+struct FinishOnDrop {
+    call: Option<BoxFuture<'static, CallToolResult>>,
+    cancellation: CancellationToken,
+}
+
+impl Future for FinishOnDrop {
+    type Output = CallToolResult;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CallToolResult> {
+        let Some(call) = self.call.as_mut() else {
+            panic!("FinishOnDrop polled after it finished");
+        };
+        let result = std::task::ready!(call.as_mut().poll(cx));
+        self.call = None;
+        Poll::Ready(result)
+    }
+}
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        if let Some(call) = self.call.take() {
+            self.cancellation.cancel();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(call);
+            }
+        }
+    }
+}
+
+/// The message as rmcp sends a JSON answer: status 200, `Content-Type: application/json`.
+fn json_response(message: &ServerJsonRpcMessage) -> Response {
+    match serde_json::to_vec(message) {
+        Ok(body) => {
+            let mut response = Response::new(Body::from(body));
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not serialize a JSON-RPC answer");
+            let mut response = Response::new(Body::from("Internal Server Error"));
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handler::ServerIdentity;
+    use mcp_actions::schema::{JsonObject, SchemaError};
+    use mcp_actions::{
+        ActionAttributes, ActionContext, ActionDescriptor, ActionError, Dispatcher, Registry,
+        SourceLocation,
+    };
+
+    fn object_schema() -> Result<JsonObject, SchemaError> {
+        Ok(serde_json::json!({"type": "object"})
+            .as_object()
+            .unwrap()
+            .clone())
+    }
+
+    fn echo(_ctx: ActionContext, input: Value) -> BoxFuture<'static, Result<Value, ActionError>> {
+        Box::pin(async move { Ok(input) })
+    }
+
+    static ECHO: ActionDescriptor = ActionDescriptor {
+        plugin: "direct-test",
+        name: "echo",
+        title: "Echo",
+        description: "Returns its input.",
+        attributes: ActionAttributes::new(true, None, true, false),
+        permission: None,
+        services: &[],
+        location: SourceLocation {
+            file: "direct.rs",
+            line: 1,
+        },
+        input_schema: object_schema,
+        output_schema: object_schema,
+        invoke: echo,
+    };
+
+    fn direct() -> Direct {
+        let registry = Registry::from_descriptors([&ECHO]).unwrap();
+        let identity = ServerIdentity {
+            name: "test".into(),
+            version: "0".into(),
+            description: None,
+            instructions: None,
+        };
+        let handler = ActionsHandler::new(Dispatcher::new(registry), identity);
+        Direct::new(
+            handler,
+            &["localhost".to_owned(), "127.0.0.1:7007".to_owned()],
+        )
+    }
+
+    fn parts(extra: &[(&str, &str)], drop: &[&str]) -> Parts {
+        let mut builder = http::Request::builder()
+            .method(Method::POST)
+            .uri("/api/mcp-actions/v1")
+            .extension(Credentials::service("tester"));
+        let base = [
+            ("host", "127.0.0.1:7007"),
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-protocol-version", "2025-11-25"),
+        ];
+        for (name, value) in base.iter().filter(|(n, _)| !drop.contains(n)) {
+            builder = builder.header(*name, *value);
+        }
+        for (name, value) in extra {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    async fn answer(direct: &Direct, parts: &Parts, body: Value) -> Option<Value> {
+        let response = direct.answer(parts, &Bytes::from(body.to_string())).await?;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        Some(serde_json::from_slice(&bytes).unwrap())
+    }
+
+    fn call(params: Value) -> Value {
+        serde_json::json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params})
+    }
+
+    #[tokio::test]
+    async fn plain_calls_and_lists_are_answered_directly() {
+        let direct = direct();
+        let plain = parts(&[], &[]);
+        let answer_of = |body| answer(&direct, &plain, body);
+        let called = answer_of(call(
+            serde_json::json!({"name": "echo", "arguments": {"a": 1}}),
+        ))
+        .await
+        .expect("a plain tools/call is answered directly");
+        assert_eq!(called["id"], 7);
+        assert_eq!(
+            called["result"]["structuredContent"],
+            serde_json::json!({"a": 1})
+        );
+        assert_eq!(called["result"]["isError"], false);
+        let unknown = answer_of(call(serde_json::json!({"name": "nope"})))
+            .await
+            .expect("an unknown tool is an in-band error, answered directly");
+        assert_eq!(unknown["result"]["isError"], true);
+        for list in [
+            serde_json::json!({"jsonrpc": "2.0", "id": "x", "method": "tools/list"}),
+            serde_json::json!({"jsonrpc": "2.0", "id": "x", "method": "tools/list", "params": {}}),
+        ] {
+            let listed = answer_of(list).await.expect("a plain tools/list");
+            assert_eq!(listed["id"], "x");
+            assert_eq!(listed["result"]["tools"][0]["name"], "echo");
+        }
+    }
+
+    #[tokio::test]
+    async fn everything_else_is_left_to_rmcp() {
+        let direct = direct();
+        let plain = parts(&[], &[]);
+        let ok = call(serde_json::json!({"name": "echo"}));
+        for body in [
+            call(serde_json::json!({"name": "echo", "_meta": {"progressToken": 1}})),
+            call(serde_json::json!({"name": "echo", "arguments": [1]})),
+            call(serde_json::json!({"arguments": {}})),
+            call(Value::Null),
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"cursor": "a"}}),
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": null}),
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}),
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}),
+            serde_json::json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+            serde_json::json!({"jsonrpc": "1.0", "id": 1, "method": "tools/list"}),
+        ] {
+            assert!(
+                answer(&direct, &plain, body.clone()).await.is_none(),
+                "{body}"
+            );
+        }
+        for (extra, drop) in [
+            (&[("origin", "http://localhost")][..], &[][..]),
+            (&[("host", "evil.example")], &["host"]),
+            (&[("host", "127.0.0.1:9999")], &["host"]),
+            (&[], &["host"]),
+            (&[("accept", "application/json")], &["accept"]),
+            (&[("content-type", "text/plain")], &["content-type"]),
+            (
+                &[("mcp-protocol-version", "2026-07-28")],
+                &["mcp-protocol-version"],
+            ),
+            (&[], &["mcp-protocol-version"]),
+            (&[("mcp-session-id", "abc")], &[]),
+        ] {
+            let head = parts(extra, drop);
+            assert!(
+                answer(&direct, &head, ok.clone()).await.is_none(),
+                "{extra:?} without {drop:?}"
+            );
+        }
+        let mut get = parts(&[], &[]);
+        get.method = Method::GET;
+        assert!(answer(&direct, &get, ok.clone()).await.is_none());
+        let mut anonymous = parts(&[], &[]);
+        anonymous.extensions.clear();
+        assert!(answer(&direct, &anonymous, ok.clone()).await.is_none());
+        // The base request itself is direct (so the cases above test one difference each).
+        assert!(answer(&direct, &plain, ok).await.is_some());
+        // `localhost` is allowed without a port, so on any port.
+        let head = parts(&[("host", "localhost:1234")], &["host"]);
+        assert!(
+            answer(&direct, &head, call(serde_json::json!({"name": "echo"})))
+                .await
+                .is_some()
+        );
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                http::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn only_plain_accept_headers_naming_both_types_qualify() {
+        let ok = |v: &str| accepts_json_and_sse(&headers(&[("accept", v)]));
+        assert!(ok("application/json, text/event-stream"));
+        assert!(ok("text/event-stream,application/json"));
+        assert!(!ok("application/json"));
+        assert!(!ok("application/json, text/event-stream;q=0"));
+        assert!(!ok(r#"application/json;profile="x", text/event-stream"#));
+        assert!(!accepts_json_and_sse(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn only_pre_2026_versions_without_other_mcp_headers_qualify() {
+        let ok = |pairs: &[(&str, &str)]| plain_mcp_headers(&headers(pairs));
+        assert!(ok(&[("mcp-protocol-version", "2025-11-25")]));
+        assert!(ok(&[("mcp-protocol-version", "2025-06-18")]));
+        assert!(!ok(&[("mcp-protocol-version", "2026-07-28")]));
+        assert!(!ok(&[("mcp-protocol-version", "2099-01-01")]));
+        assert!(!ok(&[]), "no version header: rmcp's default applies");
+        assert!(!ok(&[
+            ("mcp-protocol-version", "2025-11-25"),
+            ("mcp-protocol-version", "2025-11-25")
+        ]));
+        assert!(!ok(&[
+            ("mcp-protocol-version", "2025-11-25"),
+            ("mcp-session-id", "abc")
+        ]));
+        assert!(!ok(&[
+            ("mcp-protocol-version", "2025-11-25"),
+            ("mcp-method", "tools/call")
+        ]));
+    }
+
+    #[test]
+    fn content_type_must_be_one_json_value() {
+        let ok = |pairs: &[(&str, &str)]| content_type_is_json(&headers(pairs));
+        assert!(ok(&[("content-type", "application/json")]));
+        assert!(ok(&[("content-type", "Application/JSON; charset=utf-8")]));
+        assert!(!ok(&[("content-type", "text/plain")]));
+        assert!(!ok(&[]));
+    }
+
+    #[test]
+    fn only_the_plain_request_shape_parses() {
+        let parse = |s: &str| serde_json::from_slice::<PlainRequest>(s.as_bytes()).is_ok();
+        assert!(parse(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#));
+        assert!(parse(
+            r#"{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"x"}}"#
+        ));
+        assert!(!parse(
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","extra":1}"#
+        ));
+        assert!(!parse(
+            r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"tools/list"}"#
+        ));
+        assert!(!parse(r#"{"jsonrpc":"2.0","method":"tools/list"}"#));
+        assert!(!parse(
+            r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#
+        ));
+    }
+}

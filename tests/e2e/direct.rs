@@ -1,0 +1,257 @@
+//! Direct dispatch (plain stateless `tools/call` / `tools/list` answered without rmcp's
+//! per-request service) gives the same answers as rmcp: every request here goes to a server
+//! with it and to one without it (`direct_dispatch(false)`), and the status, content type and
+//! body must be the same. Requests the direct path leaves to rmcp are in the list too.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+/// One request: the token, extra or replaced headers, and the body.
+struct Case {
+    what: &'static str,
+    token: &'static str,
+    headers: Vec<(&'static str, &'static str)>,
+    body: Value,
+}
+
+fn case(what: &'static str, token: &'static str, body: Value) -> Case {
+    Case {
+        what,
+        token,
+        headers: Vec::new(),
+        body,
+    }
+}
+
+fn call(id: Value, name: &str, arguments: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+           "params": {"name": name, "arguments": arguments}})
+}
+
+fn list(id: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "tools/list"})
+}
+
+fn cases() -> Vec<Case> {
+    let mut cases = vec![
+        case("list, full token", FULL_TOKEN, list(json!(1))),
+        case("list, restricted token", RESTRICTED_TOKEN, list(json!("a"))),
+        case("list, view-only token", VIEWER_TOKEN, list(json!(2))),
+        case(
+            "list, empty params",
+            FULL_TOKEN,
+            json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {}}),
+        ),
+        case(
+            "whoami",
+            FULL_TOKEN,
+            call(json!(4), "e2e_whoami", json!({})),
+        ),
+        case(
+            "whoami, restricted",
+            RESTRICTED_TOKEN,
+            call(json!("b"), "e2e_whoami", json!({})),
+        ),
+        case(
+            "echo",
+            FULL_TOKEN,
+            call(
+                json!(5),
+                "e2e_echo",
+                json!({"message": "hi", "options": {"loud": true}}),
+            ),
+        ),
+        case(
+            "echo without arguments",
+            FULL_TOKEN,
+            json!({"jsonrpc": "2.0", "id": 6, "method": "tools/call", "params": {"name": "e2e_echo"}}),
+        ),
+        case(
+            "echo with a wrong type deep inside",
+            FULL_TOKEN,
+            call(
+                json!(7),
+                "e2e_echo",
+                json!({"message": "hi", "options": {"loud": "yes"}}),
+            ),
+        ),
+        case(
+            "unknown tool",
+            FULL_TOKEN,
+            call(json!(8), "no_such_tool", json!({})),
+        ),
+        case(
+            "a panicking action",
+            FULL_TOKEN,
+            call(json!(9), "e2e_explode", json!({})),
+        ),
+        case(
+            "another plugin's action with a restricted token",
+            RESTRICTED_TOKEN,
+            call(json!(10), "e2e_other_plugin", json!({})),
+        ),
+        case(
+            "a permission the token has",
+            VIEWER_TOKEN,
+            call(json!(11), "e2e_read_secret", json!({})),
+        ),
+        case(
+            "a permission the token lacks",
+            VIEWER_TOKEN,
+            call(json!(12), "e2e_write_secret", json!({})),
+        ),
+        case(
+            "a large id",
+            FULL_TOKEN,
+            call(json!(i64::MAX), "e2e_whoami", json!({})),
+        ),
+        // Left to rmcp by the direct path; compared all the same.
+        case(
+            "a progress token",
+            FULL_TOKEN,
+            json!({"jsonrpc": "2.0", "id": 13, "method": "tools/call",
+                   "params": {"name": "e2e_echo", "arguments": {"message": "m"}, "_meta": {"progressToken": "p"}}}),
+        ),
+        case(
+            "arguments that are not an object",
+            FULL_TOKEN,
+            call(json!(14), "e2e_echo", json!(["m"])),
+        ),
+        case(
+            "a pagination cursor",
+            FULL_TOKEN,
+            json!({"jsonrpc": "2.0", "id": 15, "method": "tools/list", "params": {"cursor": "x"}}),
+        ),
+        case(
+            "an unknown method",
+            FULL_TOKEN,
+            json!({"jsonrpc": "2.0", "id": 16, "method": "prompts/list"}),
+        ),
+        case(
+            "a notification",
+            FULL_TOKEN,
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        ),
+        case(
+            "an extra member",
+            FULL_TOKEN,
+            json!({"jsonrpc": "2.0", "id": 17, "method": "tools/list", "extra": true}),
+        ),
+    ];
+    for error in [
+        "InputError",
+        "NotAllowedError",
+        "NotFoundError",
+        "ConflictError",
+        "ServiceUnavailableError",
+        "Unexpected",
+    ] {
+        cases.push(case(
+            "each kind of error",
+            FULL_TOKEN,
+            call(json!(error), "e2e_fail", json!({"error": error})),
+        ));
+    }
+    cases.push(Case {
+        headers: vec![("accept", "application/json")],
+        ..case(
+            "no text/event-stream in Accept",
+            FULL_TOKEN,
+            call(json!(18), "e2e_whoami", json!({})),
+        )
+    });
+    cases.push(Case {
+        headers: vec![("mcp-protocol-version", "2025-06-18")],
+        ..case(
+            "an older revision",
+            FULL_TOKEN,
+            call(json!(19), "e2e_whoami", json!({})),
+        )
+    });
+    cases.push(Case {
+        headers: vec![("mcp-protocol-version", "1999-01-01")],
+        ..case(
+            "an unknown revision",
+            FULL_TOKEN,
+            call(json!(20), "e2e_whoami", json!({})),
+        )
+    });
+    cases.push(Case {
+        headers: vec![("host", "evil.example")],
+        ..case(
+            "a Host not allowed",
+            FULL_TOKEN,
+            call(json!(21), "e2e_whoami", json!({})),
+        )
+    });
+    cases
+}
+
+/// Status, content type and body, byte for byte but for internal-error references (random).
+async fn send(endpoint: &str, case: &Case) -> (u16, String, String) {
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-protocol-version", "2025-11-25"),
+    ];
+    for (name, value) in &case.headers {
+        headers.retain(|(n, _)| n != name);
+        headers.push((name, value));
+    }
+    let mut request = reqwest::Client::new()
+        .post(endpoint)
+        .header("authorization", format!("Bearer {}", case.token))
+        .body(case.body.to_string());
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let response = request.send().await.expect("the request is answered");
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = response.text().await.unwrap();
+    (status, content_type, without_references(&text))
+}
+
+/// `(ref 0123456789ab)` → `(ref …)`.
+fn without_references(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("(ref ") {
+        out.push_str(&rest[..at + 5]);
+        rest = &rest[at + 5..];
+        let hex = rest.chars().take_while(char::is_ascii_hexdigit).count();
+        out.push('…');
+        rest = &rest[hex..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[tokio::test]
+async fn direct_dispatch_answers_exactly_as_rmcp_does() {
+    let direct = TestServer::start(e2e_builder()).await;
+    let rmcp = TestServer::start(e2e_builder().direct_dispatch(false)).await;
+    let cases = cases();
+    for case in &cases {
+        let got = send(&direct.endpoint, case).await;
+        let want = send(&rmcp.endpoint, case).await;
+        assert_eq!(got, want, "{}: {}", case.what, case.body);
+    }
+    // The comparison compared something: real answers, errors and refusals among them.
+    let (status, _, whoami) = send(&direct.endpoint, &cases[4]).await;
+    assert_eq!(status, 200);
+    let whoami: Value = serde_json::from_str(&whoami).unwrap();
+    assert_eq!(
+        whoami["result"]["structuredContent"]["subject"],
+        "mcp-clients"
+    );
+    let (_, _, explode) = send(&direct.endpoint, &cases[10]).await;
+    let explode: Value = serde_json::from_str(&explode).unwrap();
+    let text = explode["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("InternalError: "), "{text}");
+}
