@@ -498,6 +498,7 @@ def machine():
     info["rustc"] = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
     info["node"] = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
     info["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()[0]
+    info["wrk"] = info["wrk"].split(" Copyright")[0]
     info["kernel"] = platform.release()
     info["loadavg_start"] = open("/proc/loadavg").read().split()[:3]
     return info
@@ -558,8 +559,10 @@ def targets(res):
         base = runs[0]["call32"]["rps"]
         rel = [r["call32"]["rps"] / base for r in runs] + [r["call_last"]["rps"] / base for r in runs]
         noise = max(r[k].get("spread", 0) for r in runs for k in ("call32", "call_last"))
+        cpu = [r["call32"]["server_cpu_us_per_req"] / runs[0]["call32"]["server_cpu_us_per_req"] for r in runs]
         row(f"call throughput flat (±10%) from {runs[0]['n']:,} to {runs[-1]['n']:,} actions",
-            f"{min(rel):.2f}–{max(rel):.2f}× the 1-action server (c=32, first and last tool)",
+            f"{min(rel):.2f}–{max(rel):.2f}× the 1-action server (c=32, first and last tool), "
+            f"CPU per call {min(cpu):.2f}–{max(cpu):.2f}×",
             min(rel) >= 0.9 and max(rel) <= 1.1, noise if runs[0]["call32"].get("rounds", 1) > 1 else None)
         k = next((r for r in runs if r["n"] == 1000), None)
         if k:
