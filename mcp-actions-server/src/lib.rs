@@ -7,6 +7,12 @@
 //! clients get the deprecated HTTP+SSE transport at `…/v1/sse`, local ones stdio
 //! (`serve --stdio`); see [`transport`].
 //!
+//! The requests clients send over and over — a stateless `tools/call` or `tools/list` with
+//! nothing but a tool name and arguments — are answered directly, without building rmcp's
+//! per-request service around them: the same answers, byte for byte, for under half the
+//! server's work per call (see `BENCHMARKS.md`). Everything else goes through rmcp's Streamable
+//! HTTP service; [`ActionsServerBuilder::direct_dispatch`] turns the direct path off.
+//!
 //! A binary is two lines:
 //!
 //! ```no_run
