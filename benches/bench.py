@@ -6,6 +6,7 @@ with wrk (a separate process, on loopback), stops it by PID, and prints tables w
 figures and ratios. Everything is bounded in time; nothing leaves 127.0.0.1.
 
     python3 benches/bench.py [--duration S] [--rounds N] [--quick] [--only SECTION,...]
+    python3 benches/bench.py --smoke   # the servers start and answer; nothing measured (CI)
 
 Sections: servers (mcp-actions vs rmcp vs raw axum vs TS SDK), startup (time to first served
 request, RSS), scaling (1..5,000 actions), instructions (per call, under callgrind: mcp-actions,
@@ -31,7 +32,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(HERE, "target"))
-RELEASE = os.path.join(TARGET, "release")
+# The binaries under test: release builds, except for `--smoke` (run.sh builds those in debug).
+RELEASE = os.environ.get("BENCH_BIN_DIR", os.path.join(TARGET, "release"))
 RESULTS = os.path.join(HERE, "results")
 PATH = "/api/mcp-actions/v1"
 TOKEN = "bench-token-0123456789"
@@ -338,6 +340,30 @@ def section_servers(args):
                           "lists": [best_run(a["lists"][c]) for c in args.list_concurrency],
                           **a["info"]}
     return results
+
+
+def smoke(args):
+    """Checks the harness and the comparison servers without measuring anything: each Rust
+    server starts, gives the exact expected answers to tools/call and tools/list, refuses a wrong
+    token with 401, and is stopped by PID. What CI runs (`benches/run.sh --smoke`), so the bench
+    servers keep compiling and answering as the crates under test change. Returns the number of
+    servers that failed."""
+    failed = 0
+    for label, (server, port_arg) in server_defs().items():
+        if label in ("mcp-actions (log=info)", "TS SDK"):
+            continue  # the same binary as mcp-actions; Node packages not installed for a smoke run
+        try:
+            startup = server.start(port_arg)
+            try:
+                info = check_server(server)
+            finally:
+                server.stop()
+            log(f"ok   {label}: answered in {startup:.0f} ms after start, tools/call {info['call_bytes']} B, "
+                f"tools/list {info['list_bytes']} B, 401 for a wrong token")
+        except Exception as error:  # noqa: BLE001 (reported, counted, the others still run)
+            failed += 1
+            log(f"FAIL {label}: {error}")
+    return failed
 
 
 def section_scaling(args):
@@ -760,8 +786,15 @@ def main():
     p.add_argument("--incremental-reps", type=int, default=3,
                    help="rebuilds after editing one action, per crate; the best counts (default 3)")
     p.add_argument("--quick", action="store_true", help="1 s runs, one round (a smoke test of the harness)")
+    p.add_argument("--smoke", action="store_true",
+                   help="only check that each Rust server starts and answers as expected (no measurement)")
     p.add_argument("--build-seconds", type=float, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.smoke:
+        failed = smoke(args)
+        total = len(server_defs()) - 2
+        print(f"smoke: {total - failed} passed, {failed} failed")
+        sys.exit(1 if failed else 0)
     if args.quick:
         args.duration, args.starts, args.rounds, args.incremental_reps = 1, 2, 1, 1
     args.concurrency = CONCURRENCY

@@ -3,8 +3,9 @@
 # SDK, in one run on this machine. Prints tables with absolute figures and ratios (also written to
 # benches/results/results.md and results.json).
 #
-#   benches/run.sh                 # everything: about 15 min on 2 cores from a cold target dir, 9 warm
-#   benches/run.sh --quick         # 1 s load runs, one round: a smoke test of the harness
+#   benches/run.sh                 # everything: about 12 min on 2 cores from a cold target dir, 7 warm
+#   benches/run.sh --quick         # 1 s load runs, one round: a quick run of every section
+#   benches/run.sh --smoke         # only: each Rust server builds (debug), starts and answers (CI)
 #   benches/run.sh --only servers  # sections: servers,startup,scaling,instructions,compile
 #   benches/run.sh --help          # every option
 #
@@ -16,6 +17,17 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 case "${1:-}" in -h|--help) exec python3 bench.py --help ;; esac
+
+if [ "${1:-}" = "--smoke" ]; then
+    # CI's check that the harness and the comparison servers still build and answer: debug
+    # builds in the root workspace's target dir (its dependencies are already built there), no
+    # wrk, valgrind or npm, nothing measured.
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/../target}"
+    python3 gen_crates.py >&2  # the workspace lists them; only the four servers below are built
+    echo "== cargo build (bench servers, debug)" >&2
+    cargo build --quiet -p greet-user-bench -p greet-user-via-rmcp -p rmcp-server -p axum-raw
+    BENCH_BIN_DIR="$CARGO_TARGET_DIR/debug" exec python3 bench.py --smoke
+fi
 
 missing=()
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
