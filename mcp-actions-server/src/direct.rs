@@ -25,8 +25,7 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use mcp_actions::{BoxFuture, CallOptions, Credentials};
 use rmcp::model::{
-    CallToolResponse, CallToolResult, ListToolsResult, RequestId, ServerJsonRpcMessage,
-    ServerResult,
+    CallToolResponse, CallToolResult, RequestId, ServerJsonRpcMessage, ServerResult,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -200,8 +199,7 @@ fn plain_mcp_headers(headers: &HeaderMap) -> bool {
 }
 
 async fn list_result(handler: &ActionsHandler, credentials: &Credentials) -> ServerResult {
-    let tools = handler.visible_tools(credentials).await;
-    ServerResult::ListToolsResult(ListToolsResult::with_all_items(tools))
+    ServerResult::ListToolsResult(handler.list_for(credentials).await)
 }
 
 /// Calls the tool in place. Cancelled (with the action seeing its cancellation token fire)

@@ -318,6 +318,18 @@ impl ActionsHandler {
         tools
     }
 
+    /// The `tools/list` answer for `credentials`: every tool they may see, on one page.
+    pub(crate) async fn list_for(&self, credentials: &Credentials) -> ListToolsResult {
+        let tools = self.visible_tools(credentials).await;
+        tracing::debug!(
+            principal = %credentials.principal(),
+            visible = tools.len(),
+            total = self.inner.tools.len(),
+            "tools/list"
+        );
+        ListToolsResult::with_all_items(tools)
+    }
+
     /// Calls the tool `name` as `options.credentials`, turning every failure into an in-band
     /// error result.
     pub async fn call(
@@ -401,14 +413,7 @@ impl ServerHandler for ActionsHandler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let credentials = credentials_of(&ctx)?;
-        let tools = self.visible_tools(&credentials).await;
-        tracing::debug!(
-            principal = %credentials.principal(),
-            visible = tools.len(),
-            total = self.inner.tools.len(),
-            "tools/list"
-        );
-        Ok(ListToolsResult::with_all_items(tools))
+        Ok(self.list_for(&credentials).await)
     }
 
     async fn call_tool(
