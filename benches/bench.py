@@ -8,7 +8,7 @@ figures and ratios. Everything is bounded in time; nothing leaves 127.0.0.1.
     python3 benches/bench.py [--duration S] [--rounds N] [--quick] [--only SECTION,...]
     python3 benches/bench.py --smoke   # the servers start and answer; nothing measured (CI)
 
-Sections: servers (mcp-actions vs rmcp vs raw axum vs TS SDK), startup (time to first served
+Sections: servers (mcp-actions, with and without direct dispatch, vs rmcp vs raw axum vs TS SDK), startup (time to first served
 request, RSS), scaling (1..5,000 actions), instructions (per call, under callgrind: mcp-actions,
 rmcp, raw axum, 100..5,000 actions), compile (200 #[action] vs 200 #[tool]).
 Results also go to benches/results/results.json and benches/results/results.md.
@@ -368,13 +368,13 @@ def smoke(args):
 
 def section_scaling(args):
     """The same server with 1 (the greet-user example), 100, 1,000 and 5,000 linked actions,
-    each in turn, `rounds` times over; figures are the best round."""
+    each in turn, `scaling_rounds` times over; figures are the best round."""
     cfg = port_after_config(RESULTS)
     acc = {}
-    for rnd in range(args.rounds):
+    for rnd in range(args.scaling_rounds):
         for n in args.actions:
             label = f"{n} actions"
-            log(f"== {label} (round {rnd + 1} of {args.rounds})")
+            log(f"== {label} (round {rnd + 1} of {args.scaling_rounds})")
             binary = "greet-user" if n == 1 else f"gen-actions-{n}"  # the example is the 1-action server
             server = Server(label, [os.path.join(RELEASE, binary)], env={"RUST_LOG": "warn"},
                             log_name=f"gen-actions-{n}")
@@ -708,7 +708,7 @@ def render(res):
     sc = res.get("scaling")
     if sc:
         out.append(f"### Dispatch cost vs number of linked actions (mcp-actions, RUST_LOG=warn; 1 = the greet-user example); "
-                   f"best of {res['args'].get('rounds', 1)} rounds")
+                   f"best of {res['args'].get('scaling_rounds', res['args'].get('rounds', 1))} rounds")
         out.append("")
         out.append("| actions | tools/call c=32 (req/s) | µs CPU/call | call c=32 p50 / p99 (ms) | call of the last tool c=32 (req/s) | tools/list c=1 p50 / p99 (ms) | tools/list size | start-up (ms, median) | idle RSS (MiB) | anonymous (MiB) | peak RSS (MiB) |")
         out.append("|---|---|---|---|---|---|---|---|---|---|---|")
@@ -774,8 +774,10 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--duration", type=int, default=3, help="seconds per wrk run (default 3)")
     p.add_argument("--rounds", type=int, default=2,
-                   help="times mcp-actions, rmcp and each N-action server are measured, in turn; "
+                   help="times mcp-actions, mcp-actions via rmcp and rmcp are measured, in turn; "
                         "figures are the best round (default 2)")
+    p.add_argument("--scaling-rounds", type=int, default=3,
+                   help="times each N-action server is measured, in turn; figures are the best round (default 3)")
     p.add_argument("--starts", type=int, default=5, help="start-up repetitions (default 5)")
     p.add_argument("--only", default="servers,startup,scaling,instructions,compile",
                    help="comma-separated sections to run (default: all of them)")
@@ -797,6 +799,7 @@ def main():
         sys.exit(1 if failed else 0)
     if args.quick:
         args.duration, args.starts, args.rounds, args.incremental_reps = 1, 2, 1, 1
+        args.scaling_rounds = 1
     args.concurrency = CONCURRENCY
     args.list_concurrency = [1, 32]
     args.actions = ACTION_COUNTS
@@ -805,6 +808,7 @@ def main():
     t0 = time.perf_counter()
     res = {"machine": machine(), "args": {"duration": args.duration, "concurrency": args.concurrency,
                                           "list_concurrency": args.list_concurrency, "rounds": args.rounds,
+                                          "scaling_rounds": args.scaling_rounds,
                                           "compile_profiles": args.compile_profiles}}
     res["section_s"] = {}
     for name, run in [("servers", section_servers), ("startup", section_startup),
