@@ -255,3 +255,41 @@ async fn direct_dispatch_answers_exactly_as_rmcp_does() {
     let text = explode["result"]["content"][0]["text"].as_str().unwrap();
     assert!(text.starts_with("InternalError: "), "{text}");
 }
+
+/// Header variants real clients send (all of which the direct path takes or leaves alone
+/// correctly): each revision it answers, a charset, the media types the other way round, a
+/// wildcard, weights, upper case, a Host with the port.
+const HEADER_VARIANTS: &[&[(&str, &str)]] = &[
+    &[("mcp-protocol-version", "2024-11-05")],
+    &[("mcp-protocol-version", "2025-03-26")],
+    &[("content-type", "application/json; charset=utf-8")],
+    &[("content-type", "APPLICATION/JSON")],
+    &[("accept", "text/event-stream, application/json")],
+    &[("accept", "application/json, text/event-stream, */*")],
+    &[("accept", "application/json;q=0.9, text/event-stream;q=0.8")],
+    &[("accept", "application/json")],
+    &[("accept", "*/*")],
+    &[("host", "localhost")],
+    &[("origin", "http://localhost")],
+    &[("mcp-session-id", "0123")],
+];
+
+#[tokio::test]
+async fn direct_dispatch_answers_as_rmcp_under_every_header_variant() {
+    let direct = TestServer::start(e2e_builder()).await;
+    let rmcp = TestServer::start(e2e_builder().direct_dispatch(false)).await;
+    let mut compared = 0;
+    for variant in HEADER_VARIANTS {
+        for base in cases() {
+            let case = Case {
+                headers: variant.to_vec(),
+                ..base
+            };
+            let got = send(&direct.endpoint, &case).await;
+            let want = send(&rmcp.endpoint, &case).await;
+            assert_eq!(got, want, "{} with {variant:?}: {}", case.what, case.body);
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, HEADER_VARIANTS.len() * cases().len());
+}
