@@ -92,6 +92,7 @@ impl Direct {
         };
         // As rmcp answers a peer on a revision before 2026-07-28: no `resultType`.
         result.strip_result_type_for_legacy_peer();
+        tracing::trace!(method = %request.method, "answered directly (not through rmcp's service)");
         Some(json_response(&ServerJsonRpcMessage::response(
             result, request.id,
         )))
