@@ -347,8 +347,8 @@ def smoke(args):
     server starts, gives the exact expected answers to tools/call and tools/list, refuses a wrong
     token with 401, and is stopped by PID. What CI runs (`benches/run.sh --smoke`), so the bench
     servers keep compiling and answering as the crates under test change. Returns the number of
-    servers that failed."""
-    failed = 0
+    servers that passed and failed."""
+    passed = failed = 0
     for label, (server, port_arg) in server_defs().items():
         if label in ("mcp-actions (log=info)", "TS SDK"):
             continue  # the same binary as mcp-actions; Node packages not installed for a smoke run
@@ -358,12 +358,13 @@ def smoke(args):
                 info = check_server(server)
             finally:
                 server.stop()
+            passed += 1
             log(f"ok   {label}: answered in {startup:.0f} ms after start, tools/call {info['call_bytes']} B, "
                 f"tools/list {info['list_bytes']} B, 401 for a wrong token")
         except Exception as error:  # noqa: BLE001 (reported, counted, the others still run)
             failed += 1
             log(f"FAIL {label}: {error}")
-    return failed
+    return passed, failed
 
 
 def section_scaling(args):
@@ -546,33 +547,29 @@ def targets(res):
                 verdict = "missed, within this run's noise"
         rows.append(f"| {target} | {figure} | {verdict} |")
 
-    srv, sc, co = res.get("servers"), res.get("scaling"), res.get("compile")
-    if srv and "rmcp" in srv:
-        ratios = [a["rps"] / b["rps"] for a, b in zip(srv["mcp-actions"]["calls"], srv["rmcp"]["calls"])]
-        cpu = [a["server_cpu_us_per_req"] / b["server_cpu_us_per_req"]
-               for a, b in zip(srv["mcp-actions"]["calls"], srv["rmcp"]["calls"])]
-        noise = max(r.get("spread", 0) for n in ("mcp-actions", "rmcp") for r in srv[n]["calls"])
-        row("framework overhead ≤ 10% vs plain rmcp, every concurrency",
+    def overhead_vs_rmcp(target, name):
+        calls, base = srv[name]["calls"], srv["rmcp"]["calls"]
+        ratios = [a["rps"] / b["rps"] for a, b in zip(calls, base)]
+        cpu = [a["server_cpu_us_per_req"] / b["server_cpu_us_per_req"] for a, b in zip(calls, base)]
+        noise = max(r.get("spread", 0) for r in calls + base)
+        row(target,
             f"throughput {min(ratios):.2f}–{max(ratios):.2f}× rmcp, CPU per call {min(cpu):.2f}–{max(cpu):.2f}×",
-            min(ratios) >= 0.9, noise if srv["rmcp"]["calls"][0].get("rounds", 1) > 1 else None)
-        via = srv.get("mcp-actions via rmcp")
-        if via:
-            ratios = [a["rps"] / b["rps"] for a, b in zip(via["calls"], srv["rmcp"]["calls"])]
-            cpu = [a["server_cpu_us_per_req"] / b["server_cpu_us_per_req"]
-                   for a, b in zip(via["calls"], srv["rmcp"]["calls"])]
-            noise = max(r.get("spread", 0) for n in ("mcp-actions via rmcp", "rmcp") for r in srv[n]["calls"])
-            row("same, with direct dispatch off (every request through rmcp's service)",
-                f"throughput {min(ratios):.2f}–{max(ratios):.2f}× rmcp, CPU per call {min(cpu):.2f}–{max(cpu):.2f}×",
-                min(ratios) >= 0.9, noise if via["calls"][0].get("rounds", 1) > 1 else None)
-    ins = res.get("instructions")
+            min(ratios) >= 0.9, noise if calls[0].get("rounds", 1) > 1 else None)
+
+    def instructions_vs_rmcp(target, name):
+        r = ins[name] / ins["rmcp"]
+        row(target, f"{ins[name]:,.0f} vs {ins['rmcp']:,.0f} ({r:.2f}×)", r <= 1.1)
+
+    srv, sc, co, ins = res.get("servers"), res.get("scaling"), res.get("compile"), res.get("instructions")
+    if srv and "rmcp" in srv:
+        overhead_vs_rmcp("framework overhead ≤ 10% vs plain rmcp, every concurrency", "mcp-actions")
+        if "mcp-actions via rmcp" in srv:
+            overhead_vs_rmcp("same, with direct dispatch off (every request through rmcp's service)",
+                             "mcp-actions via rmcp")
     if ins:
-        r = ins["mcp-actions"] / ins["rmcp"]
-        row("framework overhead ≤ 10% vs plain rmcp (instructions per call)",
-            f"{ins['mcp-actions']:,.0f} vs {ins['rmcp']:,.0f} ({r:.2f}×)", r <= 1.1)
+        instructions_vs_rmcp("framework overhead ≤ 10% vs plain rmcp (instructions per call)", "mcp-actions")
         if "mcp-actions-via-rmcp" in ins:
-            r = ins["mcp-actions-via-rmcp"] / ins["rmcp"]
-            row("same, with direct dispatch off (instructions per call)",
-                f"{ins['mcp-actions-via-rmcp']:,.0f} vs {ins['rmcp']:,.0f} ({r:.2f}×)", r <= 1.1)
+            instructions_vs_rmcp("same, with direct dispatch off (instructions per call)", "mcp-actions-via-rmcp")
         n = [ins[k] / ins["mcp-actions"] for k in ("actions-100", "actions-1000", "actions-5000") if k in ins]
         if n:
             row("dispatch O(1) from 1 to 5,000 actions (instructions per call)",
@@ -614,6 +611,11 @@ def targets(res):
     return ["### Targets", "", "| target | this run | |", "|---|---|---|"] + rows + [""]
 
 
+# The ratio columns of the tools/call tables: (numerator, denominator) server labels.
+RATIO_COLUMNS = [("mcp-actions", "rmcp"), ("mcp-actions", "raw axum"), ("mcp-actions", "TS SDK"),
+                 ("mcp-actions via rmcp", "rmcp")]
+
+
 def render(res):
     out = []
     m = res["machine"]
@@ -624,51 +626,39 @@ def render(res):
     srv = res.get("servers")
     if srv:
         names = list(srv)
+        pairs = [p for p in RATIO_COLUMNS if p[0] in srv]
+        ratio_heads = " | ".join(f"{a} / {b}" for a, b in pairs)
         a = res["args"]
         out.append(f"### tools/call: throughput (req/s) and latency (p50 / p99, ms); best of {a.get('rounds', 1)} "
                    f"rounds of {a['duration']} s per cell")
         out.append("")
         heads = [n + (" (1 round)" if srv[n]["calls"][0].get("rounds", 1) < a.get("rounds", 1) else "")
                  for n in names]
-        out.append("| concurrency | " + " | ".join(heads) + " | mcp-actions / rmcp | mcp-actions / raw axum | mcp-actions / TS SDK "
-                   "| mcp-actions via rmcp / rmcp |")
-        out.append("|---|" + "---|" * (len(names) + 4))
+        out.append("| concurrency | " + " | ".join(heads) + " | " + ratio_heads + " |")
+        out.append("|---|" + "---|" * (len(names) + len(pairs)))
         for i, c in enumerate(res["args"]["concurrency"]):
             cells = []
             for n in names:
                 r = srv[n]["calls"][i]
                 err = f" **{r['errors']} errors**" if r["errors"] else ""
                 cells.append(f"{r['rps']:,.0f} ({r['p50_ms']:.2f} / {r['p99_ms']:.2f}){err}")
-            a = srv["mcp-actions"]["calls"][i]
             ratios = []
-            for other in ["rmcp", "raw axum", "TS SDK"]:
-                if other in srv:
-                    o = srv[other]["calls"][i]
+            for x, y in pairs:
+                if y in srv:
+                    a, o = srv[x]["calls"][i], srv[y]["calls"][i]
                     ratios.append(f"{fmt_ratio(a['rps'], o['rps'])} thr, {fmt_ratio(a['p50_ms'], o['p50_ms'])} p50")
                 else:
                     ratios.append("n/a")
-            if "mcp-actions via rmcp" in srv and "rmcp" in srv:
-                v, o = srv["mcp-actions via rmcp"]["calls"][i], srv["rmcp"]["calls"][i]
-                ratios.append(f"{fmt_ratio(v['rps'], o['rps'])} thr, {fmt_ratio(v['p50_ms'], o['p50_ms'])} p50")
-            else:
-                ratios.append("n/a")
             out.append(f"| {c} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
         out.append("")
         out.append("CPU per request (server process, µs of CPU time per tools/call; lower is better) and the load generator's CPU:")
         out.append("")
-        out.append("| concurrency | " + " | ".join(names) + " | mcp-actions / rmcp | mcp-actions / raw axum | mcp-actions / TS SDK "
-                   "| mcp-actions via rmcp / rmcp |")
-        out.append("|---|" + "---|" * (len(names) + 4))
+        out.append("| concurrency | " + " | ".join(names) + " | " + ratio_heads + " |")
+        out.append("|---|" + "---|" * (len(names) + len(pairs)))
         for i, c in enumerate(res["args"]["concurrency"]):
             cells = [f"{srv[n]['calls'][i]['server_cpu_us_per_req']:.0f} µs (server {srv[n]['calls'][i]['server_cpu_pct']:.0f}%, wrk {srv[n]['calls'][i]['wrk_cpu_pct']:.0f}%)" for n in names]
-            a = srv["mcp-actions"]["calls"][i]["server_cpu_us_per_req"]
-            ratios = [fmt_ratio(a, srv[o]["calls"][i]["server_cpu_us_per_req"]) if o in srv else "n/a"
-                      for o in ["rmcp", "raw axum", "TS SDK"]]
-            if "mcp-actions via rmcp" in srv and "rmcp" in srv:
-                ratios.append(fmt_ratio(srv["mcp-actions via rmcp"]["calls"][i]["server_cpu_us_per_req"],
-                                        srv["rmcp"]["calls"][i]["server_cpu_us_per_req"]))
-            else:
-                ratios.append("n/a")
+            ratios = [fmt_ratio(srv[x]["calls"][i]["server_cpu_us_per_req"], srv[y]["calls"][i]["server_cpu_us_per_req"])
+                      if y in srv else "n/a" for x, y in pairs]
             out.append(f"| {c} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
         out.append("")
         out.append("### tools/list (1 tool): throughput (req/s) and latency (p50 / p99, ms); response size")
@@ -793,9 +783,8 @@ def main():
     p.add_argument("--build-seconds", type=float, default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.smoke:
-        failed = smoke(args)
-        total = len(server_defs()) - 2
-        print(f"smoke: {total - failed} passed, {failed} failed")
+        passed, failed = smoke(args)
+        print(f"smoke: {passed} passed, {failed} failed")
         sys.exit(1 if failed else 0)
     if args.quick:
         args.duration, args.starts, args.rounds, args.incremental_reps = 1, 2, 1, 1

@@ -32,6 +32,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::handler::ActionsHandler;
+use crate::transport::AllowedHosts;
 
 /// The protocol revisions whose requests are answered here: those before 2026-07-28, which
 /// added per-request version negotiation and the `Mcp-Method`/`Mcp-Name` headers (rmcp checks
@@ -41,19 +42,16 @@ const DIRECT_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2
 /// What [`answer`] needs besides the request: the handler and the `Host` values accepted.
 #[derive(Clone)]
 pub(crate) struct Direct {
-    pub(crate) handler: ActionsHandler,
-    /// Parsed `mcpActions.allowedHosts` (empty: any host), as rmcp checks them.
-    allowed_hosts: Vec<(String, Option<u16>)>,
+    handler: ActionsHandler,
+    /// `mcpActions.allowedHosts`, as rmcp checks them.
+    allowed_hosts: AllowedHosts,
 }
 
 impl Direct {
     pub(crate) fn new(handler: ActionsHandler, allowed_hosts: &[String]) -> Self {
         Self {
             handler,
-            allowed_hosts: allowed_hosts
-                .iter()
-                .filter_map(|h| crate::transport::parse_authority(h))
-                .collect(),
+            allowed_hosts: AllowedHosts::new(allowed_hosts),
         }
     }
 
@@ -115,22 +113,14 @@ impl Direct {
         let (Some(host), None) = (values.next(), values.next()) else {
             return false;
         };
-        let Some(authority) = host
-            .to_str()
+        // Strictly an authority, as rmcp requires (it answers 400 otherwise).
+        host.to_str()
             .ok()
             .and_then(|h| http::uri::Authority::try_from(h).ok())
-        else {
-            return false;
-        };
-        if self.allowed_hosts.is_empty() {
-            return true;
-        }
-        let Some((host, port)) = crate::transport::parse_authority(authority.as_str()) else {
-            return false;
-        };
-        self.allowed_hosts.iter().any(|(allowed, allowed_port)| {
-            *allowed == host && allowed_port.is_none_or(|p| Some(p) == port)
-        })
+            .is_some_and(|authority| {
+                self.allowed_hosts
+                    .permits_parts(authority.host(), authority.port_u16())
+            })
     }
 }
 

@@ -742,11 +742,12 @@ impl ActionsServer {
         let mcp = self.config.mcp_actions();
         let limit = mcp.limits.max_request_body_bytes;
         let challenge = endpoint.challenge(base_url);
+        let allowed_hosts = self.allowed_hosts(base_url);
         let http_config = StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
             .with_json_response(true)
             .with_sse_keep_alive(None)
-            .with_allowed_hosts(self.allowed_hosts(base_url))
+            .with_allowed_hosts(allowed_hosts.clone())
             .with_max_request_body_bytes(limit)
             .with_cancellation_token(self.shutdown.child_token());
         let handler = endpoint.handler.clone();
@@ -764,7 +765,7 @@ impl ActionsServer {
         // route: an unknown path (e.g. an unknown server key) stays a 404, not a 401.
         let direct = self
             .direct_dispatch
-            .then(|| Direct::new(endpoint.handler.clone(), &self.allowed_hosts(base_url)));
+            .then(|| Direct::new(endpoint.handler.clone(), &allowed_hosts));
         let guarded = guard::GuardedMcpService::new(
             self.concurrency.clone(),
             auth_state,
@@ -793,7 +794,7 @@ impl ActionsServer {
         .options(
             SseOptions::from_config(&mcp.sse)
                 .with_max_request_body_bytes(limit)
-                .with_allowed_hosts(self.allowed_hosts(base_url)),
+                .with_allowed_hosts(allowed_hosts),
         )
         .shutdown_token(self.sse_shutdown.child_token());
         router.merge(sse.router())

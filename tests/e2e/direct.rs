@@ -153,38 +153,29 @@ fn cases() -> Vec<Case> {
             call(json!(error), "e2e_fail", json!({"error": error})),
         ));
     }
-    cases.push(Case {
-        headers: vec![("accept", "application/json")],
-        ..case(
+    for (id, what, header) in [
+        (
+            18,
             "no text/event-stream in Accept",
-            FULL_TOKEN,
-            call(json!(18), "e2e_whoami", json!({})),
-        )
-    });
-    cases.push(Case {
-        headers: vec![("mcp-protocol-version", "2025-06-18")],
-        ..case(
+            ("accept", "application/json"),
+        ),
+        (
+            19,
             "an older revision",
-            FULL_TOKEN,
-            call(json!(19), "e2e_whoami", json!({})),
-        )
-    });
-    cases.push(Case {
-        headers: vec![("mcp-protocol-version", "1999-01-01")],
-        ..case(
+            ("mcp-protocol-version", "2025-06-18"),
+        ),
+        (
+            20,
             "an unknown revision",
-            FULL_TOKEN,
-            call(json!(20), "e2e_whoami", json!({})),
-        )
-    });
-    cases.push(Case {
-        headers: vec![("host", "evil.example")],
-        ..case(
-            "a Host not allowed",
-            FULL_TOKEN,
-            call(json!(21), "e2e_whoami", json!({})),
-        )
-    });
+            ("mcp-protocol-version", "1999-01-01"),
+        ),
+        (21, "a Host not allowed", ("host", "evil.example")),
+    ] {
+        cases.push(Case {
+            headers: vec![header],
+            ..case(what, FULL_TOKEN, call(json!(id), "e2e_whoami", json!({})))
+        });
+    }
     cases
 }
 

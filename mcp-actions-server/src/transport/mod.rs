@@ -216,21 +216,78 @@ pub(crate) fn parse_authority(text: &str) -> Option<(String, Option<u16>)> {
         return None;
     }
     let (host, port) = match http::uri::Authority::try_from(text) {
-        Ok(authority) => (authority.host().to_owned(), authority.port_u16()),
-        Err(_) => (text.to_owned(), None),
+        Ok(authority) => (
+            without_brackets(authority.host()).to_ascii_lowercase(),
+            authority.port_u16(),
+        ),
+        Err(_) => (without_brackets(text).to_ascii_lowercase(), None),
     };
-    Some((
-        host.trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_ascii_lowercase(),
-        port,
-    ))
+    Some((host, port))
+}
+
+fn without_brackets(host: &str) -> &str {
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// The `Host` values an endpoint accepts (the DNS-rebinding guard, `mcpActions.allowedHosts`),
+/// parsed once: `host` (any port) or `host:port`, case-insensitive, IPv6 with or without
+/// brackets. Empty: any host.
+#[derive(Debug, Clone)]
+pub(crate) struct AllowedHosts {
+    hosts: Vec<(String, Option<u16>)>,
+}
+
+impl AllowedHosts {
+    pub(crate) fn new(hosts: &[String]) -> Self {
+        Self {
+            hosts: hosts.iter().filter_map(|h| parse_authority(h)).collect(),
+        }
+    }
+
+    /// No list: every host is accepted.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.hosts.is_empty()
+    }
+
+    /// Whether `text` (a `Host` header: `host[:port]`) is accepted.
+    pub(crate) fn permits(&self, text: &str) -> bool {
+        let text = text.trim();
+        self.is_empty()
+            || (!text.is_empty()
+                && match http::uri::Authority::try_from(text) {
+                    Ok(authority) => self.permits_parts(authority.host(), authority.port_u16()),
+                    Err(_) => self.permits_parts(text, None),
+                })
+    }
+
+    /// Whether a request for `host` (brackets optional) on `port` is accepted.
+    pub(crate) fn permits_parts(&self, host: &str, port: Option<u16>) -> bool {
+        let host = without_brackets(host);
+        self.is_empty()
+            || self.hosts.iter().any(|(allowed, allowed_port)| {
+                allowed.eq_ignore_ascii_case(host) && allowed_port.is_none_or(|p| Some(p) == port)
+            })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn authorities() {
+        assert_eq!(
+            parse_authority("LocalHost:8080"),
+            Some(("localhost".into(), Some(8080)))
+        );
+        assert_eq!(
+            parse_authority("[::1]:7007"),
+            Some(("::1".into(), Some(7007)))
+        );
+        assert_eq!(parse_authority("::1"), Some(("::1".into(), None)));
+        assert_eq!(parse_authority(" "), None);
+    }
 
     #[test]
     fn sse_config() {

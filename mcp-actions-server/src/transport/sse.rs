@@ -39,7 +39,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::parse_authority;
+use super::AllowedHosts;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -257,7 +257,7 @@ impl SseEndpoint {
             if self.base_path.is_empty() { "/" } else { &self.base_path }
         ))
         .ok();
-        let hosts: Arc<[String]> = self.options.allowed_hosts.clone().into();
+        let hosts = Arc::new(AllowedHosts::new(&self.options.allowed_hosts));
         Router::new()
             .route(&self.sse_path(), get(open_session))
             .route(&self.messages_path(), post(post_message))
@@ -680,7 +680,7 @@ async fn post_message(
 // ---------------------------------------------------------------------------------------------
 
 async fn check_host(
-    State(allowed): State<Arc<[String]>>,
+    State(allowed): State<Arc<AllowedHosts>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -693,16 +693,7 @@ async fn check_host(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .or_else(|| request.uri().authority().map(|a| a.as_str().to_owned()));
-    let permitted =
-        host.as_deref()
-            .and_then(parse_authority)
-            .is_some_and(|(host, port)| {
-                allowed.iter().filter_map(|a| parse_authority(a)).any(
-                    |(allowed_host, allowed_port)| {
-                        allowed_host == host && allowed_port.is_none_or(|p| Some(p) == port)
-                    },
-                )
-            });
+    let permitted = host.as_deref().is_some_and(|host| allowed.permits(host));
     if permitted {
         next.run(request).await
     } else {
@@ -742,20 +733,6 @@ fn missing_credentials() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn authorities() {
-        assert_eq!(
-            parse_authority("LocalHost:8080"),
-            Some(("localhost".into(), Some(8080)))
-        );
-        assert_eq!(
-            parse_authority("[::1]:7007"),
-            Some(("::1".into(), Some(7007)))
-        );
-        assert_eq!(parse_authority("::1"), Some(("::1".into(), None)));
-        assert_eq!(parse_authority(" "), None);
-    }
 
     #[test]
     fn session_ids_are_random_hex() {
