@@ -4,7 +4,7 @@
 //! There is no HTTP request and no token: the process runs as whoever started it, and every
 //! action is called with the credentials given when the transport starts — from the command
 //! line (`--subject`, `--user`), else `mcpActions.stdio`, else `Principal::Service { subject:
-//! "stdio" }` (see [`StdioConfig`](super::StdioConfig)). Access restrictions do not apply; the
+//! "stdio" }` (see [`StdioConfig`](crate::config::StdioConfig)). Access restrictions do not apply; the
 //! permission policy does, as for any caller.
 //!
 //! The handler finds credentials in the `http::request::Parts` that the HTTP transports put in
@@ -24,7 +24,7 @@ use rmcp::service::{RoleServer, RxJsonRpcMessage, ServerInitializeError, TxJsonR
 use rmcp::transport::{IntoTransport, Transport};
 use tokio_util::sync::CancellationToken;
 
-use crate::handler::ActionsHandler;
+use crate::mcp::ActionsHandler;
 
 /// The stdio session ended with an error.
 #[derive(Debug, thiserror::Error)]
@@ -37,44 +37,6 @@ pub enum StdioError {
     /// The session task failed (a panic in the transport or the service loop).
     #[error("the MCP stdio session failed: {0}")]
     Session(#[source] tokio::task::JoinError),
-}
-
-/// The credentials for `--subject` / `--user` (or `mcpActions.stdio.subject` / `.user`): at
-/// most one may be given; neither means `Principal::Service { subject: "stdio" }`. A subject
-/// must be non-empty, without whitespace; a user must be an entity ref starting with `user:`
-/// (e.g. `user:default/jane`).
-pub fn credentials_from(subject: Option<&str>, user: Option<&str>) -> Result<Credentials, String> {
-    let check = |what: &str, value: &str| {
-        if value.is_empty() || value.chars().any(char::is_whitespace) {
-            Err(format!(
-                "the {what} must be non-empty, without spaces; got {value:?}"
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    match (subject, user) {
-        (Some(_), Some(_)) => Err(
-            "give a service subject or a user, not both (`subject: …` or `user: user:default/…`)"
-                .to_owned(),
-        ),
-        (Some(subject), None) => {
-            check("subject", subject)?;
-            Ok(Credentials::service(subject))
-        }
-        (None, Some(user)) => {
-            check("user", user)?;
-            match user.split_once(':') {
-                Some((kind, rest)) if kind.eq_ignore_ascii_case("user") && !rest.is_empty() => {
-                    Ok(Credentials::user(user))
-                }
-                _ => Err(format!(
-                    "the user must be a user entity ref like `user:default/jane`; got {user:?}"
-                )),
-            }
-        }
-        (None, None) => Ok(Credentials::service(super::DEFAULT_STDIO_SUBJECT)),
-    }
 }
 
 /// A server transport that hands every incoming message to the handler as if it came from an
@@ -193,30 +155,4 @@ pub async fn serve(
     let result = serve_transport(handler, credentials, rmcp::transport::stdio_pipes(), ct).await;
     signal.abort();
     result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn credentials() {
-        assert_eq!(
-            credentials_from(None, None),
-            Ok(Credentials::service("stdio"))
-        );
-        assert_eq!(
-            credentials_from(Some("ci-bot"), None),
-            Ok(Credentials::service("ci-bot"))
-        );
-        assert_eq!(
-            credentials_from(None, Some("user:default/jane")),
-            Ok(Credentials::user("user:default/jane"))
-        );
-        assert!(credentials_from(Some("a"), Some("user:b")).is_err());
-        assert!(credentials_from(Some("two words"), None).is_err());
-        assert!(credentials_from(Some(""), None).is_err());
-        let err = credentials_from(None, Some("jane")).unwrap_err();
-        assert!(err.contains("user:default/jane"), "{err}");
-    }
 }

@@ -5,10 +5,6 @@
 //! permissions, through [`Dispatcher::is_visible`]). `tools/call` finds the action by tool name
 //! in O(1) and runs it through [`Dispatcher::call_action`]; every failure is an in-band tool
 //! result (`isError: true`, text `"<ErrorName>: <message>"`).
-//!
-//! Tool names are the action names (`get_catalog_entity`), or with
-//! `mcpActions.namespacedToolNames` the plugin id and the name joined by `__`
-//! (`catalog__get_catalog_entity`), see [`ToolNaming`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,139 +19,32 @@ use rmcp::model::{
     Implementation, ListPromptsRequestMethod, ListPromptsResult,
     ListResourceTemplatesRequestMethod, ListResourceTemplatesResult, ListResourcesRequestMethod,
     ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
-    ProgressToken, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
+    ProgressToken, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::tools::{ToolNames, tool_named};
+
 /// How the server presents itself to clients (`serverInfo`, `instructions`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerIdentity {
+pub(crate) struct ServerIdentity {
     /// `serverInfo.name`.
-    pub name: String,
+    pub(crate) name: String,
     /// `serverInfo.version`.
-    pub version: String,
+    pub(crate) version: String,
     /// `serverInfo.description`.
-    pub description: Option<String>,
+    pub(crate) description: Option<String>,
     /// `instructions`.
-    pub instructions: Option<String>,
+    pub(crate) instructions: Option<String>,
 }
 
-/// How tools are named.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ToolNaming {
-    /// The action's name, e.g. `get_catalog_entity` (action names are unique in a binary).
-    #[default]
-    Plain,
-    /// `<plugin>__<name>` with every `-` of the plugin id replaced by `_`, e.g.
-    /// `my_plugin__get_thing` (`mcpActions.namespacedToolNames: true`).
-    ///
-    /// Backstage names namespaced tools `plugin.name`; some clients (Claude, Gemini, OpenAI)
-    /// reject `.` and `-` in tool names, so this form keeps to `^[a-zA-Z0-9_]{1,64}$`. A name
-    /// over 64 characters, or two actions with the same name after the replacement, is a
-    /// start-up error ([`ToolNameProblem`]).
-    Namespaced,
-}
-
-impl ToolNaming {
-    /// `Namespaced` when `namespaced`, else `Plain`.
-    pub fn from_config(namespaced: bool) -> Self {
-        if namespaced {
-            ToolNaming::Namespaced
-        } else {
-            ToolNaming::Plain
-        }
-    }
-
-    /// The tool name of `action`.
-    pub fn tool_name(self, action: &RegisteredAction) -> String {
-        match self {
-            ToolNaming::Plain => action.name().to_owned(),
-            ToolNaming::Namespaced => {
-                format!("{}__{}", action.plugin().replace('-', "_"), action.name())
-            }
-        }
-    }
-}
-
-/// The longest tool name clients accept.
-pub const MAX_TOOL_NAME_LENGTH: usize = 64;
-
-/// Why the actions' tool names cannot be served.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ToolNameProblem {
-    /// A tool name longer than [`MAX_TOOL_NAME_LENGTH`].
-    #[error(
-        "tool name `{name}` of action `{id}` at {location} is {length} characters long; clients accept at most 64 (shorten the plugin id or the action name, or turn `mcpActions.namespacedToolNames` off)"
-    )]
-    TooLong {
-        /// The tool name.
-        name: String,
-        /// The action's id.
-        id: String,
-        /// Its length.
-        length: usize,
-        /// The action's `file:line`.
-        location: String,
-    },
-    /// Two actions with the same tool name.
-    #[error(
-        "tool name `{name}` is used by two actions: {first} and {second}; rename one of them (`-` in a plugin id becomes `_` in namespaced tool names)"
-    )]
-    Collision {
-        /// The tool name.
-        name: String,
-        /// The first action: id and `file:line`.
-        first: String,
-        /// The second action: id and `file:line`.
-        second: String,
-    },
-}
-
-/// The tool names of the registry's actions under `naming`, in registry order, or every
-/// problem (too long, collisions naming both actions).
-pub fn tool_names(
-    registry: &mcp_actions::Registry,
-    naming: ToolNaming,
-) -> Result<Vec<String>, Vec<ToolNameProblem>> {
-    let mut problems = Vec::new();
-    let mut names = Vec::with_capacity(registry.len());
-    let mut seen: HashMap<String, &RegisteredAction> = HashMap::with_capacity(registry.len());
-    for action in registry.iter() {
-        let name = naming.tool_name(action);
-        let location = action.descriptor().location.to_string();
-        if name.len() > MAX_TOOL_NAME_LENGTH {
-            problems.push(ToolNameProblem::TooLong {
-                length: name.len(),
-                name: name.clone(),
-                id: action.id().to_owned(),
-                location: location.clone(),
-            });
-        }
-        if let Some(first) = seen.get(&name) {
-            problems.push(ToolNameProblem::Collision {
-                name: name.clone(),
-                first: format!("`{}` at {}", first.id(), first.descriptor().location),
-                second: format!("`{}` at {location}", action.id()),
-            });
-        } else {
-            seen.insert(name.clone(), action);
-        }
-        names.push(name);
-    }
-    if problems.is_empty() {
-        Ok(names)
-    } else {
-        Err(problems)
-    }
-}
-
-/// The MCP handler serving a registry's actions. Cheap to clone (rmcp creates one per
-/// stateless request).
+/// The MCP handler serving one endpoint's actions: rmcp's `ServerHandler`, the one rmcp type
+/// in this crate's API — it is what you serve when you mount rmcp yourself (another rmcp
+/// transport, or [`ActionsServer::handler`](crate::ActionsServer::handler) into your own
+/// `StreamableHttpService`). Cheap to clone (rmcp creates one per stateless request).
 #[derive(Clone)]
 pub struct ActionsHandler {
     inner: Arc<Inner>,
@@ -183,54 +72,14 @@ impl std::fmt::Debug for ActionsHandler {
     }
 }
 
-/// The MCP tool describing `action`, named after the action.
-pub fn tool_for(action: &RegisteredAction) -> Tool {
-    tool_named(action, action.name().to_owned())
-}
-
-/// The MCP tool describing `action`, named `name`.
-pub fn tool_named(action: &RegisteredAction, name: String) -> Tool {
-    let d = action.descriptor();
-    let annotations = ToolAnnotations::with_title(d.title)
-        .read_only(d.attributes.read_only)
-        .destructive(d.attributes.destructive)
-        .idempotent(d.attributes.idempotent)
-        .open_world(d.attributes.open_world);
-    Tool::new(name, d.description, Arc::clone(action.input_schema()))
-        .with_title(d.title)
-        .with_raw_output_schema(Arc::clone(action.output_schema()))
-        .with_annotations(annotations)
-}
-
 impl ActionsHandler {
-    /// A handler for the dispatcher's registry, tools named after their actions; the tools are
-    /// built here, once.
-    pub fn new(dispatcher: Dispatcher, identity: ServerIdentity) -> Self {
-        let names = dispatcher
-            .registry()
-            .iter()
-            .map(|a| a.name().to_owned())
-            .collect();
-        Self::from_parts(dispatcher, identity, names)
-    }
-
-    /// A handler whose tools are named by `naming`; fails when a name is too long or two
-    /// actions share one.
-    pub fn with_tool_naming(
-        dispatcher: Dispatcher,
-        identity: ServerIdentity,
-        naming: ToolNaming,
-    ) -> Result<Self, Vec<ToolNameProblem>> {
-        let names = tool_names(dispatcher.registry(), naming)?;
-        Ok(Self::from_parts(dispatcher, identity, names))
-    }
-
-    fn from_parts(dispatcher: Dispatcher, identity: ServerIdentity, names: Vec<String>) -> Self {
+    /// A handler for the dispatcher's registry, its tools named by `names` (checked by the
+    /// caller); the tools are built here, once.
+    pub(crate) fn new(dispatcher: Dispatcher, identity: ServerIdentity, names: &ToolNames) -> Self {
         let actions: Vec<RegisteredAction> = dispatcher.registry().iter().cloned().collect();
         let tools: Vec<Tool> = actions
             .iter()
-            .zip(names)
-            .map(|(action, name)| tool_named(action, name))
+            .map(|action| tool_named(action, names.of(action).to_owned()))
             .collect();
         let by_name = tools
             .iter()
@@ -279,14 +128,14 @@ impl ActionsHandler {
         &self.inner.dispatcher
     }
 
-    /// Every tool, unfiltered, in registry order.
+    /// Every tool, unfiltered, in registry order (rmcp's `Tool`).
     pub fn all_tools(&self) -> &[Tool] {
         &self.inner.tools
     }
 
-    /// The server's identity as clients see it (`serverInfo`, `instructions`).
-    pub fn info(&self) -> &ServerConfig {
-        &self.inner.info
+    /// The server's name as clients see it (`serverInfo.name`).
+    pub fn name(&self) -> &str {
+        &self.inner.info.server_info.name
     }
 
     /// The action served as the tool `name`.
@@ -297,17 +146,8 @@ impl ActionsHandler {
             .map(|&i| &self.inner.actions[i])
     }
 
-    /// The tool name of the action with id `id` (`plugin:name`), if this handler serves it.
-    pub fn tool_name_of(&self, id: &str) -> Option<&str> {
-        self.inner
-            .actions
-            .iter()
-            .position(|a| a.id() == id)
-            .map(|i| &*self.inner.tools[i].name)
-    }
-
     /// The tools `credentials` may see.
-    pub async fn visible_tools(&self, credentials: &Credentials) -> Vec<Tool> {
+    pub(crate) async fn visible_tools(&self, credentials: &Credentials) -> Vec<Tool> {
         let dispatcher = &self.inner.dispatcher;
         let mut tools = Vec::with_capacity(self.inner.tools.len());
         for (action, tool) in self.inner.actions.iter().zip(&self.inner.tools) {
@@ -332,7 +172,7 @@ impl ActionsHandler {
 
     /// Calls the tool `name` as `options.credentials`, turning every failure into an in-band
     /// error result.
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         name: &str,
         arguments: Option<Value>,
@@ -365,7 +205,7 @@ fn params_error<P: serde::de::DeserializeOwned>(params: Option<Value>) -> Option
 }
 
 /// The in-band result for a failed call: `isError: true` and the error's client-facing text.
-pub fn error_result(error: &ActionError) -> CallToolResult {
+fn error_result(error: &ActionError) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(error.to_string())])
 }
 

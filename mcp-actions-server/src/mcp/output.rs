@@ -76,29 +76,54 @@ impl OutputCheck for OutputSchemas {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::echo_registry;
 
     #[test]
     fn a_mismatch_names_the_path_and_the_reason() {
-        let schema = serde_json::json!({
-            "type": "object",
-            "properties": { "count": { "type": "integer" } },
-            "required": ["count"],
+        let registry = echo_registry(|| {
+            Ok(serde_json::json!({
+                "type": "object",
+                "properties": { "count": { "type": "integer" } },
+                "required": ["count"],
+            })
+            .as_object()
+            .unwrap()
+            .clone())
         });
-        let validator = jsonschema::validator_for(&schema).unwrap();
-        let schemas = OutputSchemas {
-            validators: HashMap::from([("p:a".to_owned(), validator)]),
-        };
-        let check = |output: Value| {
-            let validator = &schemas.validators["p:a"];
-            validator
-                .iter_errors(&output)
-                .map(|e| format!("{}: {e}", e.instance_path()))
-                .collect::<Vec<_>>()
-        };
-        assert!(check(serde_json::json!({"count": 1})).is_empty());
-        let errors = check(serde_json::json!({"count": "x"}));
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].contains("/count"), "{errors:?}");
-        assert!(!check(serde_json::json!("a bare string")).is_empty());
+        let mut warnings = Vec::new();
+        let schemas = OutputSchemas::compile(&registry, &mut warnings);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let action = registry.iter().next().unwrap();
+        assert_eq!(
+            schemas.check(action, &serde_json::json!({"count": 1})),
+            Ok(())
+        );
+        let error = schemas
+            .check(action, &serde_json::json!({"count": "x"}))
+            .unwrap_err();
+        assert!(error.contains("at `/count`"), "{error}");
+        assert!(error.contains("integer"), "{error}");
+        let error = schemas
+            .check(action, &serde_json::json!("a bare string"))
+            .unwrap_err();
+        assert!(error.contains("at `/`"), "{error}");
+    }
+
+    #[test]
+    fn a_schema_that_does_not_compile_is_a_warning_and_goes_unchecked() {
+        let registry = echo_registry(|| {
+            Ok(
+                serde_json::json!({"type": "object", "properties": {"a": {"type": 7}}})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            )
+        });
+        let mut warnings = Vec::new();
+        let schemas = OutputSchemas::compile(&registry, &mut warnings);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("sent unchecked"), "{warnings:?}");
+        let action = registry.iter().next().unwrap();
+        assert_eq!(schemas.check(action, &serde_json::json!(1)), Ok(()));
     }
 }

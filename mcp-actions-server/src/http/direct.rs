@@ -25,34 +25,37 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use mcp_actions::{BoxFuture, CallOptions, Credentials};
 use rmcp::model::{
-    CallToolResponse, CallToolResult, RequestId, ServerJsonRpcMessage, ServerResult,
+    CallToolResponse, CallToolResult, ProtocolVersion, RequestId, ServerJsonRpcMessage,
+    ServerResult,
 };
 use serde::Deserialize;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use crate::handler::ActionsHandler;
-use crate::transport::AllowedHosts;
+use super::body::content_type_is_json;
+use crate::mcp::ActionsHandler;
 
-/// The protocol revisions whose requests are answered here: those before 2026-07-28, which
-/// added per-request version negotiation and the `Mcp-Method`/`Mcp-Name` headers (rmcp checks
-/// those).
-const DIRECT_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
+/// Whether requests of the revision `version` may be answered here: a revision rmcp knows and
+/// the handler supports, from before both the SEP-2243 standard headers (`Mcp-Method`,
+/// `Mcp-Name`, which rmcp checks against the body) and the per-request `_meta` lifecycle.
+/// Taken from rmcp's own definitions, so an rmcp upgrade that adds or moves a revision moves
+/// this line with it.
+fn answered_directly(version: &str) -> bool {
+    ProtocolVersion::KNOWN_VERSIONS
+        .iter()
+        .find(|known| known.as_str() == version)
+        .is_some_and(|known| known.has_initialize() && *known < ProtocolVersion::STANDARD_HEADERS)
+}
 
-/// What [`answer`] needs besides the request: the handler and the `Host` values accepted.
+/// What [`Direct::answer`] needs besides the request: the handler.
 #[derive(Clone)]
 pub(crate) struct Direct {
     handler: ActionsHandler,
-    /// `mcpActions.allowedHosts`, as rmcp checks them.
-    allowed_hosts: AllowedHosts,
 }
 
 impl Direct {
-    pub(crate) fn new(handler: ActionsHandler, allowed_hosts: &[String]) -> Self {
-        Self {
-            handler,
-            allowed_hosts: AllowedHosts::new(allowed_hosts),
-        }
+    pub(crate) fn new(handler: ActionsHandler) -> Self {
+        Self { handler }
     }
 
     /// The answer to a plain stateless `tools/call` or `tools/list`, or `None` for rmcp.
@@ -96,31 +99,16 @@ impl Direct {
         )))
     }
 
-    /// A POST with the headers of an ordinary stateless request, which rmcp would accept: an
-    /// allowed `Host`, no `Origin`, both media types accepted (no parameters), a JSON body, a
-    /// protocol revision before 2026-07-28, and no other `Mcp-*` header.
+    /// A POST with the headers of an ordinary stateless request, which rmcp would accept (the
+    /// guard has checked its `Host`): no `Origin`, both media types accepted (no parameters),
+    /// a JSON body, a revision [answered directly](answered_directly), and no other `Mcp-*`
+    /// header.
     fn head_is_plain(&self, parts: &Parts) -> bool {
         parts.method == Method::POST
             && !parts.headers.contains_key(header::ORIGIN)
-            && self.host_is_allowed(&parts.headers)
             && accepts_json_and_sse(&parts.headers)
             && content_type_is_json(&parts.headers)
             && plain_mcp_headers(&parts.headers)
-    }
-
-    fn host_is_allowed(&self, headers: &HeaderMap) -> bool {
-        let mut values = headers.get_all(header::HOST).iter();
-        let (Some(host), None) = (values.next(), values.next()) else {
-            return false;
-        };
-        // Strictly an authority, as rmcp requires (it answers 400 otherwise).
-        host.to_str()
-            .ok()
-            .and_then(|h| http::uri::Authority::try_from(h).ok())
-            .is_some_and(|authority| {
-                self.allowed_hosts
-                    .permits_parts(authority.host(), authority.port_u16())
-            })
     }
 }
 
@@ -159,19 +147,8 @@ fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
     json && sse
 }
 
-fn content_type_is_json(headers: &HeaderMap) -> bool {
-    let mut values = headers.get_all(header::CONTENT_TYPE).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return false;
-    };
-    value.to_str().is_ok_and(|value| {
-        let essence = value.split_once(';').map_or(value, |(essence, _)| essence);
-        essence.trim().eq_ignore_ascii_case("application/json")
-    })
-}
-
-/// One `MCP-Protocol-Version` of a revision before 2026-07-28, and no other `Mcp-*` header
-/// (session id, `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`).
+/// One `MCP-Protocol-Version` of a revision [answered directly](answered_directly), and no
+/// other `Mcp-*` header (session id, `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`).
 fn plain_mcp_headers(headers: &HeaderMap) -> bool {
     let mut version = None;
     for (name, value) in headers {
@@ -186,7 +163,7 @@ fn plain_mcp_headers(headers: &HeaderMap) -> bool {
     }
     version
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| DIRECT_VERSIONS.contains(&v))
+        .is_some_and(answered_directly)
 }
 
 async fn list_result(handler: &ActionsHandler, credentials: &Credentials) -> ServerResult {
@@ -269,54 +246,21 @@ fn json_response(message: &ServerJsonRpcMessage) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::handler::ServerIdentity;
-    use mcp_actions::schema::{JsonObject, SchemaError};
-    use mcp_actions::{
-        ActionAttributes, ActionContext, ActionDescriptor, ActionError, Dispatcher, Registry,
-        SourceLocation,
-    };
-
-    fn object_schema() -> Result<JsonObject, SchemaError> {
-        Ok(serde_json::json!({"type": "object"})
-            .as_object()
-            .unwrap()
-            .clone())
-    }
-
-    fn echo(_ctx: ActionContext, input: Value) -> BoxFuture<'static, Result<Value, ActionError>> {
-        Box::pin(async move { Ok(input) })
-    }
-
-    static ECHO: ActionDescriptor = ActionDescriptor {
-        plugin: "direct-test",
-        name: "echo",
-        title: "Echo",
-        description: "Returns its input.",
-        attributes: ActionAttributes::new(true, None, true, false),
-        permission: None,
-        services: &[],
-        location: SourceLocation {
-            file: "direct.rs",
-            line: 1,
-        },
-        input_schema: object_schema,
-        output_schema: object_schema,
-        invoke: echo,
-    };
+    use crate::mcp::{ServerIdentity, ToolNames, ToolNaming};
+    use crate::test_support::{echo_registry, object_schema};
+    use mcp_actions::Dispatcher;
 
     fn direct() -> Direct {
-        let registry = Registry::from_descriptors([&ECHO]).unwrap();
+        let registry = echo_registry(object_schema);
+        let names = ToolNames::new(&registry, ToolNaming::Plain);
         let identity = ServerIdentity {
             name: "test".into(),
             version: "0".into(),
             description: None,
             instructions: None,
         };
-        let handler = ActionsHandler::new(Dispatcher::new(registry), identity);
-        Direct::new(
-            handler,
-            &["localhost".to_owned(), "127.0.0.1:7007".to_owned()],
-        )
+        let handler = ActionsHandler::new(Dispatcher::new(registry), identity, &names);
+        Direct::new(handler)
     }
 
     fn parts(extra: &[(&str, &str)], drop: &[&str]) -> Parts {
@@ -407,9 +351,6 @@ mod tests {
         }
         for (extra, drop) in [
             (&[("origin", "http://localhost")][..], &[][..]),
-            (&[("host", "evil.example")], &["host"]),
-            (&[("host", "127.0.0.1:9999")], &["host"]),
-            (&[], &["host"]),
             (&[("accept", "application/json")], &["accept"]),
             (&[("content-type", "text/plain")], &["content-type"]),
             (
@@ -433,13 +374,6 @@ mod tests {
         assert!(answer(&direct, &anonymous, ok.clone()).await.is_none());
         // The base request itself is direct (so the cases above test one difference each).
         assert!(answer(&direct, &plain, ok).await.is_some());
-        // `localhost` is allowed without a port, so on any port.
-        let head = parts(&[("host", "localhost:1234")], &["host"]);
-        assert!(
-            answer(&direct, &head, call(serde_json::json!({"name": "echo"})))
-                .await
-                .is_some()
-        );
     }
 
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
@@ -487,7 +421,7 @@ mod tests {
     }
 
     #[test]
-    fn content_type_must_be_one_json_value() {
+    fn content_type_must_be_json() {
         let ok = |pairs: &[(&str, &str)]| content_type_is_json(&headers(pairs));
         assert!(ok(&[("content-type", "application/json")]));
         assert!(ok(&[("content-type", "Application/JSON; charset=utf-8")]));

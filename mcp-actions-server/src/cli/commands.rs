@@ -1,0 +1,428 @@
+//! What each command does once the server is built.
+
+use std::io::Read;
+
+use mcp_actions::{CallOptions, Credentials};
+use serde_json::{Value, json};
+use yaml_rust2::{Yaml, YamlEmitter};
+
+use super::args::*;
+use super::{RunError, shutdown_signal};
+use crate::config::credentials_from;
+use crate::server::{ActionExposure, ActionsServer, ServeError};
+use crate::transport::stdio;
+
+pub(super) async fn serve(server: ActionsServer, args: ServeArgs) -> Result<(), RunError> {
+    if args.stdio {
+        return serve_stdio(&server, args).await;
+    }
+    let listener = server.bind().await?;
+    let base_url = server.base_url(Some(listener.local_addr().map_err(ServeError::Io)?));
+    if let Some(notice) = server.generated_token_notice(&base_url) {
+        eprintln!("{notice}");
+    }
+    server
+        .serve_with_shutdown(listener, shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn serve_stdio(server: &ActionsServer, args: ServeArgs) -> Result<(), RunError> {
+    let handler = match &args.server {
+        None => server.handler(),
+        Some(key) => server
+            .endpoint(key)
+            .ok_or_else(|| {
+                let keys: Vec<_> = server.endpoints().iter().filter_map(|e| e.key()).collect();
+                RunError::Usage(format!(
+                    "there is no server `{key}` in `mcpActions.servers` (configured: {})",
+                    if keys.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        keys.join(", ")
+                    }
+                ))
+            })?
+            .handler(),
+    };
+    let credentials = match (&args.subject, &args.user) {
+        (None, None) => server.config().mcp_actions().stdio.credentials(),
+        (subject, user) => credentials_from(subject.as_deref(), user.as_deref())
+            .map_err(|error| RunError::Usage(format!("--subject/--user: {error}")))?,
+    };
+    stdio::serve(handler.clone(), credentials, shutdown_signal())
+        .await
+        .map_err(|e| RunError::Stdio(Box::new(e)))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The action called `name` (tool name, action name or id).
+fn find<'a>(server: &'a ActionsServer, name: &str) -> Result<&'a ActionExposure, RunError> {
+    let exposure = server.exposure();
+    exposure
+        .iter()
+        .find(|e| e.tool_name == name)
+        .or_else(|| exposure.iter().find(|e| e.action.name() == name))
+        .or_else(|| exposure.iter().find(|e| e.action.id() == name))
+        .ok_or_else(|| {
+            RunError::Usage(format!(
+                "there is no action `{name}` in this binary; `list` shows every action with its tool name and id"
+            ))
+        })
+}
+
+fn attributes(exposure: &ActionExposure) -> Vec<&'static str> {
+    let a = exposure.action.descriptor().attributes;
+    [
+        ("readOnly", a.read_only),
+        ("destructive", a.destructive),
+        ("idempotent", a.idempotent),
+        ("openWorld", a.open_world),
+    ]
+    .into_iter()
+    .filter_map(|(name, set)| set.then_some(name))
+    .collect()
+}
+
+fn permission(exposure: &ActionExposure) -> Option<String> {
+    exposure
+        .action
+        .descriptor()
+        .permission
+        .map(|p| format!("{} ({})", p.name(), p.action()))
+}
+
+/// Left-aligned columns, two spaces apart; the last column is not padded.
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let last = cells.len() - 1;
+        let mut out = String::new();
+        for (i, cell) in cells.into_iter().enumerate() {
+            out.push_str(cell);
+            if i < last {
+                let pad = widths[i] - cell.chars().count() + 2;
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.truncate(out.trim_end().len());
+        out.push('\n');
+        out
+    };
+    let mut out = line(header.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+fn served(decision: &mcp_actions::filter::FilterDecision) -> &'static str {
+    if decision.is_exposed() { "yes" } else { "no" }
+}
+
+pub(super) fn list(server: &ActionsServer, args: &ListArgs) -> Result<(), RunError> {
+    let exposure = server.exposure();
+    let endpoints = server.endpoints();
+    if args.format == ListFormat::Json {
+        let actions: Vec<Value> = exposure
+            .iter()
+            .map(|e| {
+                let d = e.action.descriptor();
+                let mut servers = serde_json::Map::new();
+                let decisions = std::iter::once(&e.decision).chain(&e.servers);
+                for (endpoint, decision) in endpoints.iter().zip(decisions) {
+                    servers.insert(
+                        endpoint.key().unwrap_or("default").to_owned(),
+                        json!({ "exposed": decision.is_exposed(), "reason": decision.reason() }),
+                    );
+                }
+                json!({
+                    "id": e.action.id(),
+                    "plugin": e.action.plugin(),
+                    "name": e.action.name(),
+                    "tool": e.tool_name,
+                    "title": d.title,
+                    "attributes": {
+                        "readOnly": d.attributes.read_only,
+                        "destructive": d.attributes.destructive,
+                        "idempotent": d.attributes.idempotent,
+                        "openWorld": d.attributes.open_world,
+                    },
+                    "permission": d.permission.map(|p| json!({ "name": p.name(), "action": p.action().to_string() })),
+                    "servers": servers,
+                })
+            })
+            .collect();
+        let servers: Vec<Value> = endpoints
+            .iter()
+            .map(|e| {
+                json!({
+                    "key": e.key().unwrap_or("default"),
+                    "name": e.name(),
+                    "path": e.path(),
+                    "actions": e.handler().dispatcher().registry().len(),
+                })
+            })
+            .collect();
+        let document = json!({ "servers": servers, "actions": actions });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document).expect("JSON values serialize")
+        );
+        return Ok(());
+    }
+
+    let default = &endpoints[0];
+    let mut out = format!(
+        "Default server \"{}\" at {}: {} of {} actions\n",
+        default.name(),
+        default.path(),
+        default.handler().dispatcher().registry().len(),
+        exposure.len()
+    );
+    let rows: Vec<Vec<String>> = exposure
+        .iter()
+        .map(|e| {
+            let attributes = attributes(e);
+            vec![
+                e.action.id().to_owned(),
+                e.tool_name.clone(),
+                e.action.descriptor().title.to_owned(),
+                if attributes.is_empty() {
+                    "-".to_owned()
+                } else {
+                    attributes.join(",")
+                },
+                permission(e).unwrap_or_else(|| "-".to_owned()),
+                served(&e.decision).to_owned(),
+                e.decision.reason().to_owned(),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &[
+            "ID",
+            "TOOL",
+            "TITLE",
+            "ATTRIBUTES",
+            "PERMISSION",
+            "SERVED",
+            "WHY",
+        ],
+        &rows,
+    ));
+    for (i, endpoint) in endpoints.iter().enumerate().skip(1) {
+        let rows: Vec<Vec<String>> = exposure
+            .iter()
+            .filter(|e| e.decision.is_exposed())
+            .map(|e| {
+                let decision = &e.servers[i - 1];
+                vec![
+                    e.action.id().to_owned(),
+                    e.tool_name.clone(),
+                    served(decision).to_owned(),
+                    decision.reason().to_owned(),
+                ]
+            })
+            .collect();
+        out.push_str(&format!(
+            "\nNamed server `{}` (\"{}\") at {}: {} of {} actions\n",
+            endpoint.key().unwrap_or_default(),
+            endpoint.name(),
+            endpoint.path(),
+            endpoint.handler().dispatcher().registry().len(),
+            rows.len()
+        ));
+        out.push_str(&table(&["ID", "TOOL", "SERVED", "WHY"], &rows));
+    }
+    print!("{out}");
+    Ok(())
+}
+
+pub(super) fn schema(server: &ActionsServer, args: &SchemaArgs) -> Result<(), RunError> {
+    let exposure = find(server, &args.name)?;
+    let document = json!({
+        "id": exposure.action.id(),
+        "tool": exposure.tool_name,
+        "inputSchema": exposure.action.input_schema().as_ref(),
+        "outputSchema": exposure.action.output_schema().as_ref(),
+    });
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&document).expect("JSON values serialize")
+    );
+    Ok(())
+}
+
+/// The caller of `call`: `--user`, or `--subject` (with the access restrictions of a static
+/// token with that subject), or the service `cli`.
+fn call_credentials(server: &ActionsServer, args: &CallArgs) -> Result<Credentials, RunError> {
+    if let Some(user) = &args.user {
+        let valid = user.starts_with("user:")
+            && user.len() > "user:".len()
+            && !user.chars().any(char::is_whitespace);
+        if !valid {
+            return Err(RunError::Usage(format!(
+                "--user must be a user entity ref like `user:default/jane`, not `{user}`"
+            )));
+        }
+        return Ok(Credentials::user(user.clone()));
+    }
+    let subject = args.subject.as_deref().unwrap_or(DEFAULT_CALL_SUBJECT);
+    if subject.is_empty() || subject.chars().any(char::is_whitespace) {
+        return Err(RunError::Usage(format!(
+            "--subject must be non-empty and without spaces, not {subject:?}"
+        )));
+    }
+    // A subject of a static token gets that token's access restrictions.
+    let entry = server
+        .config()
+        .backend()
+        .auth
+        .external_access
+        .iter()
+        .find(|t| t.options.subject == subject);
+    Ok(entry.map_or_else(|| Credentials::service(subject), |e| e.credentials()))
+}
+
+pub(super) async fn call(server: &ActionsServer, args: CallArgs) -> Result<(), RunError> {
+    let exposure = find(server, &args.name)?;
+    if !exposure.decision.is_exposed() {
+        return Err(RunError::Usage(format!(
+            "action `{}` is not exposed by this server ({}), so it cannot be called",
+            exposure.action.id(),
+            exposure.decision.reason()
+        )));
+    }
+    let text = if args.input == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        text
+    } else {
+        args.input.clone()
+    };
+    let input: Value = serde_json::from_str(&text)
+        .map_err(|e| RunError::Usage(format!("--input is not valid JSON: {e}")))?;
+    if !input.is_object() {
+        return Err(RunError::Usage(
+            "--input must be a JSON object, e.g. '{\"name\": \"World\"}'".to_owned(),
+        ));
+    }
+    let credentials = call_credentials(server, &args)?;
+    let handler = server.handler();
+    let action = handler
+        .action(&exposure.tool_name)
+        .expect("an exposed action is served by the default server");
+    let output = handler
+        .dispatcher()
+        .call_action(action, Some(input), CallOptions::new(credentials))
+        .await
+        .map_err(RunError::Action)?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&output).expect("JSON values serialize")
+    );
+    Ok(())
+}
+
+pub(super) fn check(server: &ActionsServer, args: &CheckArgs) -> Result<(), RunError> {
+    let config = server.config();
+    let effective = config.effective();
+    let text = match args.format {
+        ConfigFormat::Yaml => yaml_text(&effective)?,
+        ConfigFormat::Json => {
+            serde_json::to_string_pretty(&effective).expect("JSON values serialize") + "\n"
+        }
+    };
+    print!("{text}");
+    for warning in server.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    if config.backend().auth.external_access.is_empty() {
+        let source = match crate::auth::default_token(config)? {
+            Some(_) => "accepts the token in MCP_TOKEN",
+            None => {
+                "generates a token on every start (set MCP_TOKEN, or configure `backend.auth.externalAccess`)"
+            }
+        };
+        eprintln!("note: no `backend.auth.externalAccess` is configured: the server {source}");
+    }
+    let endpoints = server.endpoints();
+    let mut summary = format!(
+        "the configuration is valid: {} of {} actions exposed at {}",
+        endpoints[0].handler().dispatcher().registry().len(),
+        server.exposure().len(),
+        endpoints[0].path()
+    );
+    for endpoint in &endpoints[1..] {
+        summary.push_str(&format!(
+            ", {} at {}",
+            endpoint.handler().dispatcher().registry().len(),
+            endpoint.path()
+        ));
+    }
+    let warnings = server.warnings().len();
+    if warnings > 0 {
+        summary.push_str(&format!(
+            "; {warnings} warning{}",
+            if warnings == 1 { "" } else { "s" }
+        ));
+    }
+    eprintln!("{summary}");
+    Ok(())
+}
+
+/// `value` as a YAML document (without the `---` line).
+fn yaml_text(value: &Value) -> Result<String, RunError> {
+    fn yaml(value: &Value) -> Yaml {
+        match value {
+            Value::Null => Yaml::Null,
+            Value::Bool(b) => Yaml::Boolean(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Yaml::Integer(i),
+                None => Yaml::Real(n.to_string()),
+            },
+            Value::String(s) => Yaml::String(s.clone()),
+            Value::Array(items) => Yaml::Array(items.iter().map(yaml).collect()),
+            Value::Object(map) => Yaml::Hash(
+                map.iter()
+                    .map(|(k, v)| (Yaml::String(k.clone()), yaml(v)))
+                    .collect(),
+            ),
+        }
+    }
+    let mut text = String::new();
+    YamlEmitter::new(&mut text)
+        .dump(&yaml(value))
+        .map_err(|e| {
+            RunError::Output(std::io::Error::other(format!(
+                "cannot write the config as YAML: {e:?}"
+            )))
+        })?;
+    let text = text.strip_prefix("---\n").unwrap_or(&text);
+    Ok(format!("{text}\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align() {
+        let text = table(
+            &["A", "BB"],
+            &[
+                vec!["long cell".into(), "x".into()],
+                vec!["s".into(), "".into()],
+            ],
+        );
+        assert_eq!(text, "A          BB\nlong cell  x\ns\n");
+    }
+}

@@ -1,0 +1,239 @@
+//! The guard in front of every Streamable HTTP endpoint: the concurrency limit,
+//! authentication, the body limit, the Host check, then the direct path or rmcp.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use http::{HeaderValue, StatusCode, header};
+use http_body_util::Full;
+use mcp_actions::BoxFuture;
+use rmcp::transport::streamable_http_server::StreamableHttpService;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tower::Service;
+
+use super::body::{answer_early, content_type_is_json, invalid_message, json_rpc_error, read_body};
+use super::direct::Direct;
+use super::hosts::AllowedHosts;
+use crate::auth::Gate;
+use crate::mcp::ActionsHandler;
+
+/// The `Retry-After` of a 503 sent when `mcpActions.limits.maxConcurrentRequests` requests are
+/// already in progress, in seconds.
+pub(crate) const BUSY_RETRY_AFTER_SECONDS: u64 = 1;
+
+/// A JSON-RPC server error code: the server is overloaded.
+const SERVER_BUSY: i32 = -32000;
+
+/// `mcpActions.limits.maxConcurrentRequests`: one semaphore shared by every MCP endpoint.
+#[derive(Clone)]
+pub(crate) struct ConcurrencyLimit {
+    permits: Arc<Semaphore>,
+    max: usize,
+}
+
+impl ConcurrencyLimit {
+    pub(crate) fn new(max: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(max.min(Semaphore::MAX_PERMITS))),
+            max,
+        }
+    }
+
+    /// A permit, or none when `maxConcurrentRequests` are already in progress.
+    fn try_acquire(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.permits).try_acquire_owned().ok()
+    }
+
+    /// The answer when no permit is left: 503 with `Retry-After`, at once (nothing is queued).
+    fn busy(&self, request: Request) -> Response {
+        tracing::warn!(
+            max = self.max,
+            "refused a request: the server is at mcpActions.limits.maxConcurrentRequests"
+        );
+        let (parts, body) = request.into_parts();
+        let mut response = json_rpc_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            SERVER_BUSY,
+            format!(
+                "the server is busy ({} requests in progress, mcpActions.limits.maxConcurrentRequests); retry after {BUSY_RETRY_AFTER_SECONDS} s",
+                self.max
+            ),
+        );
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(BUSY_RETRY_AFTER_SECONDS),
+        );
+        answer_early(parts.version, &parts.headers, body, response)
+    }
+}
+
+/// rmcp's Streamable HTTP service behind the guards, as one tower service. In order:
+///
+/// 1. the concurrency limit: 503 + `Retry-After` at once when `maxConcurrentRequests` are in
+///    progress; the permit is held until the response body is done, so a streamed answer
+///    counts until its end;
+/// 2. authentication: 401 with the endpoint's challenge, or the caller's [`Credentials`]
+///    in the request extensions (see [`authenticate`]);
+/// 3. the body limit and JSON-RPC errors for bodies that are not one JSON-RPC message (see
+///    [`read_body`]);
+/// 4. the `Host` check (rmcp's own is turned off: one decision for every transport, see
+///    [`AllowedHosts`]), answered as rmcp would;
+/// 5. a plain stateless request answered directly (see [`Direct`]); everything else by rmcp,
+///    called by reference.
+///
+/// One service rather than `axum::middleware::from_fn` layers: each such layer clones (and
+/// boxes) everything inside it on every request, rmcp's service included, which cost about a
+/// tenth of a `tools/call`'s CPU time (see `benches/`).
+///
+/// [`Credentials`]: mcp_actions::Credentials
+#[derive(Clone)]
+pub(crate) struct GuardedMcpService {
+    shared: Arc<Guarded>,
+}
+
+/// What the guard checks with.
+pub(crate) struct Guards {
+    pub(crate) concurrency: ConcurrencyLimit,
+    pub(crate) gate: Gate,
+    pub(crate) body_limit: usize,
+    pub(crate) hosts: AllowedHosts,
+}
+
+struct Guarded {
+    guards: Guards,
+    direct: Option<Direct>,
+    mcp: StreamableHttpService<ActionsHandler, NeverSessionManager>,
+}
+
+impl GuardedMcpService {
+    pub(crate) fn new(
+        guards: Guards,
+        direct: Option<Direct>,
+        mcp: StreamableHttpService<ActionsHandler, NeverSessionManager>,
+    ) -> Self {
+        Self {
+            shared: Arc::new(Guarded {
+                guards,
+                direct,
+                mcp,
+            }),
+        }
+    }
+}
+
+impl Guarded {
+    async fn serve(&self, request: Request) -> Response {
+        let guards = &self.guards;
+        let Some(permit) = guards.concurrency.try_acquire() else {
+            return guards.concurrency.busy(request);
+        };
+        let request = match authenticate(&guards.gate, request).await {
+            Ok(request) => request,
+            Err(unauthorized) => return unauthorized,
+        };
+        let (parts, bytes) = match read_body(guards.body_limit, request).await {
+            Ok(read) => read,
+            Err(refused) => return refused,
+        };
+        if let Err(refused) = guards.hosts.check(&parts.uri, &parts.headers) {
+            return refused;
+        }
+        let direct = match &self.direct {
+            Some(direct) => direct.answer(&parts, &bytes).await,
+            None => None,
+        };
+        let response = match direct {
+            Some(response) => response,
+            None => {
+                let json = content_type_is_json(&parts.headers);
+                let request = Request::from_parts(parts, Full::new(bytes.clone()));
+                let response = self.mcp.handle(request).await.map(Body::new);
+                // rmcp answers 415 for a wrong Content-Type, and for a JSON body that is not
+                // one JSON-RPC message: with a JSON Content-Type it can only be the latter,
+                // which JSON-RPC answers with 400 and -32700 or -32600.
+                if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE && json {
+                    invalid_message(&bytes)
+                } else {
+                    response
+                }
+            }
+        };
+        response.map(|body| {
+            Body::new(PermitBody {
+                inner: body,
+                _permit: permit,
+            })
+        })
+    }
+}
+
+impl Service<Request> for GuardedMcpService {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let shared = Arc::clone(&self.shared);
+        Box::pin(async move { Ok(shared.serve(request).await) })
+    }
+}
+
+/// A response body that holds a concurrency permit until it is done (or dropped).
+struct PermitBody {
+    inner: Body,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl HttpBody for PermitBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Runs the request's head through `gate`: the request with the caller's credentials in its
+/// extensions, or the 401 to send — sent before the body is read, so [`answer_early`] keeps the
+/// connection usable for a keep-alive client (or says `Connection: close`).
+pub(crate) async fn authenticate(gate: &Gate, request: Request) -> Result<Request, Response> {
+    let (mut parts, body) = request.into_parts();
+    match gate.admit(&mut parts).await {
+        Ok(()) => Ok(Request::from_parts(parts, body)),
+        Err(response) => Err(answer_early(parts.version, &parts.headers, body, response)),
+    }
+}
+
+/// [`authenticate`] as an axum middleware (the SSE transport's routes).
+pub(crate) async fn require_auth(
+    axum::extract::State(gate): axum::extract::State<Gate>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match authenticate(&gate, request).await {
+        Ok(request) => next.run(request).await,
+        Err(response) => response,
+    }
+}

@@ -1,0 +1,17 @@
+//! HTTP in front of the MCP handler.
+//!
+//! | file | what it owns |
+//! |---|---|
+//! | `guard.rs` | the one service in front of each Streamable HTTP endpoint: concurrency limit, authentication, body limit, Host check, then the direct path or rmcp |
+//! | `direct.rs` | the direct path: plain stateless `tools/call` and `tools/list` answered without rmcp's per-request service |
+//! | `body.rs` | body limit, early answers that keep keep-alive connections usable, JSON-RPC errors for bodies that are not JSON-RPC |
+//! | `hosts.rs` | the DNS-rebinding guard: one decision for every transport |
+
+pub(crate) mod body;
+mod direct;
+mod guard;
+pub(crate) mod hosts;
+
+pub(crate) use direct::Direct;
+pub(crate) use guard::{ConcurrencyLimit, GuardedMcpService, Guards, require_auth};
+pub(crate) use hosts::AllowedHosts;

@@ -1,0 +1,17 @@
+//! MCP over the core [`Dispatcher`](mcp_actions::Dispatcher).
+//!
+//! | file | what it owns |
+//! |---|---|
+//! | `handler.rs` | [`ActionsHandler`]: rmcp's `ServerHandler` — `tools/list` filtered per caller, `tools/call` by name in O(1) |
+//! | `tools.rs` | tool names (computed once for every linked action, checked for the served ones) and tool descriptions |
+//! | `output.rs` | every output checked against its action's output schema |
+
+mod handler;
+mod output;
+mod tools;
+
+pub use handler::ActionsHandler;
+pub(crate) use handler::ServerIdentity;
+pub(crate) use output::OutputSchemas;
+pub(crate) use tools::ToolNames;
+pub use tools::{ToolNameProblem, ToolNaming};

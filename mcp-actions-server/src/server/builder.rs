@@ -1,0 +1,301 @@
+//! [`ActionsServerBuilder`]: configuration, registry, services, policy and authenticator in;
+//! a checked [`ActionsServer`] out.
+
+use std::sync::Arc;
+
+use mcp_actions::dispatch::OutputCheck;
+use mcp_actions::{Credentials, Dispatcher, PermissionPolicy, Registry, RegistryError, Services};
+use tokio_util::sync::CancellationToken;
+
+use super::error::{BuildError, StartupProblem};
+use super::exposure::{Plan, WARNINGS_TARGET};
+use super::{ActionsServer, Endpoint, MCP_PATH};
+use crate::auth::{Authenticator, StaticTokenAuthenticator, default_token, generate_token};
+use crate::config::Config;
+use crate::http::ConcurrencyLimit;
+use crate::mcp::{ActionsHandler, OutputSchemas, ServerIdentity, ToolNames, ToolNaming};
+
+/// Builds an [`ActionsServer`].
+///
+/// ```no_run
+/// use mcp_actions_server::{ActionsServer, ConfigLoader};
+/// use mcp_actions::{policy_fn, Decision, PermissionAction};
+///
+/// # #[derive(Default)] struct Store;
+/// # async fn example() -> anyhow::Result<()> {
+/// let config = ConfigLoader::new().file("app-config.yaml").load()?;
+/// let server = ActionsServer::builder()
+///     .config(config)
+///     .service(Store::default())
+///     .permission_policy(policy_fn(|req| Decision::from_bool(req.permission.action() == PermissionAction::Read)))
+///     .build()?;
+/// let listener = server.bind().await?;
+/// server.serve(listener).await?;
+/// # Ok(()) }
+/// ```
+pub struct ActionsServerBuilder {
+    config: Config,
+    registry: Option<Registry>,
+    plugin_sources: Option<Vec<String>>,
+    services: Services,
+    policy: Option<Arc<dyn PermissionPolicy>>,
+    authenticator: Option<Arc<dyn Authenticator>>,
+    version: String,
+    direct_dispatch: bool,
+}
+
+impl std::fmt::Debug for ActionsServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActionsServerBuilder")
+            .field("config", &self.config)
+            .field("services", &self.services)
+            .field("custom_policy", &self.policy.is_some())
+            .field("custom_authenticator", &self.authenticator.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ActionsServerBuilder {
+    pub(super) fn new() -> Self {
+        Self {
+            config: Config::default(),
+            registry: None,
+            plugin_sources: None,
+            services: Services::new(),
+            policy: None,
+            authenticator: None,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            direct_dispatch: true,
+        }
+    }
+
+    /// Uses this configuration (default: no config file, every default).
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The configuration the server will use, so the application can read its own sections
+    /// (see [`Config::get`]) while it registers services and a policy.
+    pub fn app_config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Serves these actions instead of every `#[action]` linked into the binary.
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Serves only the actions of these plugins (like Backstage's
+    /// `backend.actions.pluginSources`), e.g. when the binary links more plugins than one
+    /// server should expose.
+    ///
+    /// It combines with the config: `backend.actions.pluginSources` and
+    /// `backend.actions.filter` then narrow these plugins' actions further, they never add
+    /// others (an action is served only when both allow it).
+    pub fn plugin_sources<I, S>(mut self, plugins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.plugin_sources = Some(plugins.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Registers a shared service, reached by actions as a `Service<T>` argument or
+    /// `ctx.service::<T>()`.
+    pub fn service<T: Send + Sync + 'static>(mut self, service: T) -> Self {
+        self.services.insert(service);
+        self
+    }
+
+    /// Registers an already shared service.
+    pub fn service_arc<T: Send + Sync + 'static>(mut self, service: Arc<T>) -> Self {
+        self.services.insert_arc(service);
+        self
+    }
+
+    /// Replaces every registered service with `services`.
+    pub fn services(mut self, services: Services) -> Self {
+        self.services = services;
+        self
+    }
+
+    /// The permission policy (default: allow everything; tokens' access restrictions still
+    /// apply). It decides which actions a caller sees and may call, and answers
+    /// `ctx.authorize` inside actions.
+    pub fn permission_policy(self, policy: impl PermissionPolicy) -> Self {
+        self.permission_policy_arc(Arc::new(policy))
+    }
+
+    /// Like [`ActionsServerBuilder::permission_policy`], for a shared policy.
+    pub fn permission_policy_arc(mut self, policy: Arc<dyn PermissionPolicy>) -> Self {
+        self.policy = Some(policy);
+        self
+    }
+
+    /// Authenticates requests with `authenticator` instead of the static tokens of
+    /// `backend.auth.externalAccess`.
+    pub fn authenticator(self, authenticator: impl Authenticator) -> Self {
+        self.authenticator_arc(Arc::new(authenticator))
+    }
+
+    /// Like [`ActionsServerBuilder::authenticator`], for a shared authenticator.
+    pub fn authenticator_arc(mut self, authenticator: Arc<dyn Authenticator>) -> Self {
+        self.authenticator = Some(authenticator);
+        self
+    }
+
+    /// The version reported in `serverInfo` (default: this crate's version).
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = version.into();
+        self
+    }
+
+    /// Whether plain stateless `tools/call` and `tools/list` requests — no `_meta` (so no
+    /// progress token), no pagination cursor, a protocol revision before 2026-07-28 — are
+    /// answered without building rmcp's per-request service around them (default `true`).
+    /// The answers are the same, byte for byte; the server does about half the work per call
+    /// (see `BENCHMARKS.md`). `false` sends every request through rmcp's Streamable HTTP
+    /// service.
+    pub fn direct_dispatch(mut self, enabled: bool) -> Self {
+        self.direct_dispatch = enabled;
+        self
+    }
+
+    /// Checks everything and builds the server: the registry (every action linked into the
+    /// binary, unless [`ActionsServerBuilder::registry`] was given), which actions each server
+    /// exposes ([`ActionsServer::exposure`]), their tool names, the services the exposed
+    /// actions need, the authenticator, and the tool lists. Start-up warnings are logged
+    /// (target [`WARNINGS_TARGET`]) and kept in [`ActionsServer::warnings`].
+    pub fn build(self) -> Result<ActionsServer, BuildError> {
+        let linked = match self.registry {
+            Some(registry) => registry,
+            None => Registry::from_inventory().map_err(registry_problems)?,
+        };
+        let mut warnings = Vec::new();
+        let plan = Plan::new(
+            &linked,
+            self.plugin_sources.as_deref(),
+            &self.config,
+            &mut warnings,
+        )?;
+        let missing = plan.served.missing_services(&self.services);
+        if !missing.is_empty() {
+            return Err(BuildError::Actions(
+                missing
+                    .into_iter()
+                    .map(StartupProblem::MissingService)
+                    .collect(),
+            ));
+        }
+        let mcp = self.config.mcp_actions();
+        let names = ToolNames::new(&linked, ToolNaming::from_config(mcp.namespaced_tool_names));
+        names.check(&plan.served).map_err(|problems| {
+            BuildError::Actions(problems.into_iter().map(StartupProblem::ToolName).collect())
+        })?;
+
+        let (authenticator, generated_token) = match self.authenticator {
+            Some(authenticator) => (authenticator, None),
+            None => default_authenticator(&self.config)?,
+        };
+
+        let services = Arc::new(self.services);
+        let policy = self
+            .policy
+            .unwrap_or_else(|| Arc::new(mcp_actions::AllowAll));
+        // Cancels the calls still running when the shutdown grace period is over.
+        let calls = CancellationToken::new();
+        // Compiled once, for the served actions; shared by every endpoint.
+        let output_schemas: Arc<dyn OutputCheck> =
+            Arc::new(OutputSchemas::compile(&plan.served, &mut warnings));
+        let handler = |registry: Registry, identity: ServerIdentity| {
+            let dispatcher = Dispatcher::new(registry)
+                .with_services(Arc::clone(&services))
+                .with_policy(Arc::clone(&policy))
+                .with_timeout(mcp.limits.action_timeout())
+                .with_output_check(Arc::clone(&output_schemas));
+            ActionsHandler::new(dispatcher, identity, &names).cancel_calls_with(calls.clone())
+        };
+        let identity = |name: &str, description: &Option<String>, instructions: &Option<String>| {
+            ServerIdentity {
+                name: name.to_owned(),
+                version: self.version.clone(),
+                description: description.clone(),
+                instructions: instructions.clone(),
+            }
+        };
+        let mut endpoints = vec![Endpoint {
+            key: None,
+            path: MCP_PATH.to_owned(),
+            handler: handler(
+                plan.served.clone(),
+                identity(&mcp.name, &mcp.description, &mcp.instructions),
+            ),
+        }];
+        for (key, actions, _) in &plan.servers {
+            let server = &mcp.servers[key];
+            endpoints.push(Endpoint {
+                key: Some(key.clone()),
+                path: format!("{MCP_PATH}/{key}"),
+                handler: handler(
+                    actions.clone(),
+                    identity(&server.name, &server.description, &server.instructions),
+                ),
+            });
+        }
+        let exposure = plan.exposure(&linked, &names);
+        for warning in &warnings {
+            tracing::warn!(target: WARNINGS_TARGET, "{warning}");
+        }
+        let concurrency = ConcurrencyLimit::new(mcp.limits.max_concurrent_requests);
+        Ok(ActionsServer {
+            endpoints,
+            exposure,
+            warnings,
+            concurrency,
+            config: self.config,
+            authenticator,
+            generated_token,
+            calls,
+            sse_shutdown: CancellationToken::new(),
+            shutdown: CancellationToken::new(),
+            direct_dispatch: self.direct_dispatch,
+        })
+    }
+}
+
+/// The static tokens of `backend.auth.externalAccess`; without any, the token in `MCP_TOKEN`,
+/// or one generated for this run (returned too, so that it can be shown).
+fn default_authenticator(
+    config: &Config,
+) -> Result<(Arc<dyn Authenticator>, Option<crate::config::Secret>), BuildError> {
+    let entries = &config.backend().auth.external_access;
+    if !entries.is_empty() {
+        return Ok((
+            Arc::new(StaticTokenAuthenticator::from_config(entries)),
+            None,
+        ));
+    }
+    let (token, generated) = match default_token(config)? {
+        Some(token) => (token, None),
+        None => {
+            let token = generate_token();
+            (token.clone(), Some(token))
+        }
+    };
+    let authenticator =
+        StaticTokenAuthenticator::new().with_token(token, Credentials::service("mcp-clients"));
+    Ok((Arc::new(authenticator), generated))
+}
+
+fn registry_problems(error: RegistryError) -> BuildError {
+    BuildError::Actions(
+        error
+            .problems
+            .into_iter()
+            .map(StartupProblem::Registry)
+            .collect(),
+    )
+}

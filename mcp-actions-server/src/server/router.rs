@@ -1,0 +1,123 @@
+//! The routes of each endpoint: Streamable HTTP behind the guard, the protected-resource
+//! metadata document, and the legacy HTTP+SSE transport.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::response::IntoResponse;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+
+use super::{ActionsServer, Endpoint};
+use crate::auth::Gate;
+use crate::auth::metadata::{self, ProtectedResourceMetadata};
+use crate::http::{AllowedHosts, Direct, GuardedMcpService, Guards};
+use crate::transport::{SseEndpoint, SseOptions};
+
+impl ActionsServer {
+    /// The axum router for an external base URL: every endpoint (the default server at
+    /// [`MCP_PATH`], each named server at `MCP_PATH/<key>`) behind authentication, and each
+    /// one's protected-resource metadata document (unauthenticated). Any other path is 404.
+    /// Merge it into your own axum app, or serve it with [`ActionsServer::serve`].
+    pub fn router(&self, base_url: &str) -> Router {
+        let base_url = base_url.trim_end_matches('/');
+        self.endpoints
+            .iter()
+            .fold(Router::new(), |router, endpoint| {
+                router.merge(self.endpoint_router(endpoint, base_url))
+            })
+    }
+
+    /// The routes of one endpoint: its MCP transports, and its protected-resource metadata
+    /// document (`/.well-known/oauth-protected-resource<path>`, resource `<base_url><path>`),
+    /// which its 401 challenge points at.
+    fn endpoint_router(&self, endpoint: &Endpoint, base_url: &str) -> Router {
+        let base_url = base_url.trim_end_matches('/');
+        let mcp = self.config.mcp_actions();
+        let limit = mcp.limits.max_request_body_bytes;
+        let challenge = endpoint.challenge(base_url);
+        let allowed_hosts = self.allowed_hosts(base_url);
+        let http_config = StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_json_response(true)
+            .with_sse_keep_alive(None)
+            // The guard checks the Host (one decision for every transport, see `http::hosts`).
+            .disable_allowed_hosts()
+            .with_max_request_body_bytes(limit)
+            .with_cancellation_token(self.shutdown.child_token());
+        let handler = endpoint.handler.clone();
+        let service = StreamableHttpService::new(
+            move || Ok(handler.clone()),
+            Arc::new(NeverSessionManager::default()),
+            http_config,
+        );
+        let gate = Gate::new(Arc::clone(&self.authenticator), challenge.clone());
+        // Streamable HTTP behind the concurrency limit (503), authentication (401), the body
+        // limit and JSON-RPC errors for bodies that are not one JSON-RPC message, and the Host
+        // check. Only this route: an unknown path (e.g. an unknown server key) stays a 404,
+        // not a 401.
+        let direct = self
+            .direct_dispatch
+            .then(|| Direct::new(endpoint.handler.clone()));
+        let guards = Guards {
+            concurrency: self.concurrency.clone(),
+            gate: gate.clone(),
+            body_limit: limit,
+            hosts: AllowedHosts::new(&allowed_hosts),
+        };
+        let guarded = GuardedMcpService::new(guards, direct, service);
+        let streamable = Router::new().route_service(&endpoint.path, guarded);
+        let metadata = ProtectedResourceMetadata::new(
+            base_url,
+            &endpoint.path,
+            mcp.authorization_servers.clone(),
+            Some(endpoint.name().to_owned()),
+        );
+        let router = streamable.merge(metadata::router(&endpoint.path, metadata));
+        if !mcp.sse.enabled {
+            return router;
+        }
+        // The deprecated HTTP+SSE transport at `<path>/sse`, with its own authentication.
+        let sse = SseEndpoint::new(
+            &endpoint.path,
+            endpoint.handler.clone(),
+            Arc::clone(&self.authenticator),
+        )
+        .challenge(challenge)
+        .options(
+            SseOptions::from_config(&mcp.sse)
+                .with_max_request_body_bytes(limit)
+                .with_allowed_hosts(allowed_hosts),
+        )
+        .shutdown_token(self.sse_shutdown.child_token());
+        router.merge(sse.router())
+    }
+
+    /// The router for [`ActionsServer::base_url`] without a bound address: set
+    /// `backend.baseUrl` when mounting it into your own app behind another address.
+    pub fn into_router(self) -> Router {
+        let base_url = self.base_url(None);
+        self.router(&base_url)
+    }
+}
+
+/// The answer to a path no endpoint serves (e.g. an unknown server key): 404, naming the
+/// endpoints there are. Only [`ActionsServer::serve`] sets it: a fallback in
+/// [`ActionsServer::router`] would clash with the fallback of an app it is merged into.
+pub(super) fn not_found(
+    paths: Vec<String>,
+) -> impl Fn(http::Uri) -> std::future::Ready<axum::response::Response> + Clone + Send + 'static {
+    move |uri: http::Uri| {
+        let body = serde_json::json!({
+            "error": {
+                "name": "NotFoundError",
+                "message": format!(
+                    "nothing is served at {}; the MCP endpoints are {}",
+                    uri.path(),
+                    paths.join(", ")
+                ),
+            }
+        });
+        std::future::ready((http::StatusCode::NOT_FOUND, axum::Json(body)).into_response())
+    }
+}
