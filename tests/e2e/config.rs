@@ -1,6 +1,5 @@
 //! Configuration errors (each naming the key) and the defaults without any config.
 
-use mcp_actions_server::config::{DEFAULT_HOST, DEFAULT_PORT};
 use mcp_actions_server::{ActionsServer, BuildError, ConfigError, ConfigLoader};
 use serde_json::json;
 
@@ -153,8 +152,8 @@ async fn without_config_it_listens_on_7007_and_accepts_the_mcp_token() {
         .env(|name| (name == "MCP_TOKEN").then(|| "token-from-env".to_owned()))
         .load()
         .unwrap();
-    assert_eq!(config.backend().listen.host, DEFAULT_HOST);
-    assert_eq!(config.backend().listen.port, DEFAULT_PORT);
+    assert_eq!(config.backend().listen.host, "127.0.0.1");
+    assert_eq!(config.backend().listen.port, 7007);
     assert_eq!(config.mcp_actions().name, "mcp-actions");
     let server = ActionsServer::builder()
         .config(config)
