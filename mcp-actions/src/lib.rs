@@ -81,6 +81,7 @@ pub mod dispatch;
 pub mod error;
 pub mod filter;
 pub mod permission;
+pub mod policy;
 pub mod registry;
 pub mod schema;
 pub mod services;
@@ -97,10 +98,8 @@ pub use credentials::{AccessRestriction, Credentials, Principal};
 pub use descriptor::{ActionAttributes, ActionDescriptor, SourceLocation};
 pub use dispatch::{CallOptions, Dispatcher};
 pub use error::{ActionError, ErrorKind};
-pub use permission::{
-    AllowAll, AuthorizeRequest, BoxFuture, Decision, DenyAll, Permission, PermissionAction,
-    PermissionPolicy, policy_fn,
-};
+pub use permission::{BoxFuture, Permission, PermissionAction};
+pub use policy::{AllowAll, AuthorizeRequest, Decision, DenyAll, PermissionPolicy, policy_fn};
 pub use registry::{RegisteredAction, Registry, RegistryError, RegistryProblem};
 pub use services::{Service, Services};
 

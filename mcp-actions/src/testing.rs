@@ -38,7 +38,7 @@ use crate::context::ActionContext;
 use crate::credentials::Credentials;
 use crate::dispatch::{CallOptions, Dispatcher};
 use crate::error::ActionError;
-use crate::permission::{AllowAll, PermissionPolicy};
+use crate::policy::{AllowAll, PermissionPolicy};
 use crate::registry::Registry;
 use crate::services::Services;
 
