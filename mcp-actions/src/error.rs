@@ -265,6 +265,7 @@ impl From<Box<dyn StdError + Send + Sync + 'static>> for ActionError {
 }
 
 #[cfg(feature = "anyhow")]
+#[cfg_attr(docsrs, doc(cfg(feature = "anyhow")))]
 impl From<anyhow::Error> for ActionError {
     fn from(err: anyhow::Error) -> Self {
         // An `ActionError` that travelled through anyhow keeps its kind.

@@ -73,6 +73,8 @@
 //! `destructive`, `idempotent`, `open_world`, `permission`, `crate`) and the accepted function
 //! shapes are described on [`action`].
 #![warn(missing_docs)]
+// docs.rs (`--cfg docsrs`, see Cargo.toml) labels feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod context;
 pub mod credentials;
