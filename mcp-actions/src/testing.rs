@@ -358,3 +358,54 @@ pub fn object_schema() -> Result<JsonObject, SchemaError> {
 pub fn echo(_ctx: ActionContext, input: Value) -> BoxFuture<'static, Result<Value, ActionError>> {
     Box::pin(std::future::ready(Ok(input)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static IN_A_STATIC: ActionDescriptor = descriptor("plugin-x", "in_a_static").into_descriptor();
+
+    #[test]
+    fn descriptor_defaults() {
+        let line = line!() + 1;
+        let d = descriptor("plugin-x", "do_thing").build();
+        assert_eq!(d.id(), "plugin-x:do_thing");
+        assert_eq!(d.title, "do_thing");
+        assert!(!d.description.trim().is_empty());
+        assert_eq!(d.attributes, ActionAttributes::default());
+        assert!(d.permission.is_none() && d.services.is_empty());
+        assert_eq!(d.location.to_string(), format!("{}:{line}", file!()));
+        assert_eq!(IN_A_STATIC.location.file, file!());
+        let object = serde_json::json!({"type": "object"});
+        assert_eq!(Value::Object((d.input_schema)().unwrap()), object);
+        assert_eq!(Value::Object((d.output_schema)().unwrap()), object);
+        // The defaults pass the registry's checks.
+        Registry::from_descriptors([d, &IN_A_STATIC]).unwrap();
+    }
+
+    #[test]
+    fn descriptor_setters() {
+        const VIEW: Permission = Permission::read("plugin-x.view");
+        static SERVICES: [ServiceKey; 1] = [ServiceKey::of::<String>()];
+        fn no_schema() -> Result<JsonObject, SchemaError> {
+            Ok(JsonObject::new())
+        }
+        let d = descriptor("plugin-x", "viewed")
+            .title("Viewed")
+            .description("Set by hand.")
+            .attributes(ActionAttributes::new(true, None, true, true))
+            .permission(&VIEW)
+            .services(&SERVICES)
+            .location("hand/built.rs", 7)
+            .input_schema(no_schema)
+            .output_schema(no_schema)
+            .build();
+        assert_eq!((d.title, d.description), ("Viewed", "Set by hand."));
+        assert!(d.attributes.read_only && d.attributes.open_world);
+        assert_eq!(d.permission, Some(&VIEW));
+        assert_eq!((d.services[0].type_name)(), "alloc::string::String");
+        assert_eq!(d.location.to_string(), "hand/built.rs:7");
+        assert!((d.input_schema)().unwrap().is_empty());
+        assert!((d.output_schema)().unwrap().is_empty());
+    }
+}
