@@ -11,7 +11,7 @@ pub use ::std::boxed::Box;
 
 pub use crate::context::ActionContext;
 pub use crate::descriptor::{ActionAttributes, ActionDescriptor, SchemaFn, SourceLocation};
-pub use crate::error::ActionError;
+pub use crate::error::{ActionError, cap_message};
 pub use crate::permission::{BoxFuture, Permission};
 pub use crate::schema::{JsonObject, SchemaError, SchemaSide};
 pub use crate::services::{Service, ServiceKey};
@@ -211,57 +211,6 @@ pub fn deserialize_input<T: ActionInput>(arguments: Value) -> Result<T, ActionEr
     })
 }
 
-/// The longest quoted value (`"…"` or `` `…` ``) [`cap_message`] keeps, in characters.
-pub const MAX_QUOTED_CHARS: usize = 100;
-/// The longest message [`cap_message`] returns, in characters (plus a final `…`).
-pub const MAX_MESSAGE_CHARS: usize = 1000;
-
-/// Shortens an error message that may repeat client input: every quoted value (`"…"`, with
-/// `\"` escapes, or `` `…` ``) longer than [`MAX_QUOTED_CHARS`] characters is cut there and
-/// marked with `…`, and the whole message is cut at [`MAX_MESSAGE_CHARS`] characters.
-pub fn cap_message(message: &str) -> String {
-    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE_CHARS + 8));
-    let mut chars = message.chars();
-    let mut count = 0usize;
-    let mut push = |out: &mut String, c: char| {
-        count += 1;
-        if count <= MAX_MESSAGE_CHARS {
-            out.push(c);
-        } else if count == MAX_MESSAGE_CHARS + 1 {
-            out.push('…');
-        }
-    };
-    while let Some(c) = chars.next() {
-        push(&mut out, c);
-        if c != '"' && c != '`' {
-            continue;
-        }
-        let (mut kept, mut cut, mut escaped) = (0usize, false, false);
-        for inner in chars.by_ref() {
-            if inner == c && !escaped {
-                if cut {
-                    push(&mut out, '…');
-                }
-                push(&mut out, inner);
-                cut = false;
-                break;
-            }
-            escaped = c == '"' && !escaped && inner == '\\';
-            if kept < MAX_QUOTED_CHARS {
-                push(&mut out, inner);
-                kept += 1;
-            } else {
-                cut = true;
-            }
-        }
-        if cut {
-            // An unterminated quote that was cut.
-            push(&mut out, '…');
-        }
-    }
-    out
-}
-
 /// Serializes an action's output; a failure is an internal error.
 pub fn serialize_output<T: ActionOutput>(output: &T) -> Result<Value, ActionError> {
     serde_json::to_value(output).map_err(|e| {
@@ -280,40 +229,6 @@ pub fn service<T: Send + Sync + 'static>(ctx: &ActionContext) -> Result<Service<
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quoted_values_are_capped() {
-        let long = "9".repeat(50_000);
-        let message = format!("invalid type: string {long:?}, expected u8");
-        let capped = cap_message(&message);
-        assert_eq!(
-            capped,
-            format!("invalid type: string \"{}…\", expected u8", "9".repeat(100))
-        );
-        let message = format!("unknown field `{long}`, expected `name`");
-        assert_eq!(
-            cap_message(&message),
-            format!("unknown field `{}…`, expected `name`", "9".repeat(100))
-        );
-        // Escaped quotes stay inside the value; short values are untouched.
-        let message = r#"invalid type: string "a \"quoted\" word", expected u8"#;
-        assert_eq!(cap_message(message), message);
-        // Multi-byte characters are cut on a character boundary.
-        let message = format!("string \"{}\"", "é".repeat(500));
-        assert_eq!(
-            cap_message(&message),
-            format!("string \"{}…\"", "é".repeat(100))
-        );
-        // An unterminated quote, and the overall cap.
-        assert_eq!(
-            cap_message(&format!("x \"{long}")),
-            format!("x \"{}…", "9".repeat(100))
-        );
-        let words = "word ".repeat(1_000);
-        let capped = cap_message(&words);
-        assert_eq!(capped.chars().count(), MAX_MESSAGE_CHARS + 1);
-        assert!(capped.ends_with('…'));
-    }
 
     #[test]
     fn input_errors_do_not_repeat_huge_values() {

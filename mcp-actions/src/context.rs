@@ -7,9 +7,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::credentials::{Credentials, Principal};
 use crate::error::ActionError;
-use crate::permission::{
-    AllowAll, BoxFuture, Decision, Permission, PermissionPolicy, check_permission,
-};
+use crate::permission::{BoxFuture, Permission};
+use crate::policy::{AllowAll, Decision, PermissionPolicy, check_permission};
 use crate::services::Services;
 
 /// One progress update.

@@ -16,7 +16,7 @@ use tracing::Instrument;
 use crate::context::{ActionContext, NoProgress, ProgressReporter};
 use crate::credentials::Credentials;
 use crate::error::ActionError;
-use crate::permission::{AllowAll, Decision, PermissionPolicy, check_permission};
+use crate::policy::{AllowAll, Decision, PermissionPolicy, check_permission};
 use crate::registry::{RegisteredAction, Registry};
 use crate::services::Services;
 

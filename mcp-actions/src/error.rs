@@ -4,10 +4,6 @@ use std::borrow::Cow;
 use std::error::Error as StdError;
 use std::fmt;
 
-/// Shortens an error message for clients and logs: quoted values (`"…"`, `` `…` ``) are cut
-/// to 100 characters and the whole message to 1,000, so a huge input is never echoed back.
-pub use crate::__private::cap_message;
-
 /// The kind of an [`ActionError`], named after Backstage's error classes.
 ///
 /// Every kind but [`ErrorKind::InternalError`] is reported to the client as
@@ -269,6 +265,7 @@ impl From<Box<dyn StdError + Send + Sync + 'static>> for ActionError {
 }
 
 #[cfg(feature = "anyhow")]
+#[cfg_attr(docsrs, doc(cfg(feature = "anyhow")))]
 impl From<anyhow::Error> for ActionError {
     fn from(err: anyhow::Error) -> Self {
         // An `ActionError` that travelled through anyhow keeps its kind.
@@ -277,6 +274,66 @@ impl From<anyhow::Error> for ActionError {
             Err(err) => Self::from(Box::<dyn StdError + Send + Sync>::from(err)),
         }
     }
+}
+
+/// The longest quoted value (`"…"` or `` `…` ``) [`cap_message`] keeps, in characters.
+pub const MAX_QUOTED_CHARS: usize = 100;
+/// The longest message [`cap_message`] returns, in characters (plus a final `…`).
+pub const MAX_MESSAGE_CHARS: usize = 1000;
+
+/// Shortens an error message for clients and logs, so a huge input is never echoed back: every
+/// quoted value (`"…"`, with `\"` escapes, or `` `…` ``) longer than [`MAX_QUOTED_CHARS`]
+/// characters is cut there and marked with `…`, and the whole message is cut at
+/// [`MAX_MESSAGE_CHARS`] characters.
+///
+/// ```
+/// use mcp_actions::error::cap_message;
+///
+/// let long = "9".repeat(5_000);
+/// let capped = cap_message(&format!("invalid type: string \"{long}\", expected u8"));
+/// assert_eq!(capped, format!("invalid type: string \"{}…\", expected u8", "9".repeat(100)));
+/// ```
+pub fn cap_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(MAX_MESSAGE_CHARS + 8));
+    let mut chars = message.chars();
+    let mut count = 0usize;
+    let mut push = |out: &mut String, c: char| {
+        count += 1;
+        if count <= MAX_MESSAGE_CHARS {
+            out.push(c);
+        } else if count == MAX_MESSAGE_CHARS + 1 {
+            out.push('…');
+        }
+    };
+    while let Some(c) = chars.next() {
+        push(&mut out, c);
+        if c != '"' && c != '`' {
+            continue;
+        }
+        let (mut kept, mut cut, mut escaped) = (0usize, false, false);
+        for inner in chars.by_ref() {
+            if inner == c && !escaped {
+                if cut {
+                    push(&mut out, '…');
+                }
+                push(&mut out, inner);
+                cut = false;
+                break;
+            }
+            escaped = c == '"' && !escaped && inner == '\\';
+            if kept < MAX_QUOTED_CHARS {
+                push(&mut out, inner);
+                kept += 1;
+            } else {
+                cut = true;
+            }
+        }
+        if cut {
+            // An unterminated quote that was cut.
+            push(&mut out, '…');
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -322,5 +379,39 @@ mod tests {
         let err = ActionError::from(anyhow::anyhow!("boom"));
         assert!(err.is_internal());
         assert!(err.details().contains("boom"));
+    }
+
+    #[test]
+    fn quoted_values_are_capped() {
+        let long = "9".repeat(50_000);
+        let message = format!("invalid type: string {long:?}, expected u8");
+        let capped = cap_message(&message);
+        assert_eq!(
+            capped,
+            format!("invalid type: string \"{}…\", expected u8", "9".repeat(100))
+        );
+        let message = format!("unknown field `{long}`, expected `name`");
+        assert_eq!(
+            cap_message(&message),
+            format!("unknown field `{}…`, expected `name`", "9".repeat(100))
+        );
+        // Escaped quotes stay inside the value; short values are untouched.
+        let message = r#"invalid type: string "a \"quoted\" word", expected u8"#;
+        assert_eq!(cap_message(message), message);
+        // Multi-byte characters are cut on a character boundary.
+        let message = format!("string \"{}\"", "é".repeat(500));
+        assert_eq!(
+            cap_message(&message),
+            format!("string \"{}…\"", "é".repeat(100))
+        );
+        // An unterminated quote, and the overall cap.
+        assert_eq!(
+            cap_message(&format!("x \"{long}")),
+            format!("x \"{}…", "9".repeat(100))
+        );
+        let words = "word ".repeat(1_000);
+        let capped = cap_message(&words);
+        assert_eq!(capped.chars().count(), MAX_MESSAGE_CHARS + 1);
+        assert!(capped.ends_with('…'));
     }
 }

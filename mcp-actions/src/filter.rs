@@ -298,57 +298,17 @@ impl ActionFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::descriptor::SourceLocation;
+    use crate::testing::descriptor;
 
-    fn schema() -> Result<crate::schema::JsonObject, crate::schema::SchemaError> {
-        Ok(serde_json::json!({"type": "object"})
-            .as_object()
-            .unwrap()
-            .clone())
-    }
-    fn invoke(
-        _: crate::ActionContext,
-        _: serde_json::Value,
-    ) -> crate::BoxFuture<'static, Result<serde_json::Value, crate::ActionError>> {
-        Box::pin(async { Ok(serde_json::json!({})) })
-    }
-    const fn desc(
-        plugin: &'static str,
-        name: &'static str,
-        attributes: ActionAttributes,
-    ) -> ActionDescriptor {
-        ActionDescriptor {
-            plugin,
-            name,
-            title: "t",
-            description: "d",
-            attributes,
-            permission: None,
-            services: &[],
-            location: SourceLocation {
-                file: "f.rs",
-                line: 1,
-            },
-            input_schema: schema,
-            output_schema: schema,
-            invoke,
-        }
-    }
-    static GET: ActionDescriptor = desc(
-        "catalog",
-        "get_catalog_entity",
-        ActionAttributes::new(true, None, true, false),
-    );
-    static DELETE: ActionDescriptor = desc(
-        "catalog",
-        "delete_catalog_entity",
-        ActionAttributes::new(false, None, true, false),
-    );
-    static GREET: ActionDescriptor = desc(
-        "greet-user",
-        "greet_user",
-        ActionAttributes::new(true, None, true, false),
-    );
+    static GET: ActionDescriptor = descriptor("catalog", "get_catalog_entity")
+        .attributes(ActionAttributes::new(true, None, true, false))
+        .into_descriptor();
+    static DELETE: ActionDescriptor = descriptor("catalog", "delete_catalog_entity")
+        .attributes(ActionAttributes::new(false, None, true, false))
+        .into_descriptor();
+    static GREET: ActionDescriptor = descriptor("greet-user", "greet_user")
+        .attributes(ActionAttributes::new(true, None, true, false))
+        .into_descriptor();
 
     fn exposed(f: &ActionFilter) -> Vec<&'static str> {
         [&GET, &DELETE, &GREET]

@@ -73,6 +73,8 @@
 //! `destructive`, `idempotent`, `open_world`, `permission`, `crate`) and the accepted function
 //! shapes are described on [`action`].
 #![warn(missing_docs)]
+// docs.rs (`--cfg docsrs`, see Cargo.toml) labels feature-gated items with their feature.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod context;
 pub mod credentials;
@@ -81,6 +83,7 @@ pub mod dispatch;
 pub mod error;
 pub mod filter;
 pub mod permission;
+pub mod policy;
 pub mod registry;
 pub mod schema;
 pub mod services;
@@ -97,10 +100,8 @@ pub use credentials::{AccessRestriction, Credentials, Principal};
 pub use descriptor::{ActionAttributes, ActionDescriptor, SourceLocation};
 pub use dispatch::{CallOptions, Dispatcher};
 pub use error::{ActionError, ErrorKind};
-pub use permission::{
-    AllowAll, AuthorizeRequest, BoxFuture, Decision, DenyAll, Permission, PermissionAction,
-    PermissionPolicy, policy_fn,
-};
+pub use permission::{BoxFuture, Permission, PermissionAction};
+pub use policy::{AllowAll, AuthorizeRequest, Decision, DenyAll, PermissionPolicy, policy_fn};
 pub use registry::{RegisteredAction, Registry, RegistryError, RegistryProblem};
 pub use services::{Service, Services};
 

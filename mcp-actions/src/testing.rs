@@ -27,6 +27,9 @@
 //! #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 //! # }
 //! ```
+//!
+//! Tests of the registry, filters or a server that need actions outside the inventory build
+//! their descriptors with [`descriptor`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,11 +39,14 @@ use serde_json::Value;
 
 use crate::context::ActionContext;
 use crate::credentials::Credentials;
+use crate::descriptor::{ActionAttributes, ActionDescriptor, InvokeFn, SchemaFn, SourceLocation};
 use crate::dispatch::{CallOptions, Dispatcher};
 use crate::error::ActionError;
-use crate::permission::{AllowAll, PermissionPolicy};
+use crate::permission::{BoxFuture, Permission};
+use crate::policy::{AllowAll, PermissionPolicy};
 use crate::registry::Registry;
-use crate::services::Services;
+use crate::schema::{JsonObject, SchemaError};
+use crate::services::{ServiceKey, Services};
 
 /// Calls actions by name with chosen credentials, services and permission policy.
 ///
@@ -185,5 +191,221 @@ impl ActionTester {
             .services(Arc::new(self.services.clone()))
             .policy(Arc::clone(&self.policy))
             .build()
+    }
+}
+
+/// Starts a hand-built [`ActionDescriptor`] for tests: an action that is not in the inventory,
+/// so only the test that builds it sees it.
+///
+/// Every field has a default, so a test sets only what it is about:
+///
+/// | field | default |
+/// |---|---|
+/// | `title` | the name |
+/// | `description` | `"A hand-built test action."` |
+/// | `attributes` | [`ActionAttributes::default()`] (not read-only, hence destructive) |
+/// | `permission` | none |
+/// | `services` | none |
+/// | `location` | the file and line where `descriptor` was called |
+/// | `input_schema`, `output_schema` | [`object_schema`]: `{"type": "object"}` |
+/// | `invoke` | [`echo`]: returns its input |
+///
+/// [`build`](DescriptorBuilder::build) leaks the descriptor to get the `&'static` that
+/// [`Registry::from_descriptors`] takes (a few bytes per test);
+/// [`into_descriptor`](DescriptorBuilder::into_descriptor) is `const`, for a `static`.
+///
+/// ```
+/// use mcp_actions::testing::{ActionTester, descriptor};
+/// use mcp_actions::{ActionAttributes, ActionDescriptor, Permission, Registry};
+///
+/// const VIEW: Permission = Permission::read("example.view");
+///
+/// let get = descriptor("catalog", "get_entity")
+///     .title("Get Entity")
+///     .attributes(ActionAttributes::new(true, None, true, false))
+///     .permission(&VIEW)
+///     .location("hand/built.rs", 10)
+///     .build();
+/// assert_eq!(get.id(), "catalog:get_entity");
+/// assert_eq!(get.location.to_string(), "hand/built.rs:10");
+///
+/// // In a `static`, without leaking:
+/// static DELETE: ActionDescriptor = descriptor("catalog", "delete_entity").into_descriptor();
+/// assert_eq!(DELETE.title, "delete_entity");
+/// assert!(DELETE.attributes.destructive);
+///
+/// let registry = Registry::from_descriptors([get, &DELETE]).unwrap();
+/// assert_eq!(registry.len(), 2);
+///
+/// // The default invoke echoes its input.
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let tester = ActionTester::with_registry(registry);
+/// let input = serde_json::json!({"id": "component:default/website"});
+/// assert_eq!(tester.call("delete_entity", input.clone()).await.unwrap(), input);
+/// # });
+/// ```
+#[track_caller]
+pub const fn descriptor(plugin: &'static str, name: &'static str) -> DescriptorBuilder {
+    let caller = std::panic::Location::caller();
+    DescriptorBuilder {
+        descriptor: ActionDescriptor {
+            plugin,
+            name,
+            title: name,
+            description: "A hand-built test action.",
+            attributes: ActionAttributes::new(false, None, false, false),
+            permission: None,
+            services: &[],
+            location: SourceLocation {
+                file: caller.file(),
+                line: caller.line(),
+            },
+            input_schema: object_schema,
+            output_schema: object_schema,
+            invoke: echo,
+        },
+    }
+}
+
+/// A hand-built [`ActionDescriptor`] under construction; see [`descriptor`].
+#[must_use = "a builder does nothing until `.build()` or `.into_descriptor()`"]
+pub struct DescriptorBuilder {
+    descriptor: ActionDescriptor,
+}
+
+impl DescriptorBuilder {
+    /// The human-readable title (default: the name).
+    pub const fn title(mut self, title: &'static str) -> Self {
+        self.descriptor.title = title;
+        self
+    }
+
+    /// What the action does (default: `"A hand-built test action."`).
+    pub const fn description(mut self, description: &'static str) -> Self {
+        self.descriptor.description = description;
+        self
+    }
+
+    /// The behavioural hints (default: [`ActionAttributes::default()`]).
+    pub const fn attributes(mut self, attributes: ActionAttributes) -> Self {
+        self.descriptor.attributes = attributes;
+        self
+    }
+
+    /// The permission a caller needs (default: none).
+    pub const fn permission(mut self, permission: &'static Permission) -> Self {
+        self.descriptor.permission = Some(permission);
+        self
+    }
+
+    /// The services the action declares it needs (default: none).
+    pub const fn services(mut self, services: &'static [ServiceKey]) -> Self {
+        self.descriptor.services = services;
+        self
+    }
+
+    /// Where the action claims to be defined (default: where [`descriptor`] was called).
+    pub const fn location(mut self, file: &'static str, line: u32) -> Self {
+        self.descriptor.location = SourceLocation { file, line };
+        self
+    }
+
+    /// The input schema (default: [`object_schema`]).
+    pub const fn input_schema(mut self, input_schema: SchemaFn) -> Self {
+        self.descriptor.input_schema = input_schema;
+        self
+    }
+
+    /// The output schema (default: [`object_schema`]).
+    pub const fn output_schema(mut self, output_schema: SchemaFn) -> Self {
+        self.descriptor.output_schema = output_schema;
+        self
+    }
+
+    /// The entry point (default: [`echo`]).
+    pub const fn invoke(mut self, invoke: InvokeFn) -> Self {
+        self.descriptor.invoke = invoke;
+        self
+    }
+
+    /// The descriptor, leaked to get a `&'static` (fine in tests: a few bytes each).
+    pub fn build(self) -> &'static ActionDescriptor {
+        Box::leak(Box::new(self.descriptor))
+    }
+
+    /// The descriptor by value, in a `const` context: for a `static`.
+    pub const fn into_descriptor(self) -> ActionDescriptor {
+        self.descriptor
+    }
+}
+
+impl std::fmt::Debug for DescriptorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("DescriptorBuilder")
+            .field(&self.descriptor)
+            .finish()
+    }
+}
+
+/// The default schema of a hand-built descriptor: `{"type": "object"}` (any object).
+pub fn object_schema() -> Result<JsonObject, SchemaError> {
+    let mut schema = JsonObject::new();
+    schema.insert("type".into(), "object".into());
+    Ok(schema)
+}
+
+/// The default entry point of a hand-built descriptor: returns its input unchanged.
+pub fn echo(_ctx: ActionContext, input: Value) -> BoxFuture<'static, Result<Value, ActionError>> {
+    Box::pin(std::future::ready(Ok(input)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static IN_A_STATIC: ActionDescriptor = descriptor("plugin-x", "in_a_static").into_descriptor();
+
+    #[test]
+    fn descriptor_defaults() {
+        let line = line!() + 1;
+        let d = descriptor("plugin-x", "do_thing").build();
+        assert_eq!(d.id(), "plugin-x:do_thing");
+        assert_eq!(d.title, "do_thing");
+        assert!(!d.description.trim().is_empty());
+        assert_eq!(d.attributes, ActionAttributes::default());
+        assert!(d.permission.is_none() && d.services.is_empty());
+        assert_eq!(d.location.to_string(), format!("{}:{line}", file!()));
+        assert_eq!(IN_A_STATIC.location.file, file!());
+        let object = serde_json::json!({"type": "object"});
+        assert_eq!(Value::Object((d.input_schema)().unwrap()), object);
+        assert_eq!(Value::Object((d.output_schema)().unwrap()), object);
+        // The defaults pass the registry's checks.
+        Registry::from_descriptors([d, &IN_A_STATIC]).unwrap();
+    }
+
+    #[test]
+    fn descriptor_setters() {
+        const VIEW: Permission = Permission::read("plugin-x.view");
+        static SERVICES: [ServiceKey; 1] = [ServiceKey::of::<String>()];
+        fn no_schema() -> Result<JsonObject, SchemaError> {
+            Ok(JsonObject::new())
+        }
+        let d = descriptor("plugin-x", "viewed")
+            .title("Viewed")
+            .description("Set by hand.")
+            .attributes(ActionAttributes::new(true, None, true, true))
+            .permission(&VIEW)
+            .services(&SERVICES)
+            .location("hand/built.rs", 7)
+            .input_schema(no_schema)
+            .output_schema(no_schema)
+            .build();
+        assert_eq!((d.title, d.description), ("Viewed", "Set by hand."));
+        assert!(d.attributes.read_only && d.attributes.open_world);
+        assert_eq!(d.permission, Some(&VIEW));
+        assert_eq!((d.services[0].type_name)(), "alloc::string::String");
+        assert_eq!(d.location.to_string(), "hand/built.rs:7");
+        assert!((d.input_schema)().unwrap().is_empty());
+        assert!((d.output_schema)().unwrap().is_empty());
     }
 }
