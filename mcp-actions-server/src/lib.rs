@@ -7,6 +7,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+#[cfg(feature = "cli")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli;
 pub mod config;
 mod http;
@@ -14,9 +16,12 @@ mod mcp;
 mod server;
 #[cfg(test)]
 mod test_support;
+#[cfg(any(feature = "sse", feature = "stdio"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sse", feature = "stdio"))))]
 pub mod transport;
 
 pub use auth::{AuthError, Authenticator, StaticTokenAuthenticator, bearer_token};
+#[cfg(feature = "cli")]
 pub use cli::{RunError, run, run_cli, run_with};
 pub use config::{Config, ConfigError, ConfigLoader};
 pub use mcp::{ActionsHandler, ToolNameProblem};

@@ -4,7 +4,6 @@ use std::io::Read;
 
 use mcp_actions::{CallOptions, Credentials};
 use serde_json::{Value, json};
-use yaml_rust2::{Yaml, YamlEmitter};
 
 use super::args::*;
 use super::{RunError, shutdown_signal};
@@ -336,7 +335,13 @@ pub(super) fn check(server: &ActionsServer, args: &CheckArgs) -> Result<(), RunE
     let config = server.config();
     let effective = config.effective();
     let text = match args.format {
-        ConfigFormat::Yaml => yaml_text(&effective)?,
+        // serde_yaml_ng for printing: its output (quoting included) is what operators and
+        // scripts of earlier versions read; yaml-rust2 only parses.
+        ConfigFormat::Yaml => serde_yaml_ng::to_string(&effective).map_err(|e| {
+            RunError::Output(std::io::Error::other(format!(
+                "cannot write the config as YAML: {e}"
+            )))
+        })?,
         ConfigFormat::Json => {
             serde_json::to_string_pretty(&effective).expect("JSON values serialize") + "\n"
         }
@@ -377,37 +382,6 @@ pub(super) fn check(server: &ActionsServer, args: &CheckArgs) -> Result<(), RunE
     }
     eprintln!("{summary}");
     Ok(())
-}
-
-/// `value` as a YAML document (without the `---` line).
-fn yaml_text(value: &Value) -> Result<String, RunError> {
-    fn yaml(value: &Value) -> Yaml {
-        match value {
-            Value::Null => Yaml::Null,
-            Value::Bool(b) => Yaml::Boolean(*b),
-            Value::Number(n) => match n.as_i64() {
-                Some(i) => Yaml::Integer(i),
-                None => Yaml::Real(n.to_string()),
-            },
-            Value::String(s) => Yaml::String(s.clone()),
-            Value::Array(items) => Yaml::Array(items.iter().map(yaml).collect()),
-            Value::Object(map) => Yaml::Hash(
-                map.iter()
-                    .map(|(k, v)| (Yaml::String(k.clone()), yaml(v)))
-                    .collect(),
-            ),
-        }
-    }
-    let mut text = String::new();
-    YamlEmitter::new(&mut text)
-        .dump(&yaml(value))
-        .map_err(|e| {
-            RunError::Output(std::io::Error::other(format!(
-                "cannot write the config as YAML: {e:?}"
-            )))
-        })?;
-    let text = text.strip_prefix("---\n").unwrap_or(&text);
-    Ok(format!("{text}\n"))
 }
 
 #[cfg(test)]

@@ -46,7 +46,7 @@ pub enum ConfigError {
         message: String,
     },
     /// A value has the wrong type or shape, or a key is unknown.
-    #[error("invalid configuration at `{key}`{}: {message}", at(location))]
+    #[error("invalid configuration at `{key}`: {message}{}", at(location))]
     Invalid {
         /// The key path, e.g. `backend.listen.port`.
         key: String,
@@ -76,7 +76,7 @@ fn list(problems: &[ConfigProblem]) -> String {
 
 /// One problem with one key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{key}`{}: {message}", at(location))]
+#[error("`{key}`: {message}{}", at(location))]
 #[non_exhaustive]
 pub struct ConfigProblem {
     /// The key path.

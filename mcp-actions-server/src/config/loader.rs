@@ -124,8 +124,14 @@ impl ConfigLoader {
             );
             names.push(name);
         }
-        let mut root: Root = deserialize_at("", tree.clone()).map_err(|e| locate(e, &locations))?;
-        let problems = validate::check(&root);
+        let mut problems = validate::before_reading(&tree);
+        let root = if problems.is_empty() {
+            let root: Root = deserialize_at("", tree.clone()).map_err(|e| locate(e, &locations))?;
+            problems = validate::check(&root);
+            Some(root)
+        } else {
+            None
+        };
         if !problems.is_empty() {
             let problems = problems
                 .into_iter()
@@ -136,6 +142,7 @@ impl ConfigLoader {
                 .collect();
             return Err(ConfigError::from_problems(problems));
         }
+        let mut root = root.expect("read when there were no problems before");
         if let Some(url) = &mut root.backend.base_url {
             url.truncate(url.trim_end_matches('/').len());
         }

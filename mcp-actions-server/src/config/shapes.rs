@@ -135,6 +135,27 @@ where
         fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
             M::deserialize(de::value::MapAccessDeserializer::new(map)).map(Into::into)
         }
+        // Anything else: "expected …, got a number" (serde's own message quotes the value).
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<T, E> {
+            Err(self.got("a number"))
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<T, E> {
+            Err(self.got("a number"))
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<T, E> {
+            Err(self.got("a number"))
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<T, E> {
+            Err(self.got("a boolean"))
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<T, A::Error> {
+            Err(self.got("a list"))
+        }
+    }
+    impl<T, M> Visit<T, M> {
+        fn got<E: de::Error>(&self, kind: &str) -> E {
+            E::custom(format!("expected {}, got {kind}", self.expecting))
+        }
     }
     d.deserialize_any(Visit {
         expecting,

@@ -355,7 +355,7 @@ fn sse_section() {
     let err = sse("mcpActions:\n  sse: { maxSessions: 0 }\n").unwrap_err();
     assert!(
         err.to_string()
-            .contains("`mcpActions.sse.maxSessions` (test.yaml:2): must be at least 1"),
+            .contains("`mcpActions.sse.maxSessions`: must be at least 1"),
         "{err}"
     );
     let err = sse("mcpActions:\n  sse: { idleTimeout: 5 }\n").unwrap_err();

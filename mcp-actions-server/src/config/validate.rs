@@ -47,6 +47,57 @@ pub(crate) fn is_valid_server_key(key: &str) -> bool {
         && !RESERVED_SERVER_KEYS.contains(&key)
 }
 
+/// What must be checked on the tree, before the model is read, to be reported at the right key:
+/// the string form of `backend.listen` (a bad port is `backend.listen.port`), and
+/// `externalAccess` entries of a type that is not supported (they have other options, which
+/// the model, knowing only `static`, would call unknown keys) or without `options`.
+pub(crate) fn before_reading(tree: &serde_json::Value) -> Vec<ConfigProblem> {
+    let mut problems = Vec::new();
+    if let Some(serde_json::Value::String(text)) = tree.pointer("/backend/listen") {
+        if let Some((_, port)) = text.rsplit_once(':') {
+            if port.parse::<u16>().is_err() {
+                problems.push(ConfigProblem::new(
+                    "backend.listen.port",
+                    format!("`{port}` is not a port number (0-65535)"),
+                ));
+            }
+        }
+    }
+    problems.extend(external_access_types(tree));
+    problems
+}
+
+fn external_access_types(tree: &serde_json::Value) -> Vec<ConfigProblem> {
+    let entries = tree
+        .pointer("/backend/auth/externalAccess")
+        .and_then(serde_json::Value::as_array);
+    let mut problems = Vec::new();
+    for (i, entry) in entries.into_iter().flatten().enumerate() {
+        let key = format!("backend.auth.externalAccess[{i}]");
+        match entry.get("type").and_then(serde_json::Value::as_str) {
+            // Only when nothing else is wrong with the entry's keys (an `optionz` is named as
+            // an unknown key when the model is read).
+            Some("static")
+                if entry.as_object().is_some_and(|keys| {
+                    keys.keys()
+                        .all(|k| k == "type" || k == "accessRestrictions")
+                }) =>
+            {
+                problems.push(ConfigProblem::new(
+                    format!("{key}.options"),
+                    "is missing; a static entry needs `options: { token: …, subject: … }`",
+                ))
+            }
+            Some(kind) if kind != "static" => problems.push(ConfigProblem::new(
+                format!("{key}.type"),
+                format!("type `{kind}` is not supported yet; supported: `static`"),
+            )),
+            _ => {}
+        }
+    }
+    problems
+}
+
 /// Every problem of `root`.
 pub(crate) fn check(root: &Root) -> Vec<ConfigProblem> {
     let mut problems = Vec::new();
@@ -134,16 +185,6 @@ fn static_tokens(root: &Root, problem: &mut impl FnMut(String, String)) {
     let entries = &root.backend.auth.external_access;
     for (i, entry) in entries.iter().enumerate() {
         let key = format!("backend.auth.externalAccess[{i}]");
-        if entry.kind != "static" {
-            problem(
-                format!("{key}.type"),
-                format!(
-                    "type `{}` is not supported yet; supported: `static`",
-                    entry.kind
-                ),
-            );
-            continue;
-        }
         let options = &entry.options;
         if let Err(error) = check_token_shape(options.token.expose()) {
             problem(format!("{key}.options.token"), error.to_string());

@@ -22,12 +22,31 @@ const MAX_DEPTH: usize = 128;
 /// aliases cannot expand to gigabytes.
 const MAX_NODES: usize = 1_000_000;
 
+/// The handle of YAML's own tags (`!!str` is `tag:yaml.org,2002:str`).
+const CORE_TAGS: &str = "tag:yaml.org,2002:";
+
 /// Key path (`backend.listen.port`, `servers[0].name`) → the line it is written on.
 pub(crate) type Lines = HashMap<String, usize>;
 
 /// Parses `text` (the source `name`): its root mapping as a JSON value (an empty document is an
 /// empty mapping) and the line of every key.
 pub(crate) fn parse(name: &str, text: &str) -> Result<(Value, Lines), ConfigError> {
+    // The parser skips `%YAML` directives; a document for another major version of YAML is
+    // not one this parser can read correctly.
+    for (line, directive) in text.lines().enumerate() {
+        if let Some(version) = directive.strip_prefix("%YAML") {
+            let version = version.trim();
+            if !version.starts_with("1.") {
+                return Err(ConfigError::Syntax {
+                    source_name: name.to_owned(),
+                    message: format!(
+                        "`%YAML {version}` at line {} is not a YAML version this server reads (1.x)",
+                        line + 1
+                    ),
+                });
+            }
+        }
+    }
     let mut reader = Reader {
         name,
         parser: Parser::new_from_str(text),
@@ -116,6 +135,19 @@ impl Reader<'_> {
             )));
         }
         self.count(1)?;
+        if let Event::Scalar(_, _, _, Some(tag))
+        | Event::SequenceStart(_, Some(tag))
+        | Event::MappingStart(_, Some(tag)) = &event
+        {
+            if tag.handle != CORE_TAGS {
+                return Err(self.syntax(format!(
+                    "the tag `{}{}` at line {} is not supported; remove it (only YAML's own `!!str`, `!!int`… are)",
+                    if tag.handle == "!" { "!" } else { &tag.handle },
+                    tag.suffix,
+                    mark.line()
+                )));
+            }
+        }
         let (value, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => (scalar(text, style, tag.as_ref()), anchor),
             Event::Alias(id) => {
@@ -215,7 +247,7 @@ fn size(value: &Value) -> usize {
 /// A scalar as YAML 1.2's core schema reads it: quoted or tagged `!!str` → a string; plain →
 /// null, a boolean, a number or a string.
 fn scalar(text: String, style: TScalarStyle, tag: Option<&Tag>) -> Value {
-    let tagged_str = tag.is_some_and(|t| t.handle == "tag:yaml.org,2002:" && t.suffix == "str");
+    let tagged_str = tag.is_some_and(|t| t.handle == CORE_TAGS && t.suffix == "str");
     if style != TScalarStyle::Plain || tagged_str {
         return Value::String(text);
     }
@@ -280,6 +312,8 @@ mod tests {
             ("a: [\n", "line"),
             ("a: 1\n---\nb: 2\n", "more than one"),
             ("? [a]\n: 1\n", "plain words"),
+            ("a: !custom 1\n", "not supported"),
+            ("%YAML 9.9\n---\na: 1\n", "YAML version"),
         ] {
             let err = parse("t.yaml", text).unwrap_err();
             assert!(err.to_string().contains(says), "{text:?}: {err}");

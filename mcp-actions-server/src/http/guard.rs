@@ -8,7 +8,6 @@ use std::task::{Context, Poll};
 
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::Response;
 use http::{HeaderValue, StatusCode, header};
 use http_body_util::Full;
@@ -227,10 +226,11 @@ pub(crate) async fn authenticate(gate: &Gate, request: Request) -> Result<Reques
 }
 
 /// [`authenticate`] as an axum middleware (the SSE transport's routes).
+#[cfg(feature = "sse")]
 pub(crate) async fn require_auth(
     axum::extract::State(gate): axum::extract::State<Gate>,
     request: Request,
-    next: Next,
+    next: axum::middleware::Next,
 ) -> Response {
     match authenticate(&gate, request).await {
         Ok(request) => next.run(request).await,

@@ -13,5 +13,7 @@ mod guard;
 pub(crate) mod hosts;
 
 pub(crate) use direct::Direct;
-pub(crate) use guard::{ConcurrencyLimit, GuardedMcpService, Guards, require_auth};
+#[cfg(feature = "sse")]
+pub(crate) use guard::require_auth;
+pub(crate) use guard::{ConcurrencyLimit, GuardedMcpService, Guards};
 pub(crate) use hosts::AllowedHosts;

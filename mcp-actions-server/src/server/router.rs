@@ -12,6 +12,7 @@ use super::{ActionsServer, Endpoint};
 use crate::auth::Gate;
 use crate::auth::metadata::{self, ProtectedResourceMetadata};
 use crate::http::{AllowedHosts, Direct, GuardedMcpService, Guards};
+#[cfg(feature = "sse")]
 use crate::transport::{SseEndpoint, SseOptions};
 
 impl ActionsServer {
@@ -74,10 +75,22 @@ impl ActionsServer {
             Some(endpoint.name().to_owned()),
         );
         let router = streamable.merge(metadata::router(&endpoint.path, metadata));
+        self.mount_sse(router, endpoint, challenge, allowed_hosts)
+    }
+
+    /// The deprecated HTTP+SSE transport at `<path>/sse`, with its own authentication.
+    #[cfg(feature = "sse")]
+    fn mount_sse(
+        &self,
+        router: Router,
+        endpoint: &Endpoint,
+        challenge: String,
+        allowed_hosts: Vec<String>,
+    ) -> Router {
+        let mcp = self.config.mcp_actions();
         if !mcp.sse.enabled {
             return router;
         }
-        // The deprecated HTTP+SSE transport at `<path>/sse`, with its own authentication.
         let sse = SseEndpoint::new(
             &endpoint.path,
             endpoint.handler.clone(),
@@ -86,11 +99,17 @@ impl ActionsServer {
         .challenge(challenge)
         .options(
             SseOptions::from_config(&mcp.sse)
-                .with_max_request_body_bytes(limit)
+                .with_max_request_body_bytes(mcp.limits.max_request_body_bytes)
                 .with_allowed_hosts(allowed_hosts),
         )
         .shutdown_token(self.sse_shutdown.child_token());
         router.merge(sse.router())
+    }
+
+    /// Built without the `sse` feature: nothing to mount.
+    #[cfg(not(feature = "sse"))]
+    fn mount_sse(&self, router: Router, _: &Endpoint, _: String, _: Vec<String>) -> Router {
+        router
     }
 
     /// The router for [`ActionsServer::base_url`] without a bound address: set

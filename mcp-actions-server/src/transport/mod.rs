@@ -16,7 +16,12 @@
 //! [configuration reference](crate#configuration-reference). The body of an SSE POST is
 //! limited by `mcpActions.limits.maxRequestBodyBytes`, like a Streamable HTTP POST.
 
+#[cfg(feature = "sse")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sse")))]
 pub mod sse;
+#[cfg(feature = "stdio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stdio")))]
 pub mod stdio;
 
+#[cfg(feature = "sse")]
 pub use sse::{SseEndpoint, SseOptions};
