@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
+use mcp_actions_tests::prelude::*;
 use serde_json::json;
 
 use crate::actions::Probe;
-use crate::support::*;
+use crate::setup::*;
 
 #[tokio::test]
 async fn a_panicking_action_is_an_internal_error_without_its_details() {
@@ -57,7 +58,7 @@ async fn disconnect_reaches_the_action(v2026: bool) {
         let headers = if v2026 {
             headers_2026(FULL_TOKEN, "tools/call", Some("hardening_hang"))
         } else {
-            standard_headers()
+            standard_headers(FULL_TOKEN)
         };
         send(&endpoint, &headers, body.to_string().into_bytes()).await
     });
@@ -169,7 +170,12 @@ async fn faults_leave_other_in_flight_calls_alone() {
                     assert!(text.starts_with("InputError: "), "{text}");
                 }
                 _ => {
-                    let reply = send(&server.endpoint, &standard_headers(), b"{".to_vec()).await;
+                    let reply = send(
+                        &server.endpoint,
+                        &standard_headers(FULL_TOKEN),
+                        b"{".to_vec(),
+                    )
+                    .await;
                     assert_eq!(reply.status, 400);
                 }
             }

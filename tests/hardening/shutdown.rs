@@ -6,10 +6,11 @@ use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use mcp_actions_tests::prelude::*;
 use serde_json::json;
 
 use crate::actions::Probe;
-use crate::support::*;
+use crate::setup::*;
 
 /// Waits until a connection to `addr` is refused: the server stopped listening. Each attempt
 /// that still connects lets the server run before the next one.
