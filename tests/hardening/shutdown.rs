@@ -94,18 +94,18 @@ async fn no_accepted_call_is_lost_and_new_connections_are_refused() {
     );
 }
 
-#[tokio::test]
-async fn calls_still_running_after_the_grace_period_are_cancelled() {
-    let probe = Probe::shared();
-    let (mut server, call) =
-        server_with_a_running_call("shutdownGraceSeconds: 1", "hardening_hang", &probe).await;
+/// Shuts `server` down and waits for its running `call` to be cut: the call's future stops,
+/// the client gets the cancellation as an in-band error (not a cut connection), and the server
+/// returns Ok.
+async fn shut_down_and_see_the_call_cut(
+    server: &mut TestServer,
+    call: JoinHandle<Reply>,
+    probe: &Probe,
+) {
     let serving = server.shut_down();
-    // It never finishes by itself: the end of the grace period cancels it, and the server
-    // returns Ok.
     probe
-        .wait_for("the call to be cancelled", |p| p.stopped() == 1)
+        .wait_for("the call to be cut", |p| p.stopped() == 1)
         .await;
-    // The client gets the cancellation as an in-band error, not a cut connection.
     let text = call.await.unwrap().tool_error();
     assert!(text.starts_with("ServiceUnavailableError: "), "{text}");
     serving
@@ -115,23 +115,23 @@ async fn calls_still_running_after_the_grace_period_are_cancelled() {
 }
 
 #[tokio::test]
+async fn calls_still_running_after_the_grace_period_are_cancelled() {
+    let probe = Probe::shared();
+    // It never finishes by itself: the end of the grace period cancels it.
+    let (mut server, call) =
+        server_with_a_running_call("shutdownGraceSeconds: 1", "hardening_hang", &probe).await;
+    shut_down_and_see_the_call_cut(&mut server, call, &probe).await;
+}
+
+#[tokio::test]
 async fn with_no_grace_period_a_running_call_is_cut_at_once() {
     let probe = Probe::shared();
+    // The in-flight call is cancelled at once (the shutdown token reaches rmcp and the
+    // action), before it is released.
     let (mut server, call) =
         server_with_a_running_call("shutdownGraceSeconds: 0", "hardening_gate", &probe).await;
-    let serving = server.shut_down();
-    // The in-flight call is cancelled when the grace period is over (the shutdown token
-    // reaches rmcp and the action), before it is released.
-    probe
-        .wait_for("the call to be cut", |p| p.stopped() == 1)
-        .await;
-    let text = call.await.unwrap().tool_error();
+    shut_down_and_see_the_call_cut(&mut server, call, &probe).await;
     assert_eq!(probe.finished(), 0);
-    assert!(text.starts_with("ServiceUnavailableError: "), "{text}");
-    serving
-        .await
-        .unwrap()
-        .expect("serve_with_shutdown returns Ok");
     assert!(
         reqwest::get(&server.base_url).await.is_err(),
         "no longer accepting"
