@@ -4,6 +4,8 @@
 //! Each suite keeps only what is its own (its tokens, its config, its actions); everything it
 //! needs to talk to a server comes from here, through [`prelude`].
 
+#![warn(missing_docs)]
+
 pub mod client;
 pub mod config;
 pub mod http;
