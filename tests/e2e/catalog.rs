@@ -2,9 +2,10 @@
 //! resource-level check, and its error kinds.
 
 use mcp_actions_server::{ActionsServer, BuildError, ConfigLoader};
+use mcp_actions_tests::prelude::*;
 use serde_json::json;
 
-use crate::support::*;
+use crate::setup::*;
 
 const READER: &str = "reader-token-123";
 const ADMIN: &str = "admin-token-123";

@@ -1,9 +1,10 @@
 //! Configuration errors (each naming the key) and the defaults without any config.
 
 use mcp_actions_server::{ActionsServer, BuildError, ConfigError, ConfigLoader};
+use mcp_actions_tests::prelude::*;
 use serde_json::json;
 
-use crate::support::*;
+use crate::setup::*;
 
 fn load(yaml: &str) -> Result<mcp_actions_server::Config, ConfigError> {
     ConfigLoader::new()
@@ -175,9 +176,9 @@ async fn without_config_it_listens_on_7007_and_accepts_the_mcp_token() {
         client.cancel().await.unwrap();
     }
     assert_eq!(
-        raw_post(&server.endpoint, Some(FULL_TOKEN), json!({}))
+        post(&server.endpoint, Some(FULL_TOKEN), &json!({}))
             .await
-            .status(),
+            .status,
         401
     );
 }

@@ -3,9 +3,10 @@
 //! with it and to one without it (`direct_dispatch(false)`), and the status, content type and
 //! body must be the same. Requests the direct path leaves to rmcp are in the list too.
 
+use mcp_actions_tests::prelude::*;
 use serde_json::{Value, json};
 
-use crate::support::*;
+use crate::setup::*;
 
 /// One request: the token, extra or replaced headers, and the body.
 struct Case {
@@ -180,35 +181,17 @@ fn cases() -> Vec<Case> {
 }
 
 /// Status, content type and body, byte for byte but for internal-error references (random).
-async fn send(endpoint: &str, case: &Case) -> (u16, String, String) {
-    let mut headers = vec![
-        ("content-type", "application/json"),
-        ("accept", "application/json, text/event-stream"),
-        ("mcp-protocol-version", "2025-11-25"),
-    ];
+async fn exchange(endpoint: &str, case: &Case) -> (u16, String, String) {
+    let mut headers = standard_headers(case.token);
     for (name, value) in &case.headers {
         headers.retain(|(n, _)| n != name);
-        headers.push((name, value));
+        headers.push((*name, (*value).to_owned()));
     }
-    let mut request = reqwest::Client::new()
-        .post(endpoint)
-        .header("authorization", format!("Bearer {}", case.token))
-        .body(case.body.to_string());
-    for (name, value) in headers {
-        request = request.header(name, value);
-    }
-    let response = request.send().await.expect("the request is answered");
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let text = response.text().await.unwrap();
-    (status, content_type, without_references(&text))
+    let reply = send(endpoint, &headers, case.body.to_string()).await;
+    let content_type = reply.header("content-type").unwrap_or_default().to_owned();
+    (reply.status, content_type, without_references(&reply.body))
 }
 
-/// `(ref 0123456789ab)` → `(ref …)`.
 fn without_references(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -229,19 +212,19 @@ async fn direct_dispatch_answers_exactly_as_rmcp_does() {
     let rmcp = TestServer::start(e2e_builder().direct_dispatch(false)).await;
     let cases = cases();
     for case in &cases {
-        let got = send(&direct.endpoint, case).await;
-        let want = send(&rmcp.endpoint, case).await;
+        let got = exchange(&direct.endpoint, case).await;
+        let want = exchange(&rmcp.endpoint, case).await;
         assert_eq!(got, want, "{}: {}", case.what, case.body);
     }
     // The comparison compared something: real answers, errors and refusals among them.
-    let (status, _, whoami) = send(&direct.endpoint, &cases[4]).await;
+    let (status, _, whoami) = exchange(&direct.endpoint, &cases[4]).await;
     assert_eq!(status, 200);
     let whoami: Value = serde_json::from_str(&whoami).unwrap();
     assert_eq!(
         whoami["result"]["structuredContent"]["subject"],
         "mcp-clients"
     );
-    let (_, _, explode) = send(&direct.endpoint, &cases[10]).await;
+    let (_, _, explode) = exchange(&direct.endpoint, &cases[10]).await;
     let explode: Value = serde_json::from_str(&explode).unwrap();
     let text = explode["result"]["content"][0]["text"].as_str().unwrap();
     assert!(text.starts_with("InternalError: "), "{text}");
@@ -276,8 +259,8 @@ async fn direct_dispatch_answers_as_rmcp_under_every_header_variant() {
                 headers: variant.to_vec(),
                 ..base
             };
-            let got = send(&direct.endpoint, &case).await;
-            let want = send(&rmcp.endpoint, &case).await;
+            let got = exchange(&direct.endpoint, &case).await;
+            let want = exchange(&rmcp.endpoint, &case).await;
             assert_eq!(got, want, "{} with {variant:?}: {}", case.what, case.body);
             compared += 1;
         }

@@ -3,9 +3,10 @@
 //! combined with the builder's `plugin_sources`, and the start-up warnings.
 
 use mcp_actions_server::{ActionsServer, ActionsServerBuilder};
+use mcp_actions_tests::prelude::*;
 use serde_json::json;
 
-use crate::support::*;
+use crate::setup::*;
 
 /// The `e2e` actions and their attributes as written (destructive is never set explicitly):
 ///

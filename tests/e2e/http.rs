@@ -1,27 +1,17 @@
 //! HTTP-level behaviour: the Host allow-list, the body limit, stateless GET, plugin sources.
 
 use mcp_actions_server::ActionsServer;
+use mcp_actions_tests::prelude::*;
 use serde_json::json;
 
-use crate::support::*;
+use crate::setup::*;
 
-fn list_request() -> serde_json::Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
-}
-
-async fn post_with_host(endpoint: &str, host: &str) -> reqwest::StatusCode {
-    reqwest::Client::new()
-        .post(endpoint)
-        .header("host", host)
-        .header("authorization", format!("Bearer {FULL_TOKEN}"))
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
-        .body(list_request().to_string())
-        .send()
+async fn post_with_host(endpoint: &str, host: &str) -> u16 {
+    let mut headers = standard_headers(FULL_TOKEN);
+    headers.push(("host", host.to_owned()));
+    send(endpoint, &headers, rpc(1, "tools/list", None).to_string())
         .await
-        .unwrap()
-        .status()
+        .status
 }
 
 #[tokio::test]
@@ -85,9 +75,7 @@ async fn a_body_over_the_configured_limit_is_refused_with_413() {
         "params": {"name": "e2e_echo", "arguments": {"message": "x".repeat(4096), "options": {"loud": false}}}
     });
     assert_eq!(
-        raw_post(&server.endpoint, Some(FULL_TOKEN), big)
-            .await
-            .status(),
+        post(&server.endpoint, Some(FULL_TOKEN), &big).await.status,
         413
     );
     let small = json!({
@@ -95,9 +83,9 @@ async fn a_body_over_the_configured_limit_is_refused_with_413() {
         "params": {"name": "e2e_echo", "arguments": {"message": "x", "options": {"loud": false}}}
     });
     assert_eq!(
-        raw_post(&server.endpoint, Some(FULL_TOKEN), small)
+        post(&server.endpoint, Some(FULL_TOKEN), &small)
             .await
-            .status(),
+            .status,
         200
     );
 }
@@ -113,16 +101,16 @@ async fn get_on_the_stateless_endpoint_is_405_and_no_session_is_issued() {
         .await
         .unwrap();
     assert_eq!(response.status(), 405);
-    let response = raw_post(
+    let reply = post(
         &server.endpoint,
         Some(FULL_TOKEN),
-        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {},
             "clientInfo": {"name": "e2e", "version": "1"}}}),
     )
     .await;
-    assert_eq!(response.status(), 200);
-    assert!(response.headers().get("mcp-session-id").is_none());
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("mcp-session-id").is_none());
 }
 
 #[tokio::test]

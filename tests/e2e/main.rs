@@ -9,7 +9,7 @@
 use greet_user as _;
 
 mod actions;
-mod support;
+mod setup;
 
 mod auth;
 mod calls;

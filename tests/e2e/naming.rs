@@ -8,9 +8,10 @@ use mcp_actions::{
     SourceLocation,
 };
 use mcp_actions_server::{ActionsServer, BuildError};
+use mcp_actions_tests::prelude::*;
 use serde_json::{Value, json};
 
-use crate::support::*;
+use crate::setup::*;
 
 const NAMESPACED: &str = "mcpActions:\n  namespacedToolNames: true\n";
 

@@ -1,10 +1,11 @@
 //! The permission policy hook: denied permissions are hidden from tools/list and refused.
 
 use mcp_actions::{Decision, Principal, policy_fn};
+use mcp_actions_tests::prelude::*;
 use serde_json::json;
 
 use crate::actions::SECRET_WRITE;
-use crate::support::*;
+use crate::setup::*;
 
 #[tokio::test]
 async fn a_permission_the_policy_denies_is_hidden_and_refused_on_both_lifecycles() {

@@ -3,9 +3,10 @@
 //! keys; unknown keys are 404.
 
 use mcp_actions_server::{ActionsServer, ActionsServerBuilder, ConfigLoader};
+use mcp_actions_tests::prelude::*;
 use serde_json::json;
 
-use crate::support::*;
+use crate::setup::*;
 
 const SERVERS: &str = r#"
 mcpActions:
@@ -30,10 +31,6 @@ fn builder(extra: &str) -> ActionsServerBuilder {
     ActionsServer::builder()
         .config(configs(&[TEST_CONFIG, SERVERS, extra]))
         .registry(registry(&["e2e", "e2e-other"]))
-}
-
-fn list_request() -> serde_json::Value {
-    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
 }
 
 #[tokio::test]
@@ -182,18 +179,18 @@ async fn each_named_server_has_its_own_metadata_and_401_challenge() {
         assert_eq!(document["resource_name"], format!("e2e {key}"));
 
         for token in [None, Some("wrong-token-123")] {
-            let response = raw_post(&endpoint, token, list_request()).await;
-            assert_eq!(response.status(), 401, "{key} {token:?}");
-            let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+            let reply = post(&endpoint, token, &rpc(1, "tools/list", None)).await;
+            assert_eq!(reply.status, 401, "{key} {token:?}");
+            let challenge = reply.header("www-authenticate").unwrap();
             assert!(
                 challenge.starts_with(&format!("Bearer resource_metadata=\"{metadata_url}\"")),
                 "{challenge}"
             );
         }
         assert_eq!(
-            raw_post(&endpoint, Some(FULL_TOKEN), list_request())
+            post(&endpoint, Some(FULL_TOKEN), &rpc(1, "tools/list", None))
                 .await
-                .status(),
+                .status,
             200
         );
     }
@@ -210,9 +207,9 @@ async fn each_named_server_has_its_own_metadata_and_401_challenge() {
         .unwrap();
     assert_eq!(document["resource"], server.endpoint);
     assert_eq!(document["resource_name"], "e2e-server");
-    let response = raw_post(&server.endpoint, None, list_request()).await;
+    let reply = post(&server.endpoint, None, &rpc(1, "tools/list", None)).await;
     assert_eq!(
-        response.headers()["www-authenticate"].to_str().unwrap(),
+        reply.header("www-authenticate").unwrap(),
         format!("Bearer resource_metadata=\"{default_metadata}\"")
     );
 }
@@ -235,11 +232,11 @@ async fn named_server_metadata_uses_the_base_url() {
 async fn an_unknown_key_is_404_for_the_endpoint_and_its_metadata() {
     let server = TestServer::start(builder("")).await;
     for token in [Some(FULL_TOKEN), None] {
-        let response = raw_post(&server.named("nope"), token, list_request()).await;
-        assert_eq!(response.status(), 404, "{token:?}");
-        assert!(response.headers().get("www-authenticate").is_none());
+        let reply = post(&server.named("nope"), token, &rpc(1, "tools/list", None)).await;
+        assert_eq!(reply.status, 404, "{token:?}");
+        assert!(reply.header("www-authenticate").is_none());
         // The answer says which endpoints there are, for the operator with a typo.
-        let body: serde_json::Value = response.json().await.unwrap();
+        let body = reply.json();
         assert_eq!(body["error"]["name"], "NotFoundError");
         let message = body["error"]["message"].as_str().unwrap();
         assert!(
@@ -257,8 +254,13 @@ async fn an_unknown_key_is_404_for_the_endpoint_and_its_metadata() {
     assert_eq!(response.status(), 404);
     // Without named servers, no key is known.
     let server = TestServer::start(e2e_builder()).await;
-    let response = raw_post(&server.named("ops"), Some(FULL_TOKEN), list_request()).await;
-    assert_eq!(response.status(), 404);
+    let reply = post(
+        &server.named("ops"),
+        Some(FULL_TOKEN),
+        &rpc(1, "tools/list", None),
+    )
+    .await;
+    assert_eq!(reply.status, 404);
 }
 
 #[test]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use mcp_actions::prelude::*;
+use mcp_actions_tests::wait::WAIT;
 use serde::Serializer;
 use tokio::sync::Notify;
 
@@ -55,16 +56,14 @@ impl Probe {
             }
         };
         // A hang guard, not a timing assertion: the condition is expected within milliseconds.
-        tokio::time::timeout(std::time::Duration::from_secs(60), wait)
-            .await
-            .unwrap_or_else(|_| {
-                panic!(
-                    "waited 60 s for {what}: started {}, stopped {}, finished {}",
-                    self.started(),
-                    self.stopped(),
-                    self.finished()
-                )
-            });
+        tokio::time::timeout(WAIT, wait).await.unwrap_or_else(|_| {
+            panic!(
+                "waited {WAIT:?} for {what}: started {}, stopped {}, finished {}",
+                self.started(),
+                self.stopped(),
+                self.finished()
+            )
+        });
     }
 
     /// Lets every gated call waiting now (and the next one) finish.

@@ -1,10 +1,11 @@
 //! No way in without a valid token, no token in logs or answers, the metadata document tells
 //! nothing secret, and the `Host` allow-list holds.
 
+use mcp_actions_tests::prelude::*;
 use serde_json::json;
 
 use crate::actions::Probe;
-use crate::support::*;
+use crate::setup::*;
 
 async fn server() -> TestServer {
     TestServer::start(builder("", &Probe::shared())).await
@@ -16,7 +17,7 @@ fn list_body() -> Vec<u8> {
 
 /// The standard headers with these `Authorization` values instead of the full token.
 fn with_authorization(values: &[String]) -> Vec<(&'static str, String)> {
-    let mut headers = standard_headers();
+    let mut headers = standard_headers(FULL_TOKEN);
     headers.retain(|(name, _)| *name != "authorization");
     headers.extend(values.iter().map(|v| ("authorization", v.clone())));
     headers
@@ -374,7 +375,7 @@ async fn another_host_is_403_even_with_a_valid_token() {
         "127.0.0.2".to_owned(),
         "0.0.0.0".to_owned(),
     ] {
-        let mut headers = standard_headers();
+        let mut headers = standard_headers(FULL_TOKEN);
         headers.push(("host", host.clone()));
         let reply = send(&server.endpoint, &headers, list_body()).await;
         assert_eq!(reply.status, 403, "{host}: {reply:?}");
@@ -384,7 +385,7 @@ async fn another_host_is_403_even_with_a_valid_token() {
         format!("127.0.0.1:{port}"),
         format!("[::1]:{port}"),
     ] {
-        let mut headers = standard_headers();
+        let mut headers = standard_headers(FULL_TOKEN);
         headers.push(("host", host.clone()));
         assert_eq!(
             send(&server.endpoint, &headers, list_body()).await.status,

@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
+use mcp_actions_tests::prelude::*;
 use serde_json::json;
 
 use crate::actions::Probe;
-use crate::support::*;
+use crate::setup::*;
 
 #[tokio::test]
 async fn a_panicking_action_is_an_internal_error_without_its_details() {
@@ -57,7 +58,7 @@ async fn disconnect_reaches_the_action(v2026: bool) {
         let headers = if v2026 {
             headers_2026(FULL_TOKEN, "tools/call", Some("hardening_hang"))
         } else {
-            standard_headers()
+            standard_headers(FULL_TOKEN)
         };
         send(&endpoint, &headers, body.to_string().into_bytes()).await
     });
@@ -169,7 +170,12 @@ async fn faults_leave_other_in_flight_calls_alone() {
                     assert!(text.starts_with("InputError: "), "{text}");
                 }
                 _ => {
-                    let reply = send(&server.endpoint, &standard_headers(), b"{".to_vec()).await;
+                    let reply = send(
+                        &server.endpoint,
+                        &standard_headers(FULL_TOKEN),
+                        b"{".to_vec(),
+                    )
+                    .await;
                     assert_eq!(reply.status, 400);
                 }
             }
@@ -250,78 +256,6 @@ async fn calls_over_the_concurrency_limit_are_503_with_retry_after() {
     }
     probe.wait_for("both to stop", |p| p.stopped() == 2).await;
     server.assert_serving().await;
-}
-
-#[tokio::test]
-async fn shutdown_stops_new_connections_and_cuts_calls_still_running_after_the_grace_period() {
-    // With no grace period, the in-flight call is cancelled at once.
-    let probe = Probe::shared();
-    let mut server = TestServer::start(builder(
-        "mcpActions:\n  limits:\n    shutdownGraceSeconds: 0\n",
-        &probe,
-    ))
-    .await;
-    let endpoint = server.endpoint.clone();
-    let call = tokio::spawn(async move {
-        post(
-            &endpoint,
-            Some(FULL_TOKEN),
-            &call_request(1, "hardening_gate", json!({})),
-        )
-        .await
-    });
-    probe
-        .wait_for("the gated call to start", |p| p.started() == 1)
-        .await;
-    let serving = server.shut_down();
-    // The in-flight call is cancelled when the grace period is over (the shutdown token
-    // reaches rmcp and the action), before it is released.
-    probe
-        .wait_for("the call to be cut", |p| p.stopped() == 1)
-        .await;
-    let text = call.await.unwrap().tool_error();
-    assert_eq!(probe.finished(), 0);
-    assert!(text.starts_with("ServiceUnavailableError: "), "{text}");
-    serving
-        .await
-        .unwrap()
-        .expect("serve_with_shutdown returns Ok");
-    assert!(
-        reqwest::get(&server.base_url).await.is_err(),
-        "no longer accepting"
-    );
-}
-
-#[tokio::test]
-async fn shutdown_lets_in_flight_calls_finish() {
-    let probe = Probe::shared();
-    let mut server = TestServer::start(builder("", &probe)).await;
-    let endpoint = server.endpoint.clone();
-    let call = tokio::spawn(async move {
-        post(
-            &endpoint,
-            Some(FULL_TOKEN),
-            &call_request(1, "hardening_gate", json!({})),
-        )
-        .await
-    });
-    probe
-        .wait_for("the gated call to start", |p| p.started() == 1)
-        .await;
-    let serving = server.shut_down();
-    // New connections are refused while the call is still running…
-    probe.release();
-    let reply = call.await.unwrap();
-    // …and the in-flight one finishes normally.
-    assert_eq!(
-        reply.json()["result"]["structuredContent"],
-        json!({"count": 1}),
-        "{reply:?}"
-    );
-    serving
-        .await
-        .unwrap()
-        .expect("serve_with_shutdown returns Ok");
 }
 
 #[tokio::test]

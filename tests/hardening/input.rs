@@ -12,10 +12,11 @@
 //! - an unknown or malformed `MCP-Protocol-Version` → 400; control characters in a header →
 //!   400 from hyper before anything else runs.
 
+use mcp_actions_tests::prelude::*;
 use serde_json::{Value, json};
 
 use crate::actions::Probe;
-use crate::support::*;
+use crate::setup::*;
 
 async fn server() -> TestServer {
     TestServer::start(builder("", &Probe::shared())).await
@@ -127,7 +128,12 @@ async fn json_nested_10000_deep_is_refused_without_overflowing_the_stack() {
         format!("{}1{}", r#"{"a":"#.repeat(10_000), "}".repeat(10_000)),
     ];
     for body in bodies {
-        let reply = send(&server.endpoint, &standard_headers(), body.into_bytes()).await;
+        let reply = send(
+            &server.endpoint,
+            &standard_headers(FULL_TOKEN),
+            body.into_bytes(),
+        )
+        .await;
         assert_eq!(reply.status, 400, "{reply:?}");
         assert_eq!(reply.rpc_error_code(), -32700, "{reply:?}");
         assert!(reply.body.contains("recursion limit exceeded"), "{reply:?}");
@@ -170,7 +176,7 @@ async fn invalid_utf8_empty_and_non_json_bodies_are_parse_errors_with_a_reason()
         ),
     ];
     for (what, body, reason) in cases {
-        let reply = send(&server.endpoint, &standard_headers(), body).await;
+        let reply = send(&server.endpoint, &standard_headers(FULL_TOKEN), body).await;
         assert_eq!(reply.status, 400, "{what}: {reply:?}");
         assert_eq!(reply.rpc_error_code(), -32700, "{what}: {reply:?}");
         assert!(reply.body.contains(reason), "{what}: {reply:?}");
@@ -208,7 +214,7 @@ async fn batches_are_refused_on_every_protocol_version() {
         call_request(2, "hardening_echo", json!({"message": "b"}))
     ]);
     for version in ["2025-03-26", V2025, V2026] {
-        let mut headers = standard_headers();
+        let mut headers = standard_headers(FULL_TOKEN);
         headers.retain(|(name, _)| *name != "mcp-protocol-version");
         headers.push(("mcp-protocol-version", version.to_owned()));
         let reply = send(&server.endpoint, &headers, batch.to_string().into_bytes()).await;
@@ -231,7 +237,7 @@ async fn wrong_content_type_is_415_and_accept_without_json_and_sse_is_406() {
         Some("application/jsonx"),
         Some("multipart/form-data; boundary=x"),
     ] {
-        let mut headers = standard_headers();
+        let mut headers = standard_headers(FULL_TOKEN);
         headers.retain(|(name, _)| *name != "content-type");
         if let Some(value) = content_type {
             headers.push(("content-type", value.to_owned()));
@@ -241,7 +247,7 @@ async fn wrong_content_type_is_415_and_accept_without_json_and_sse_is_406() {
         assert!(reply.body.contains("Content-Type"), "{reply:?}");
     }
     // Parameters and case do not matter.
-    let mut headers = standard_headers();
+    let mut headers = standard_headers(FULL_TOKEN);
     headers.retain(|(name, _)| *name != "content-type");
     headers.push(("content-type", "Application/JSON; charset=utf-8".to_owned()));
     assert_eq!(
@@ -258,7 +264,7 @@ async fn wrong_content_type_is_415_and_accept_without_json_and_sse_is_406() {
         Some("text/event-stream"),
         Some("*/*"),
     ] {
-        let mut headers = standard_headers();
+        let mut headers = standard_headers(FULL_TOKEN);
         headers.retain(|(name, _)| *name != "accept");
         if let Some(value) = accept {
             headers.push(("accept", value.to_owned()));
@@ -522,7 +528,7 @@ async fn unknown_or_malformed_protocol_version_headers_are_400() {
         "2025-11-25, 2026-07-28",
         "2025-11-25x",
     ] {
-        let mut headers = standard_headers();
+        let mut headers = standard_headers(FULL_TOKEN);
         headers.retain(|(name, _)| *name != "mcp-protocol-version");
         headers.push(("mcp-protocol-version", version.to_owned()));
         let reply = send(&server.endpoint, &headers, body.clone()).await;
@@ -556,7 +562,7 @@ async fn unknown_or_malformed_protocol_version_headers_are_400() {
         String::from_utf8_lossy(&answer).contains("Invalid MCP-Protocol-Version header encoding")
     );
     // Absent: accepted (2025-03-26 is assumed, as the spec says).
-    let mut headers = standard_headers();
+    let mut headers = standard_headers(FULL_TOKEN);
     headers.retain(|(name, _)| *name != "mcp-protocol-version");
     assert_eq!(send(&server.endpoint, &headers, body).await.status, 200);
     server.assert_serving().await;
@@ -646,7 +652,12 @@ async fn other_http_methods_are_refused() {
 #[tokio::test]
 async fn not_json_is_json_rpc_parse_error() {
     let server = server().await;
-    let reply = send(&server.endpoint, &standard_headers(), b"hello".to_vec()).await;
+    let reply = send(
+        &server.endpoint,
+        &standard_headers(FULL_TOKEN),
+        b"hello".to_vec(),
+    )
+    .await;
     assert_eq!(reply.rpc_error_code(), -32700, "{reply:?}");
 }
 

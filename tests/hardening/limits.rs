@@ -4,10 +4,11 @@
 
 use std::sync::Arc;
 
+use mcp_actions_tests::prelude::*;
 use serde_json::json;
 
 use crate::actions::Probe;
-use crate::support::*;
+use crate::setup::*;
 
 #[tokio::test]
 async fn the_busy_answer_is_json_rpc_and_the_metadata_document_is_not_limited() {
@@ -70,28 +71,14 @@ async fn a_401_before_a_body_of_unknown_length_says_connection_close() {
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     // The body never comes; the answer does, and says the connection will close.
-    let answer = raw_exchange_on(stream).await;
+    let answer = read_until_closed(stream)
+        .await
+        .expect("the server closes the connection");
+    let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
     assert!(
         answer.to_ascii_lowercase().contains("connection: close"),
         "{answer}"
     );
     server.assert_serving().await;
-}
-
-/// Reads from `stream` until the server closes it.
-async fn raw_exchange_on(mut stream: tokio::net::TcpStream) -> String {
-    use tokio::io::AsyncReadExt;
-    let mut answer = Vec::new();
-    // A hang guard, not a timing assertion.
-    let read = tokio::time::timeout(
-        std::time::Duration::from_secs(60),
-        stream.read_to_end(&mut answer),
-    )
-    .await
-    .expect("the server closes the connection");
-    if let Err(error) = read {
-        assert!(!answer.is_empty(), "{error}");
-    }
-    String::from_utf8_lossy(&answer).into_owned()
 }

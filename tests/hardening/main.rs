@@ -6,13 +6,14 @@
 //! - `limits`: the concurrency limit and early refusals on keep-alive connections;
 //! - `faults`: panics, hangs, disconnects, lying output — no effect on other calls;
 //! - `regressions`: inputs found by the fuzz targets in `fuzz/`;
-//! - `shutdown`: graceful shutdown loses no accepted call.
+//! - `shutdown`: graceful shutdown loses no accepted call, and cuts what outlives the grace period.
 //!
-//! Servers start in-process on 127.0.0.1:0 with the actions of `actions.rs` (plugins
-//! `hardening` and `hardening-other`, linked into this test binary only).
+//! Servers start in-process on 127.0.0.1:0 (`mcp_actions_tests::server::TestServer`) with the
+//! config of `setup.rs` and the actions of `actions.rs` (plugins `hardening` and
+//! `hardening-other`, linked into this test binary only).
 
 mod actions;
-mod support;
+mod setup;
 
 mod auth;
 mod config;

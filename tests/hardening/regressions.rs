@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 
 use mcp_actions_server::ConfigLoader;
+use mcp_actions_tests::prelude::*;
 
 use crate::actions::Probe;
-use crate::support::*;
+use crate::setup::*;
 
 /// The committed seed inputs of a fuzz target (`fuzz/corpus/<target>/seed-*`).
 fn seeds(target: &str) -> Vec<(String, Vec<u8>)> {

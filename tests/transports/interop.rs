@@ -5,22 +5,15 @@
 //! Without `node` or the SDK the tests are skipped with a message on stderr, unless `CI` is set
 //! (then they fail).
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use mcp_actions_server::transport::SseOptions;
+use mcp_actions_tests::interop::{interop_dir, on_ci};
+use mcp_actions_tests::prelude::*;
 use serde_json::Value;
 use tokio::process::Command;
 
-use crate::support::*;
-
-fn interop_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
-}
-
-fn on_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
-}
+use crate::setup::*;
 
 /// `Some(node)` when the SDK can run; otherwise skips (or fails under `CI`).
 fn node() -> Option<&'static str> {

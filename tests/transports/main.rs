@@ -8,7 +8,7 @@
 use greet_user as _;
 
 mod actions;
-mod support;
+mod setup;
 
 mod interop;
 mod server;

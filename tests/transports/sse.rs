@@ -4,9 +4,10 @@ use std::time::{Duration, Instant};
 
 use mcp_actions_server::transport::SseOptions;
 use mcp_actions_server::transport::sse::DEPRECATION;
+use mcp_actions_tests::prelude::*;
 use serde_json::json;
 
-use crate::support::*;
+use crate::setup::*;
 
 #[tokio::test]
 async fn a_2024_11_05_session_lists_and_calls_as_the_caller() {
@@ -36,16 +37,8 @@ async fn a_2024_11_05_session_lists_and_calls_as_the_caller() {
     assert_eq!(init["serverInfo"]["name"], "transports-test");
     assert!(init["capabilities"]["tools"].is_object(), "{init}");
 
-    let list = client.request(1, "tools/list", json!({})).await;
-    let mut names: Vec<&str> = list["result"]["tools"]
-        .as_array()
-        .expect("tools")
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
-    names.sort();
     assert_eq!(
-        names,
+        client.tool_names(1).await,
         ["greet_user", "transports_whoami", "transports_work"]
     );
 
@@ -73,7 +66,7 @@ async fn a_2024_11_05_session_lists_and_calls_as_the_caller() {
                     "params": {"name": "transports_whoami", "arguments": {}}}),
         )
         .await;
-    assert_eq!(rotated.status(), 202);
+    assert_eq!(rotated.status, 202);
     let answer = client.next_message().await.expect("the answer");
     assert_eq!(answer["id"], 5);
     assert_eq!(
@@ -108,14 +101,14 @@ async fn every_request_is_authenticated_and_bound_to_the_session_owner() {
                       "params": {"name": "transports_whoami", "arguments": {}}});
 
     // A POST without a token: 401, even to a valid session.
-    let response = alice.post_as(None, &call).await;
-    assert_eq!(response.status(), 401);
-    assert!(response.headers().contains_key("www-authenticate"));
+    let reply = alice.post_as(None, &call).await;
+    assert_eq!(reply.status, 401);
+    assert!(reply.headers.contains_key("www-authenticate"));
 
     // Another caller, or the same subject with other access restrictions: the session does not
     // exist for them.
     for other in [BOB, ALICE_RESTRICTED] {
-        let (status, name, message) = error_of(alice.post_as(Some(other), &call).await).await;
+        let (status, name, message) = error_of(&alice.post_as(Some(other), &call).await);
         assert_eq!(
             (status, name.as_str()),
             (404, "NotFoundError"),
@@ -144,7 +137,7 @@ async fn bad_posts_get_clear_errors() {
     let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string();
 
     let (status, name, message) =
-        error_of(post(&http, &server.messages_url(), Some(ALICE), ping.clone()).await).await;
+        error_of(&post_message(&server.messages_url(), Some(ALICE), ping.clone()).await);
     assert_eq!((status, name.as_str()), (400, "InputError"));
     assert!(
         message.contains("the sessionId query parameter is required"),
@@ -153,9 +146,7 @@ async fn bad_posts_get_clear_errors() {
 
     let empty = format!("{}?sessionId=", server.messages_url());
     assert_eq!(
-        post(&http, &empty, Some(ALICE), ping.clone())
-            .await
-            .status(),
+        post_message(&empty, Some(ALICE), ping.clone()).await.status,
         400
     );
 
@@ -163,30 +154,27 @@ async fn bad_posts_get_clear_errors() {
         "{}?sessionId=0123456789abcdef0123456789abcdef",
         server.messages_url()
     );
-    let (status, name, _) = error_of(post(&http, &unknown, Some(ALICE), ping.clone()).await).await;
+    let (status, name, _) = error_of(&post_message(&unknown, Some(ALICE), ping.clone()).await);
     assert_eq!((status, name.as_str()), (404, "NotFoundError"));
 
     // Unauthenticated requests learn nothing about sessions.
-    assert_eq!(
-        post(&http, &unknown, None, ping.clone()).await.status(),
-        401
-    );
+    assert_eq!(post_message(&unknown, None, ping.clone()).await.status, 401);
 
     let client = SseClient::open(&server.sse_url(), ALICE).await;
     let url = &client.messages_url;
     let big =
         json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "x".repeat(2000)}});
-    let (status, _, message) = error_of(post(&http, url, Some(ALICE), big.to_string()).await).await;
+    let (status, _, message) = error_of(&post_message(url, Some(ALICE), big.to_string()).await);
     assert_eq!(status, 413, "{message}");
     assert!(message.contains("larger than 1024 bytes"), "{message}");
 
     let (status, _, message) =
-        error_of(post(&http, url, Some(ALICE), "{not json".to_owned()).await).await;
+        error_of(&post_message(url, Some(ALICE), "{not json".to_owned()).await);
     assert_eq!(status, 400);
     assert!(message.contains("not a JSON-RPC message"), "{message}");
 
     let batch = format!("[{ping}]");
-    let (status, _, message) = error_of(post(&http, url, Some(ALICE), batch).await).await;
+    let (status, _, message) = error_of(&post_message(url, Some(ALICE), batch).await);
     assert_eq!(status, 400);
     assert!(message.contains("batches are not supported"), "{message}");
 
@@ -211,12 +199,11 @@ async fn a_disconnect_removes_the_session() {
     assert_eq!(server.endpoint.open_sessions(), 1);
     drop(client);
 
-    let http = reqwest::Client::new();
     let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}).to_string();
     eventually("a POST to the closed session to get 404", || {
-        let (http, url, ping) = (&http, &url, ping.clone());
+        let (url, ping) = (&url, ping.clone());
         async move {
-            let status = post(http, url, Some(ALICE), ping).await.status();
+            let status = post_message(url, Some(ALICE), ping).await.status;
             assert!(status == 202 || status == 404, "{status}");
             (status == 404).then_some(())
         }
@@ -234,7 +221,7 @@ async fn over_the_session_cap_gets_503_with_retry_after() {
     let refused = get_sse(&server.sse_url(), Some(ALICE), None).await;
     assert_eq!(refused.headers()["retry-after"], "5");
     assert_eq!(refused.headers()["deprecation"], DEPRECATION);
-    let (status, name, message) = error_of(refused).await;
+    let (status, name, message) = error_of(&reply(refused).await);
     assert_eq!((status, name.as_str()), (503, "ServiceUnavailableError"));
     assert!(message.contains("at most 2"), "{message}");
 
@@ -260,7 +247,7 @@ async fn an_idle_session_is_closed() {
     let idle = quiet_since.elapsed();
     assert!(idle >= timeout, "closed after {idle:?}");
     let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
-    assert_eq!(client.post(&ping).await.status(), 404);
+    assert_eq!(client.post(&ping).await.status, 404);
     assert_eq!(server.endpoint.open_sessions(), 0);
 }
 
@@ -309,7 +296,7 @@ async fn shutdown_closes_open_streams() {
 async fn only_allowed_hosts_are_served() {
     let server = SseServer::start(SseOptions::default()).await;
     let response = get_sse(&server.sse_url(), Some(ALICE), Some("evil.example:80")).await;
-    let (status, name, message) = error_of(response).await;
+    let (status, name, message) = error_of(&reply(response).await);
     assert_eq!(
         (status, name.as_str()),
         (403, "NotAllowedError"),

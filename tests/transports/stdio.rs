@@ -4,11 +4,12 @@
 
 use mcp_actions::Credentials;
 use mcp_actions_server::transport::stdio;
+use mcp_actions_tests::prelude::bounded;
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use tokio_util::sync::CancellationToken;
 
-use crate::support::{bounded, handler};
+use crate::setup::handler;
 
 async fn whoami_over_a_pipe(credentials: Credentials) -> String {
     let (client_io, server_io) = tokio::io::duplex(64 * 1024);
