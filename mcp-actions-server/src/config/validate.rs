@@ -53,15 +53,14 @@ pub(crate) fn is_valid_server_key(key: &str) -> bool {
 /// the model, knowing only `static`, would call unknown keys) or without `options`.
 pub(crate) fn before_reading(tree: &serde_json::Value) -> Vec<ConfigProblem> {
     let mut problems = Vec::new();
-    if let Some(serde_json::Value::String(text)) = tree.pointer("/backend/listen") {
-        if let Some((_, port)) = text.rsplit_once(':') {
-            if port.parse::<u16>().is_err() {
-                problems.push(ConfigProblem::new(
-                    "backend.listen.port",
-                    format!("`{port}` is not a port number (0-65535)"),
-                ));
-            }
-        }
+    if let Some(serde_json::Value::String(text)) = tree.pointer("/backend/listen")
+        && let Some((_, port)) = text.rsplit_once(':')
+        && port.parse::<u16>().is_err()
+    {
+        problems.push(ConfigProblem::new(
+            "backend.listen.port",
+            format!("`{port}` is not a port number (0-65535)"),
+        ));
     }
     problems.extend(external_access_types(tree));
     problems

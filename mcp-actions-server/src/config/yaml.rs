@@ -138,15 +138,14 @@ impl Reader<'_> {
         if let Event::Scalar(_, _, _, Some(tag))
         | Event::SequenceStart(_, Some(tag))
         | Event::MappingStart(_, Some(tag)) = &event
+            && tag.handle != CORE_TAGS
         {
-            if tag.handle != CORE_TAGS {
-                return Err(self.syntax(format!(
-                    "the tag `{}{}` at line {} is not supported; remove it (only YAML's own `!!str`, `!!int`… are)",
-                    if tag.handle == "!" { "!" } else { &tag.handle },
-                    tag.suffix,
-                    mark.line()
-                )));
-            }
+            return Err(self.syntax(format!(
+                "the tag `{}{}` at line {} is not supported; remove it (only YAML's own `!!str`, `!!int`… are)",
+                tag.handle,
+                tag.suffix,
+                mark.line()
+            )));
         }
         let (value, anchor) = match event {
             Event::Scalar(text, style, anchor, tag) => (scalar(text, style, tag.as_ref()), anchor),

@@ -89,6 +89,7 @@ impl AllowedHosts {
     /// [`AllowedHosts::decide`], answered as rmcp's Streamable HTTP service answers it (its
     /// own check is turned off, so that there is one decision): 400 for a missing or malformed
     /// host, 403 for one not allowed, plain text.
+    #[allow(clippy::result_large_err)] // the refusal is the response to send, built once
     pub(crate) fn check(&self, uri: &Uri, headers: &HeaderMap) -> Result<(), Response> {
         let (status, text) = match self.decide(uri, headers) {
             Ok(()) => return Ok(()),
