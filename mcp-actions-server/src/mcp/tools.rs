@@ -57,7 +57,7 @@ pub(crate) const MAX_TOOL_NAME_LENGTH: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ToolNameProblem {
-    /// A tool name longer than [`MAX_TOOL_NAME_LENGTH`].
+    /// A tool name longer than 64 characters.
     #[error(
         "tool name `{name}` of action `{id}` at {location} is {length} characters long; clients accept at most 64 (shorten the plugin id or the action name, or turn `mcpActions.namespacedToolNames` off)"
     )]

@@ -17,7 +17,7 @@ use crate::transport::{SseEndpoint, SseOptions};
 
 impl ActionsServer {
     /// The axum router for an external base URL: every endpoint (the default server at
-    /// [`MCP_PATH`], each named server at `MCP_PATH/<key>`) behind authentication, and each
+    /// [`MCP_PATH`](crate::MCP_PATH), each named server at `MCP_PATH/<key>`) behind authentication, and each
     /// one's protected-resource metadata document (unauthenticated). Any other path is 404.
     /// Merge it into your own axum app, or serve it with [`ActionsServer::serve`].
     pub fn router(&self, base_url: &str) -> Router {

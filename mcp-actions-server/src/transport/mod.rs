@@ -4,7 +4,7 @@
 //!
 //! Both serve the same [`ActionsHandler`](crate::ActionsHandler) as Streamable HTTP, so a tool
 //! behaves the same whichever way the client connects; only how the caller's
-//! [`Credentials`] are found differs:
+//! [`Credentials`](mcp_actions::Credentials) are found differs:
 //!
 //! | transport | credentials |
 //! |---|---|
