@@ -1,6 +1,6 @@
 //! Talking to a server below what a client library shows: reqwest for status codes, headers and
 //! odd bodies ([`post`], [`send`] → [`Reply`]), raw TCP for what reqwest refuses to send
-//! ([`raw_post`], [`raw_exchange`]). Every exchange is bounded by [`WAIT`](crate::wait::WAIT).
+//! ([`raw_post`], [`raw_exchange`]). Every exchange is bounded by [`WAIT`].
 
 use std::future::Future;
 use std::io;
