@@ -265,6 +265,9 @@ def run_wrk(server, concurrency, method="call", duration=5, tool="greet_user"):
 # Sections
 
 
+HTTP_ONLY = "mcp-actions (HTTP only)"
+
+
 def server_defs():
     node = shutil.which("node") or "node"
     cfg = port_after_config(RESULTS)
@@ -275,6 +278,10 @@ def server_defs():
                                           log_name="mcp-actions-info"), cfg),
         "mcp-actions via rmcp": (Server("mcp-actions via rmcp", [os.path.join(RELEASE, "greet-user-via-rmcp")],
                                         env={"RUST_LOG": "warn"}, log_name="mcp-actions-via-rmcp"), cfg),
+        # `default-features = false`: Streamable HTTP only (no SSE, stdio or CLI); start-up, memory
+        # and size only (its calls are those of "mcp-actions").
+        HTTP_ONLY: (Server(HTTP_ONLY, [os.path.join(RELEASE, "greet-user-http-only")],
+                           log_name="mcp-actions-http-only"), cfg),
         "rmcp": (Server("rmcp", [os.path.join(RELEASE, "rmcp-server")]), port_as_arg),
         "raw axum": (Server("raw axum", [os.path.join(RELEASE, "axum-raw")], log_name="axum-raw"),
                      port_as_arg),
@@ -302,7 +309,8 @@ ROUNDS_FOR = ("mcp-actions", "mcp-actions via rmcp", "rmcp")
 def section_servers(args):
     """Each server in turn, mcp-actions and rmcp `rounds` times over (so a slow spell of a shared
     machine hits both alike rather than one); each of their figures is the best round."""
-    defs = server_defs()
+    # The HTTP-only build makes the same calls as mcp-actions: start-up, memory and size only.
+    defs = {label: d for label, d in server_defs().items() if label != HTTP_ONLY}
     acc = {label: {"calls": {c: [] for c in args.concurrency},
                    "lists": {c: [] for c in args.list_concurrency}, "peak": 0}
            for label in defs}
@@ -496,6 +504,8 @@ def section_compile(args):
                 f"one action edited {med_incr[0]:.1f} s ({med_incr[1]:.1f} s CPU)")
     sizes = {}
     for label, binary in [("greet-user (mcp-actions, 1 action)", "greet-user"),
+                          ("greet-user-http-only (mcp-actions, default-features = false)",
+                           "greet-user-http-only"),
                           ("rmcp-server (rmcp, 1 tool)", "rmcp-server"),
                           ("axum-raw (no MCP library)", "axum-raw"),
                           ("compile-actions-200 (mcp-actions, 200 actions)", "compile-actions-200"),
@@ -681,6 +691,10 @@ def render(res):
             idle = s.get("idle_rss_kib", srv[n]["idle_rss_kib"])
             anon = s.get("idle_anon_kib", srv[n]["idle_anon_kib"])
             out.append(f"| {n} | {startup:.1f} | {idle / 1024:.1f} | {anon / 1024:.1f} | {srv[n]['peak_rss_kib'] / 1024:.1f} |")
+        if HTTP_ONLY in st:
+            h = st[HTTP_ONLY]
+            out.append(f"| {HTTP_ONLY} | {h['startup_ms']:.1f} | {h['idle_rss_kib'] / 1024:.1f} | "
+                       f"{h['idle_anon_kib'] / 1024:.1f} | not loaded |")
         out.append("")
         out.append("Idle RSS includes the pages of the binary and its libraries that were read (shared with the page "
                    "cache); \"anonymous\" is the process's own memory.")

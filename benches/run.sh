@@ -26,6 +26,7 @@ if [ "${1:-}" = "--smoke" ]; then
     python3 gen_crates.py >&2  # the workspace lists them; only the four servers below are built
     echo "== cargo build (bench servers, debug)" >&2
     cargo build --quiet -p greet-user-bench -p greet-user-via-rmcp -p rmcp-server -p axum-raw
+    cargo build --quiet -p greet-user-http-only  # alone: without the others' server features
     BENCH_BIN_DIR="$CARGO_TARGET_DIR/debug" exec python3 bench.py --smoke
 fi
 
@@ -57,6 +58,9 @@ python3 gen_crates.py >&2
 echo "== cargo build --release (bench workspace)" >&2
 start=$(date +%s.%N)
 cargo build --release --workspace --exclude compile-actions-200 --exclude compile-rmcp-200 --exclude compile-deps
+# Again alone, so that the HTTP-only binary has only its own features of the server crate (one
+# cargo call unifies the features of every package it builds).
+cargo build --release -p greet-user-http-only
 end=$(date +%s.%N)
 build_s=$(python3 -c "print($end - $start)")
 

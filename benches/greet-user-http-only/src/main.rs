@@ -1,5 +1,5 @@
-//! `greet_user` served over Streamable HTTP only, configured from `MCP_CONFIG` (a YAML file) or
-//! the defaults, stopped by Ctrl-C or SIGTERM.
+//! `greet_user` served over Streamable HTTP only: `greet-user-http-only [--config FILE]…`,
+//! stopped by Ctrl-C or SIGTERM. No CLI crate: the arguments are read by hand.
 
 use mcp_actions::prelude::*;
 use mcp_actions_server::{ActionsServer, ConfigLoader};
@@ -25,7 +25,13 @@ async fn greet_user(input: GreetInput) -> Result<GreetOutput, ActionError> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let loader = ConfigLoader::new().files(std::env::var_os("MCP_CONFIG"));
+    let mut args = std::env::args_os().skip(1);
+    let mut loader = ConfigLoader::new();
+    while let Some(arg) = args.next() {
+        anyhow::ensure!(arg == "--config", "usage: greet-user-http-only [--config FILE]…");
+        let file = args.next().ok_or_else(|| anyhow::anyhow!("--config needs a file"))?;
+        loader = loader.file(file);
+    }
     let server = ActionsServer::builder().config(loader.load()?).build()?;
     let listener = server.bind().await?;
     let stop = async {
