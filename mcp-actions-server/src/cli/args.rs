@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+pub use super::clients::Client;
 use crate::config::{Config, ConfigError, ConfigLoader};
 
 const EXIT_CODES: &str = "Exit status:\n  0  success\n  1  an action returned an error, or the server could not start or stopped with an error\n  2  the command line or the configuration is invalid (also: an unknown action name)";
@@ -80,6 +81,17 @@ pub enum Command {
 #[derive(Debug, Clone, Default, Args)]
 #[non_exhaustive]
 pub struct ServeArgs {
+    /// Listen on this port instead of `backend.listen.port` (0 picks a free one).
+    #[arg(long, env = "PORT", value_name = "PORT", conflicts_with = "stdio")]
+    pub port: Option<u16>,
+    /// Listen on this address instead of `backend.listen.host`, e.g. 0.0.0.0 for every
+    /// interface.
+    #[arg(long, value_name = "HOST", conflicts_with = "stdio")]
+    pub host: Option<String>,
+    /// Print the configuration to paste into this MCP client (or `all`), with this server's
+    /// URL and token, when the server starts (on stderr).
+    #[arg(long, value_enum, value_name = "CLIENT", conflicts_with = "stdio")]
+    pub client: Option<Client>,
     /// Speak MCP on stdin/stdout instead of HTTP, for a local client that starts this binary
     /// (Claude Desktop, an IDE). No token is needed: actions are called as `--subject` or
     /// `--user`, else `mcpActions.stdio`, else the service `stdio`.
@@ -184,6 +196,24 @@ pub struct CheckArgs {
     /// The output format.
     #[arg(long, value_enum, default_value_t = ConfigFormat::Yaml)]
     pub format: ConfigFormat,
+}
+
+impl ServeArgs {
+    /// `--host`/`--port` as a config document merged after the `--config` files.
+    pub(super) fn listen_override(&self) -> Option<String> {
+        if self.host.is_none() && self.port.is_none() {
+            return None;
+        }
+        let mut listen = serde_json::Map::new();
+        if let Some(host) = &self.host {
+            listen.insert("host".into(), host.clone().into());
+        }
+        if let Some(port) = self.port {
+            listen.insert("port".into(), port.into());
+        }
+        // JSON is YAML.
+        Some(serde_json::json!({ "backend": { "listen": listen } }).to_string())
+    }
 }
 
 impl Cli {

@@ -2,10 +2,11 @@
 
 use std::io::Read;
 
-use mcp_actions::{CallOptions, Credentials};
+use mcp_actions::{CallOptions, Credentials, ErrorKind};
 use serde_json::{Value, json};
 
 use super::args::*;
+use super::clients::{Target, snippets};
 use super::{RunError, shutdown_signal};
 use crate::config::credentials_from;
 use crate::server::{ActionExposure, ActionsServer, ServeError};
@@ -19,6 +20,15 @@ pub(super) async fn serve(server: ActionsServer, args: ServeArgs) -> Result<(), 
     let base_url = server.base_url(Some(listener.local_addr().map_err(ServeError::Io)?));
     if let Some(notice) = server.generated_token_notice(&base_url) {
         eprintln!("{notice}");
+    }
+    if let Some(client) = args.client {
+        let url = ActionsServer::endpoint_url(&base_url);
+        let target = Target {
+            name: &server.config().mcp_actions().name,
+            url: &url,
+            token: server.generated_token().unwrap_or("<your token>"),
+        };
+        eprintln!("\n{}", snippets(client, &target));
     }
     server
         .serve_with_shutdown(listener, shutdown_signal())
@@ -171,11 +181,7 @@ pub(super) fn list(server: &ActionsServer, args: &ListArgs) -> Result<(), RunErr
             })
             .collect();
         let document = json!({ "servers": servers, "actions": actions });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&document).expect("JSON values serialize")
-        );
-        return Ok(());
+        return print_json(&document);
     }
 
     let default = &endpoints[0];
@@ -241,8 +247,7 @@ pub(super) fn list(server: &ActionsServer, args: &ListArgs) -> Result<(), RunErr
         ));
         out.push_str(&table(&["ID", "TOOL", "SERVED", "WHY"], &rows));
     }
-    print!("{out}");
-    Ok(())
+    print(&out)
 }
 
 pub(super) fn schema(server: &ActionsServer, args: &SchemaArgs) -> Result<(), RunError> {
@@ -253,11 +258,7 @@ pub(super) fn schema(server: &ActionsServer, args: &SchemaArgs) -> Result<(), Ru
         "inputSchema": exposure.action.input_schema().as_ref(),
         "outputSchema": exposure.action.output_schema().as_ref(),
     });
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&document).expect("JSON values serialize")
-    );
-    Ok(())
+    print_json(&document)
 }
 
 /// The caller of `call`: `--user`, or `--subject` (with the access restrictions of a static
@@ -315,6 +316,8 @@ pub(super) async fn call(server: &ActionsServer, args: CallArgs) -> Result<(), R
         ));
     }
     let credentials = call_credentials(server, &args)?;
+    let default_caller = args.subject.is_none() && args.user.is_none();
+    let caller = credentials.principal().to_string();
     let handler = server.handler();
     let action = handler
         .action(&exposure.tool_name)
@@ -323,12 +326,20 @@ pub(super) async fn call(server: &ActionsServer, args: CallArgs) -> Result<(), R
         .dispatcher()
         .call_action(action, Some(input), CallOptions::new(credentials))
         .await
-        .map_err(RunError::Action)?;
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&output).expect("JSON values serialize")
-    );
-    Ok(())
+        .map_err(|error| {
+            // Who was refused, when the caller was the CLI's default one.
+            if error.kind() == ErrorKind::NotAllowedError && default_caller {
+                RunError::Denied {
+                    error,
+                    hint: format!(
+                        "the caller was `{caller}`, the default of `call`; call as another with --subject SUBJECT (e.g. the subject of a static token) or --user user:default/NAME"
+                    ),
+                }
+            } else {
+                RunError::Action(error)
+            }
+        })?;
+    print_json(&output)
 }
 
 pub(super) fn check(server: &ActionsServer, args: &CheckArgs) -> Result<(), RunError> {
@@ -346,9 +357,15 @@ pub(super) fn check(server: &ActionsServer, args: &CheckArgs) -> Result<(), RunE
             serde_json::to_string_pretty(&effective).expect("JSON values serialize") + "\n"
         }
     };
-    print!("{text}");
+    print(&text)?;
     for warning in server.warnings() {
         eprintln!("warning: {warning}");
+    }
+    for unset in config.unset_variables() {
+        eprintln!(
+            "note: environment variable `{}` is not set (used at `{}` in {}); `serve` needs it",
+            unset.variable, unset.key, unset.source_name
+        );
     }
     if config.backend().auth.external_access.is_empty() {
         let source = match crate::auth::default_token(config)? {
@@ -382,6 +399,26 @@ pub(super) fn check(server: &ActionsServer, args: &CheckArgs) -> Result<(), RunE
     }
     eprintln!("{summary}");
     Ok(())
+}
+
+/// Writes `text` to stdout. A closed pipe (`… | head -n 3`) is not an error: the reader has
+/// what it wanted, and the command ends quietly.
+pub(super) fn print(text: &str) -> Result<(), RunError> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(RunError::Output(error))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn print_json(value: &Value) -> Result<(), RunError> {
+    print(&(serde_json::to_string_pretty(value).expect("JSON values serialize") + "\n"))
 }
 
 #[cfg(test)]

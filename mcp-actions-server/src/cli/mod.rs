@@ -25,6 +25,7 @@
 //! | `logging.rs` | logging to stderr |
 
 mod args;
+mod clients;
 mod commands;
 mod logging;
 
@@ -34,7 +35,7 @@ use std::io::IsTerminal;
 use mcp_actions::{ActionError, BoxFuture};
 
 pub use args::{
-    CallArgs, CheckArgs, Cli, Command, ConfigCommand, ConfigFormat, ListArgs, ListFormat,
+    CallArgs, CheckArgs, Cli, Client, Command, ConfigCommand, ConfigFormat, ListArgs, ListFormat,
     SchemaArgs, ServeArgs,
 };
 pub use logging::init_logging;
@@ -67,6 +68,14 @@ pub enum RunError {
     /// The action called by `call` returned an error.
     #[error("{0}")]
     Action(ActionError),
+    /// The action called by `call` refused the CLI's default caller.
+    #[error("{error}\n({hint})")]
+    Denied {
+        /// The action's error.
+        error: ActionError,
+        /// Who the caller was, and how to name another.
+        hint: String,
+    },
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -142,7 +151,7 @@ fn exit_on_error(result: Result<(), RunError>) {
         // The message already says everything (causes included); returning it to `main` would
         // add `Debug` output and, with RUST_BACKTRACE set, a backtrace of our own code.
         match &error {
-            RunError::Action(error) => eprintln!("{error}"),
+            RunError::Action(_) | RunError::Denied { .. } => eprintln!("{error}"),
             other => eprintln!("error: {other}"),
         }
         std::process::exit(error.exit_code().into());
@@ -177,7 +186,7 @@ fn prepare(cli: Cli, setup: Setup<'_>) -> Result<Option<(ActionsServer, Command)
         .clone()
         .unwrap_or(Command::Serve(ServeArgs::default()));
     if let Command::Token = command {
-        println!("{}", crate::auth::generate_token().expose());
+        commands::print(&format!("{}\n", crate::auth::generate_token().expose()))?;
         if std::io::stderr().is_terminal() {
             eprintln!(
                 "Use it as `options.token` of a `backend.auth.externalAccess` entry, or set MCP_TOKEN to it."
@@ -185,7 +194,17 @@ fn prepare(cli: Cli, setup: Setup<'_>) -> Result<Option<(ActionsServer, Command)
         }
         return Ok(None);
     }
-    let config = cli.load_config()?;
+    let mut loader = cli.config_loader();
+    match &command {
+        Command::Serve(args) => {
+            if let Some(listen) = args.listen_override() {
+                loader = loader.yaml("the command line (--host/--port)", listen);
+            }
+        }
+        // Commands that serve nothing do not need the secrets serving needs.
+        _ => loader = loader.allow_unset_variables(),
+    }
+    let config = loader.load()?;
     if !config.sources().is_empty() {
         tracing::info!(files = ?config.sources(), "loaded configuration");
     }

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::error::ConfigError;
 use super::model::Root;
-use super::{Config, EnvSource, validate, yaml};
+use super::{Config, EnvSource, UnsetVariable, validate, yaml};
 
 /// Key path → `file:line` of the source that set it last.
 pub(crate) type Locations = HashMap<String, String>;
@@ -41,6 +41,8 @@ impl Source {
 pub struct ConfigLoader {
     sources: Vec<Source>,
     env: EnvSource,
+    /// Unset `${VAR}`s are placeholders rather than errors (commands that serve nothing).
+    lenient: bool,
 }
 
 impl Default for ConfigLoader {
@@ -66,6 +68,7 @@ impl ConfigLoader {
         Self {
             sources: Vec::new(),
             env: Arc::new(|name| std::env::var(name).ok()),
+            lenient: false,
         }
     }
 
@@ -98,11 +101,21 @@ impl ConfigLoader {
         self
     }
 
+    /// Lets a `${VAR}` whose variable is not set stand for a placeholder (`unset-VAR`) instead
+    /// of failing, and lists it in [`Config::unset_variables`]: for commands that read the
+    /// configuration but serve nothing (`list`, `call`, `config check`), which should not need
+    /// the secrets that serving needs.
+    pub(crate) fn allow_unset_variables(mut self) -> Self {
+        self.lenient = true;
+        self
+    }
+
     /// Reads, substitutes, merges and validates every source.
     pub fn load(self) -> Result<Config, ConfigError> {
         let mut tree = Value::Object(Map::new());
         let mut locations = Locations::new();
         let mut names = Vec::with_capacity(self.sources.len());
+        let mut unset = Vec::new();
         for source in &self.sources {
             let name = source.name();
             let text = match source {
@@ -115,7 +128,12 @@ impl ConfigLoader {
                 Source::Text { text, .. } => text.clone(),
             };
             let (mut document, lines) = yaml::parse(&name, &text)?;
-            substitute_env(&mut document, &mut String::new(), &name, self.env.as_ref())?;
+            let mut env = Env {
+                source_name: &name,
+                lookup: self.env.as_ref(),
+                unset: self.lenient.then_some(&mut unset),
+            };
+            substitute_env(&mut document, &mut String::new(), &mut env)?;
             merge(&mut tree, document, &mut String::new(), &mut locations);
             locations.extend(
                 lines
@@ -151,6 +169,7 @@ impl ConfigLoader {
             sources: names,
             root,
             env: self.env,
+            unset,
         })
     }
 }
@@ -206,28 +225,35 @@ fn push_key(path: &mut String, key: &str) -> usize {
     len
 }
 
+/// Where `${VAR}`s are looked up, for one source.
+struct Env<'a> {
+    source_name: &'a str,
+    lookup: &'a (dyn Fn(&str) -> Option<String> + Send + Sync),
+    /// `Some` in lenient mode: the unset variables met so far.
+    unset: Option<&'a mut Vec<UnsetVariable>>,
+}
+
 fn substitute_env(
     value: &mut Value,
     path: &mut String,
-    source_name: &str,
-    env: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+    env: &mut Env<'_>,
 ) -> Result<(), ConfigError> {
     match value {
         Value::String(s) if s.contains('$') => {
-            *s = substitute_str(s, path, source_name, env)?;
+            *s = substitute_str(s, path, env)?;
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                substitute_env(item, path, source_name, env)?;
+                substitute_env(item, path, env)?;
                 path.truncate(len);
             }
         }
         Value::Object(map) => {
             for (key, item) in map.iter_mut() {
                 let len = push_key(path, key);
-                substitute_env(item, path, source_name, env)?;
+                substitute_env(item, path, env)?;
                 path.truncate(len);
             }
         }
@@ -237,12 +263,8 @@ fn substitute_env(
 }
 
 /// Replaces `${VAR}` with the variable's value; `$${…}` is a literal `${…}`.
-fn substitute_str(
-    s: &str,
-    key: &str,
-    source_name: &str,
-    env: &(dyn Fn(&str) -> Option<String> + Send + Sync),
-) -> Result<String, ConfigError> {
+fn substitute_str(s: &str, key: &str, env: &mut Env<'_>) -> Result<String, ConfigError> {
+    let source_name = env.source_name;
     let bad = |message: &str| ConfigError::BadReference {
         key: key.to_owned(),
         source_name: source_name.to_owned(),
@@ -271,12 +293,24 @@ fn substitute_str(
                     &after[..end]
                 )));
             }
-            let value = env(variable).ok_or_else(|| ConfigError::MissingEnv {
-                variable: variable.to_owned(),
-                key: key.to_owned(),
-                source_name: source_name.to_owned(),
-            })?;
-            out.push_str(&value);
+            match ((env.lookup)(variable), env.unset.as_deref_mut()) {
+                (Some(value), _) => out.push_str(&value),
+                (None, Some(unset)) => {
+                    out.push_str(&format!("unset-{variable}"));
+                    unset.push(UnsetVariable {
+                        variable: variable.to_owned(),
+                        key: key.to_owned(),
+                        source_name: source_name.to_owned(),
+                    });
+                }
+                (None, None) => {
+                    return Err(ConfigError::MissingEnv {
+                        variable: variable.to_owned(),
+                        key: key.to_owned(),
+                        source_name: source_name.to_owned(),
+                    });
+                }
+            }
             rest = &after[end + 1..];
         } else {
             out.push('$');

@@ -75,6 +75,19 @@ pub struct Config {
     sources: Vec<String>,
     root: model::Root,
     env: EnvSource,
+    unset: Vec<UnsetVariable>,
+}
+
+/// A `${VAR}` whose variable was not set, in a configuration loaded by a command that serves
+/// nothing (its value is a placeholder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnsetVariable {
+    /// The variable.
+    pub(crate) variable: String,
+    /// The key whose value refers to it.
+    pub(crate) key: String,
+    /// The file.
+    pub(crate) source_name: String,
 }
 
 impl fmt::Debug for Config {
@@ -95,6 +108,7 @@ impl Default for Config {
             sources: Vec::new(),
             root: model::Root::default(),
             env: Arc::new(|name| std::env::var(name).ok()),
+            unset: Vec::new(),
         }
     }
 }
@@ -145,6 +159,11 @@ impl Config {
     /// ```
     pub fn effective(&self) -> Value {
         effective::effective(&self.tree, &self.root)
+    }
+
+    /// The `${VAR}`s left unset (only by commands that serve nothing).
+    pub(crate) fn unset_variables(&self) -> &[UnsetVariable] {
+        &self.unset
     }
 
     /// Looks up an environment variable through the source the configuration was loaded with.

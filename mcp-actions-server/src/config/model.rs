@@ -135,9 +135,10 @@ impl<'de> Deserialize<'de> for ListenConfig {
     }
 }
 
-/// `backend.auth`: the keys this crate reads (Backstage's `keys` and others are left alone).
+/// `backend.auth`: the keys this crate reads. Backstage's other keys of this section are
+/// accepted and left alone; anything else is a typo, and an error.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(default, rename_all = "camelCase")]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct AuthConfig {
     /// Access for callers outside Backstage: `type: static` entries with `options: { token,
@@ -146,6 +147,20 @@ pub struct AuthConfig {
     /// permissionAttribute: { action } }]`). None: the token in `MCP_TOKEN`, or one generated
     /// and printed at start-up.
     pub external_access: Vec<ExternalAccessConfig>,
+    // Backstage's own keys of `backend.auth`, accepted (so that a Backstage `app-config.yaml`
+    // loads as it is) and not used. Not `#[serde(flatten)]`: serde then accepts any key.
+    #[serde(skip_serializing)]
+    #[schemars(skip)]
+    keys: Option<serde_json::Value>,
+    #[serde(skip_serializing)]
+    #[schemars(skip)]
+    dangerously_disable_default_auth_policy: Option<serde_json::Value>,
+    #[serde(skip_serializing)]
+    #[schemars(skip)]
+    plugin_key_store: Option<serde_json::Value>,
+    #[serde(skip_serializing)]
+    #[schemars(skip)]
+    omit_identity_token_ownership_claim: Option<serde_json::Value>,
 }
 
 /// One entry of `backend.auth.externalAccess`.

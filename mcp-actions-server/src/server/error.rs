@@ -55,7 +55,7 @@ pub(crate) fn describe_problems(problems: &[StartupProblem]) -> String {
 pub enum ServeError {
     /// The listen address could not be bound.
     #[error(
-        "cannot listen on {address}: {source}; choose another address with `backend.listen` in the config"
+        "cannot listen on {address}: {source}; choose another port with `serve --port N` (or `backend.listen` in the config), or stop the program that uses it"
     )]
     Bind {
         /// The address.

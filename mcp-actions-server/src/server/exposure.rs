@@ -93,7 +93,12 @@ impl Plan {
             })
             .collect();
         let served = subset(linked, &decisions);
-        if served.is_empty() {
+        if linked.is_empty() {
+            warnings.push(
+                "no action is linked into this binary: add `use my_actions as _;` to main.rs for each crate whose actions to serve (the linker leaves out a crate nothing refers to, and its actions with it)"
+                    .to_owned(),
+            );
+        } else if served.is_empty() {
             warnings.push(
                 "no action is exposed: check `backend.actions.pluginSources` and `backend.actions.filter`"
                     .to_owned(),
