@@ -36,6 +36,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -150,22 +151,18 @@ def check_banner(block):
         cwd=ROOT, env=env(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True, start_new_session=True,
     )
-    lines, deadline = [], time.monotonic() + TIMEOUT
-    try:
-        import selectors
+    lines, done = [], threading.Event()
 
-        sel = selectors.DefaultSelector()
-        sel.register(proc.stderr, selectors.EVENT_READ)
-        while time.monotonic() < deadline:
-            if not sel.select(timeout=1):
-                continue
-            line = proc.stderr.readline()
-            if not line:
-                break
+    def read():  # a thread, so that the wait below is bounded however the program behaves
+        for line in proc.stderr:
             lines.append(line)
             if line.startswith(BANNER_END):
                 break
-        else:
+        done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        if not done.wait(TIMEOUT):
             return "timed out waiting for the token notice\n" + "".join(lines)
     finally:
         kill_group(proc.pid)
@@ -205,8 +202,8 @@ def main():
         (work / "mcp-actions").symlink_to(ROOT)
         failures, last_output = 0, None
         for n, block in enumerate(blocks, 1):
-            wanted = n == args.only or (n == args.only + 1 and "output" in block.args)
-            if args.only and not wanted and "file" not in block.args:
+            wanted = args.only in (None, n) or (n == args.only + 1 and "output" in block.args)
+            if not wanted and "file" not in block.args:
                 continue
             started = time.monotonic()
             if "file" in block.args:
