@@ -892,7 +892,7 @@ async fn serve_prints_the_snippet_of_the_client_asked_for() {
     let url = format!("{base}/api/mcp-actions/v1");
     assert!(
         log.contains(&format!(
-            "claude mcp add --transport http mcp-actions {url} --header \"Authorization: Bearer "
+            "claude mcp add --transport http catalog {url} --header \"Authorization: Bearer "
         )),
         "{log}"
     );
@@ -1011,4 +1011,14 @@ async fn a_typo_under_backend_auth_is_an_error_naming_the_key() {
     exec(&["config", "check", "-c", config.path()], &[])
         .await
         .assert_code(0);
+}
+
+#[tokio::test]
+async fn version_names_this_binary() {
+    let run = exec(&["--version"], &[]).await;
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout,
+        format!("catalog {}\n", env!("CARGO_PKG_VERSION"))
+    );
 }
