@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mcp_actions::Registry;
-use mcp_actions_server::{ActionsServer, ConfigLoader, config};
+use mcp_actions_server::{ActionsServer, ConfigLoader};
 
 fuzz_target!(|data: &[u8]| {
     // The first byte splits the input into two documents (merged in order).
@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let _ = config::default_token(&config);
+    let _ = config.effective();
     let _ = config.get::<serde_json::Value>("app.section");
     let _ = config.backend().listen.address();
     let built = ActionsServer::builder()

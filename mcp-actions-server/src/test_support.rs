@@ -13,3 +13,12 @@ pub(crate) fn echo_registry(output_schema: fn() -> Result<JsonObject, SchemaErro
         .build();
     Registry::from_descriptors([echo]).unwrap()
 }
+
+/// The head of a request with this `Authorization` header, if any.
+pub(crate) fn request_head(authorization: Option<&str>) -> http::request::Parts {
+    let mut builder = http::Request::builder().uri("/");
+    if let Some(value) = authorization {
+        builder = builder.header(http::header::AUTHORIZATION, value);
+    }
+    builder.body(()).unwrap().into_parts().0
+}

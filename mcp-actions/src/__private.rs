@@ -64,7 +64,9 @@ impl<T: Serialize + JsonSchema> ActionOutput for T {}
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be used as an action's error type",
     label = "the error type must convert into `ActionError`",
-    note = "return `ActionError`, or implement `From<{Self}> for ActionError` choosing the kind (`ActionError::not_found(…)`, `ActionError::internal(…)`, …)"
+    note = "return `Result<_, ActionError>` and build the error where it happens, choosing its kind: `Err(ActionError::input(\"…\"))`, `ActionError::not_found(…)`, `.map_err(ActionError::input)?`, `.map_err(ActionError::internal_from)?`",
+    note = "or use `anyhow::Error` or `Box<dyn Error + Send + Sync>` as the error type: it becomes an internal error (logged on the server; the client sees only a reference id)",
+    note = "`From<{Self}> for ActionError` can be implemented only where `{Self}` is defined (the orphan rule): do it for error types of your own crate, choosing the kind"
 )]
 pub trait IntoActionError {
     /// Converts.

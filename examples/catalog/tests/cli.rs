@@ -838,3 +838,187 @@ async fn a_taken_port_exits_with_1() {
     );
     drop(taken);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn port_and_host_come_from_the_command_line_or_port() {
+    // `--port 0` over the example's 7007, and `PORT` the same way.
+    for (args, env) in [
+        (
+            &[
+                "serve",
+                "-c",
+                EXAMPLE_CONFIG,
+                "--port",
+                "0",
+                "--host",
+                "127.0.0.1",
+            ][..],
+            vec![ENV[0], ENV[1], ("RUST_LOG", "info")],
+        ),
+        (
+            &["serve", "-c", EXAMPLE_CONFIG],
+            vec![ENV[0], ENV[1], ("RUST_LOG", "info"), ("PORT", "0")],
+        ),
+    ] {
+        let (child, base, _) = start_server(args, &env).await;
+        assert_ne!(base, "http://127.0.0.1:7007", "{args:?} {env:?}");
+        let (status, _) = tools_list(&base, "/api/mcp-actions/v1", ADMIN).await;
+        assert!(status.ends_with("200 OK"), "{status}");
+        let (status, ()) = terminate(child).await;
+        assert_eq!(status.code(), Some(0));
+    }
+    // A taken port names the flag that changes it.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let run = exec(
+        &["serve", "--port", &port],
+        &[("MCP_TOKEN", "some-token-1")],
+    )
+    .await;
+    run.assert_code(1);
+    assert!(run.stderr.contains("--port"), "{}", run.stderr);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn serve_prints_the_snippet_of_the_client_asked_for() {
+    let (child, base, log) = start_server(
+        &["serve", "--port", "0", "--client", "all"],
+        &[("RUST_LOG", "info")],
+    )
+    .await;
+    let log = log.join("\n");
+    let url = format!("{base}/api/mcp-actions/v1");
+    assert!(
+        log.contains(&format!(
+            "claude mcp add --transport http catalog {url} --header \"Authorization: Bearer "
+        )),
+        "{log}"
+    );
+    for heading in [
+        "Cursor (~/.cursor/mcp.json)",
+        "VS Code (.vscode/mcp.json)",
+        "Claude Desktop",
+    ] {
+        assert!(log.contains(heading), "{heading} in {log}");
+    }
+    assert!(log.contains("\"type\": \"http\""), "{log}");
+    terminate(child).await;
+}
+
+#[tokio::test]
+async fn a_closed_pipe_ends_a_command_quietly() {
+    for args in [
+        &["list", "-c", EXAMPLE_CONFIG][..],
+        &["list", "--format", "json", "-c", EXAMPLE_CONFIG],
+        &["schema", "get_catalog_entity", "-c", EXAMPLE_CONFIG],
+    ] {
+        let mut child = command(args, &ENV).spawn().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).await.unwrap();
+        assert!(!first.is_empty(), "{args:?}");
+        drop(stdout); // like `| head -n 1`
+        let run = finish(child).await;
+        assert!(
+            !run.stderr.contains("panicked") && !run.stderr.contains("Broken pipe"),
+            "{args:?}: {}",
+            run.stderr
+        );
+        assert!(
+            matches!(run.code, Some(0)),
+            "{args:?}: {:?} {}",
+            run.code,
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test]
+async fn commands_that_serve_nothing_need_no_serving_secrets() {
+    // No CATALOG_*_TOKEN in the environment.
+    exec(&["list", "-c", EXAMPLE_CONFIG], &[])
+        .await
+        .assert_code(0);
+    exec(&["schema", "get_catalog_entity", "-c", EXAMPLE_CONFIG], &[])
+        .await
+        .assert_code(0);
+    let run = exec(&["config", "check", "-c", EXAMPLE_CONFIG], &[]).await;
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains("note: environment variable `CATALOG_READER_TOKEN` is not set")
+            && run.stderr.contains("`serve` needs it"),
+        "{}",
+        run.stderr
+    );
+    // Serving does need them.
+    let run = exec(&["serve", "-c", EXAMPLE_CONFIG, "--port", "0"], &[]).await;
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("CATALOG_READER_TOKEN"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_call_refused_for_the_default_caller_names_it() {
+    let run = exec(
+        &[
+            "call",
+            "get_catalog_entity",
+            "--input",
+            r#"{"name": "x"}"#,
+            "-c",
+            EXAMPLE_CONFIG,
+        ],
+        &[],
+    )
+    .await;
+    run.assert_code(1);
+    assert!(
+        run.stderr.starts_with("NotAllowedError: "),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("the caller was `service:cli`") && run.stderr.contains("--subject"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_typo_under_backend_auth_is_an_error_naming_the_key() {
+    let config = TempConfig::new(
+        "auth-typo",
+        "backend:\n  auth:\n    externalAcess:\n      - type: static\n        options: { token: abcdefgh1, subject: a }\n",
+    );
+    let run = exec(&["config", "check", "-c", config.path()], &[]).await;
+    run.assert_code(2);
+    assert!(
+        run.stderr.contains("backend.auth.externalAcess"),
+        "{}",
+        run.stderr
+    );
+    // Backstage's own keys of the section still load.
+    let config = TempConfig::new(
+        "auth-keys",
+        "backend:\n  auth:\n    keys: [ { secret: abc } ]\n",
+    );
+    exec(&["config", "check", "-c", config.path()], &[])
+        .await
+        .assert_code(0);
+}
+
+#[tokio::test]
+async fn version_names_this_binary() {
+    let run = exec(&["--version"], &[]).await;
+    run.assert_code(0);
+    assert_eq!(
+        run.stdout,
+        format!("catalog {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}

@@ -4,5 +4,6 @@ use greet_user as _; // links the crate, so its actions are collected
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    mcp_actions_server::run().await
+    // `run!` rather than `run()`: `--version` and `serverInfo` then name this package.
+    mcp_actions_server::run!().await
 }

@@ -75,7 +75,7 @@ async fn list_and_schema_describe_the_action() {
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert_eq!(
         run.stdout,
-        "Default server \"mcp-actions\" at /api/mcp-actions/v1: 1 of 1 actions\n\
+        "Default server \"greet-user\" at /api/mcp-actions/v1: 1 of 1 actions\n\
          ID                     TOOL        TITLE       ATTRIBUTES           PERMISSION  SERVED  WHY\n\
          greet-user:greet_user  greet_user  Greet User  readOnly,idempotent  -           yes     no filter configured\n"
     );

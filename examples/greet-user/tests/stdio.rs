@@ -46,7 +46,8 @@ async fn rmcp_client_lists_and_calls_as_the_given_subject() {
         .expect("the client initializes");
     let info = client.peer_info().expect("server info");
     let server = info.server_info.as_ref().expect("serverInfo");
-    assert_eq!(server.name, "mcp-actions");
+    // The binary's own package name (`run!`), not the framework's.
+    assert_eq!(server.name, "greet-user");
 
     let tools = bounded("tools/list", client.list_all_tools())
         .await

@@ -94,15 +94,9 @@ pub fn bearer_token(request: &Parts) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::request_head as parts;
     use http::HeaderValue;
 
-    fn parts(authorization: Option<&str>) -> Parts {
-        let mut builder = http::Request::builder().uri("/");
-        if let Some(value) = authorization {
-            builder = builder.header(header::AUTHORIZATION, value);
-        }
-        builder.body(()).unwrap().into_parts().0
-    }
 
     #[test]
     fn two_authorization_headers_give_no_bearer_token() {

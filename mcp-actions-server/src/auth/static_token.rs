@@ -150,15 +150,8 @@ pub(crate) fn default_token(config: &Config) -> Result<Option<Secret>, ConfigErr
 mod tests {
     use super::*;
     use crate::ConfigLoader;
-    use http::header;
+    use crate::test_support::request_head as parts;
 
-    fn parts(authorization: Option<&str>) -> Parts {
-        let mut builder = http::Request::builder().uri("/");
-        if let Some(value) = authorization {
-            builder = builder.header(header::AUTHORIZATION, value);
-        }
-        builder.body(()).unwrap().into_parts().0
-    }
 
     #[tokio::test]
     async fn static_tokens() {

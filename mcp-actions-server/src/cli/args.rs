@@ -198,6 +198,17 @@ pub struct CheckArgs {
     pub format: ConfigFormat,
 }
 
+/// The binary's own package name and version, for `--version` and `serverInfo`: what
+/// [`run!`](crate::run!) passes (`env!("CARGO_PKG_NAME")`, `env!("CARGO_PKG_VERSION")` of the
+/// crate that calls it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binary {
+    /// The package name.
+    pub name: &'static str,
+    /// The package version.
+    pub version: &'static str,
+}
+
 impl ServeArgs {
     /// `--host`/`--port` as a config document merged after the `--config` files.
     pub(super) fn listen_override(&self) -> Option<String> {
@@ -220,6 +231,11 @@ impl Cli {
     /// Parses the process's arguments (printing help or an error and exiting as clap does:
     /// status 0 for `--help`, 2 for a usage error), naming the program after the binary.
     pub fn from_env() -> Self {
+        Self::from_env_of(None)
+    }
+
+    /// [`Cli::from_env`], with `--version` printing `binary`'s name and version.
+    pub(super) fn from_env_of(binary: Option<Binary>) -> Self {
         let name = std::env::args_os()
             .next()
             .and_then(|arg0| {
@@ -228,7 +244,11 @@ impl Cli {
                     .map(|s| s.to_string_lossy().into_owned())
             })
             .unwrap_or_else(|| "mcp-actions-server".to_owned());
-        let matches = Self::command().bin_name(name).get_matches();
+        let mut command = Self::command().bin_name(name);
+        if let Some(binary) = binary {
+            command = command.name(binary.name).version(binary.version);
+        }
+        let matches = command.get_matches();
         Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
     }
 

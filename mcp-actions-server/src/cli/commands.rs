@@ -24,7 +24,7 @@ pub(super) async fn serve(server: ActionsServer, args: ServeArgs) -> Result<(), 
     if let Some(client) = args.client {
         let url = ActionsServer::endpoint_url(&base_url);
         let target = Target {
-            name: &server.config().mcp_actions().name,
+            name: server.endpoints()[0].name(),
             url: &url,
             token: server.generated_token().unwrap_or("<your token>"),
         };

@@ -35,8 +35,8 @@ use std::io::IsTerminal;
 use mcp_actions::{ActionError, BoxFuture};
 
 pub use args::{
-    CallArgs, CheckArgs, Cli, Client, Command, ConfigCommand, ConfigFormat, ListArgs, ListFormat,
-    SchemaArgs, ServeArgs,
+    Binary, CallArgs, CheckArgs, Cli, Client, Command, ConfigCommand, ConfigFormat, ListArgs,
+    ListFormat, SchemaArgs, ServeArgs,
 };
 pub use logging::init_logging;
 
@@ -117,6 +117,49 @@ impl RunError {
 /// process exits with [`RunError::exit_code`]. Use [`run_cli`] to get the typed error instead.
 pub async fn run() -> anyhow::Result<()> {
     run_with(Ok::<_, std::convert::Infallible>).await
+}
+
+/// [`run`] with the calling binary's own package name and version in `--version` and in
+/// `serverInfo` (unless `mcpActions.name` sets the name): `mcp_actions_server::run!().await`
+/// in `main`, or `run!(setup)` for [`run_with`]'s setup step.
+///
+/// ```no_run
+/// use greet_user as _; // link the crate whose actions to serve
+///
+/// #[tokio::main]
+/// async fn main() -> anyhow::Result<()> { mcp_actions_server::run!().await }
+/// # mod greet_user {}
+/// ```
+#[macro_export]
+macro_rules! run {
+    () => {
+        $crate::run!(::core::result::Result::Ok::<_, ::core::convert::Infallible>)
+    };
+    ($setup:expr) => {
+        $crate::cli::run_binary(
+            $crate::cli::Binary {
+                name: ::core::env!("CARGO_PKG_NAME"),
+                version: ::core::env!("CARGO_PKG_VERSION"),
+            },
+            $setup,
+        )
+    };
+}
+
+/// What [`run!`](crate::run!) expands to.
+#[doc(hidden)]
+pub async fn run_binary<F, E>(binary: Binary, setup: F) -> anyhow::Result<()>
+where
+    F: FnOnce(ActionsServerBuilder) -> Result<ActionsServerBuilder, E>,
+    E: StdError + Send + Sync + 'static,
+{
+    let cli = Cli::from_env_of(Some(binary));
+    init_logging_for(&cli);
+    let setup = move |builder: ActionsServerBuilder| {
+        setup(builder.version(binary.version).default_name(binary.name))
+    };
+    exit_on_error(run_cli(cli, setup).await);
+    Ok(())
 }
 
 /// Like [`run`], with an application `setup` step that registers services, a permission

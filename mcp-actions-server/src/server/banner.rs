@@ -37,7 +37,7 @@ impl ActionsServer {
             },
         };
         let config = ClientConfig {
-            mcp_servers: [(self.config.mcp_actions().name.as_str(), entry)].into(),
+            mcp_servers: [(self.endpoints[0].name(), entry)].into(),
         };
         serde_json::to_string_pretty(&config).expect("strings serialize")
     }

@@ -41,6 +41,7 @@ pub struct ActionsServerBuilder {
     policy: Option<Arc<dyn PermissionPolicy>>,
     authenticator: Option<Arc<dyn Authenticator>>,
     version: String,
+    default_name: Option<String>,
     direct_dispatch: bool,
 }
 
@@ -65,6 +66,7 @@ impl ActionsServerBuilder {
             policy: None,
             authenticator: None,
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            default_name: None,
             direct_dispatch: true,
         }
     }
@@ -147,7 +149,15 @@ impl ActionsServerBuilder {
         self
     }
 
-    /// The version reported in `serverInfo` (default: this crate's version).
+    /// The server name reported in `serverInfo` when the config does not set `mcpActions.name`
+    /// (without either: `mcp-actions`). [`run!`](crate::run!) passes the binary's package name.
+    pub fn default_name(mut self, name: impl Into<String>) -> Self {
+        self.default_name = Some(name.into());
+        self
+    }
+
+    /// The version reported in `serverInfo` (default: this crate's version;
+    /// [`run!`](crate::run!) passes the binary's).
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.version = version.into();
         self
@@ -226,12 +236,16 @@ impl ActionsServerBuilder {
                 instructions: instructions.clone(),
             }
         };
+        let name = match &self.default_name {
+            Some(name) if self.config.tree().pointer("/mcpActions/name").is_none() => name,
+            _ => &mcp.name,
+        };
         let mut endpoints = vec![Endpoint {
             key: None,
             path: MCP_PATH.to_owned(),
             handler: handler(
                 plan.served.clone(),
-                identity(&mcp.name, &mcp.description, &mcp.instructions),
+                identity(name, &mcp.description, &mcp.instructions),
             ),
         }];
         for (key, actions, _) in &plan.servers {
