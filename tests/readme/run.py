@@ -128,13 +128,23 @@ def run_sh(block, cwd):
         cwd=cwd, env=env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
+    # Read in a thread and wait for bash itself: a server the block left running would hold
+    # the pipe open, and reading to its end would wait out the timeout.
+    chunks = []
+    reader = threading.Thread(target=lambda: chunks.extend(proc.stdout), daemon=True)
+    reader.start()
     try:
-        out, _ = proc.communicate(timeout=TIMEOUT)
+        proc.wait(timeout=TIMEOUT)
+        timed_out = False
     except subprocess.TimeoutExpired:
-        kill_group(proc.pid)
-        out, _ = proc.communicate()
+        timed_out = True
+    left = kill_group(proc.pid) if timed_out else leftovers(proc.pid)
+    proc.wait()
+    reader.join(timeout=10)
+    out = "".join(chunks)
+    if timed_out:
         return f"timed out after {TIMEOUT:.0f} s\n{out}", out
-    if leftovers(proc.pid):
+    if left:
         return f"exited {proc.returncode} but left processes running (a block must stop what it starts)\n{out}", out
     if proc.returncode != 0:
         return f"exited {proc.returncode}\n{out}", out
