@@ -860,6 +860,11 @@ async fn port_and_host_come_from_the_command_line_or_port() {
             &["serve", "-c", EXAMPLE_CONFIG],
             vec![ENV[0], ENV[1], ("RUST_LOG", "info"), ("PORT", "0")],
         ),
+        // Serving is the default command, `PORT` included.
+        (
+            &["-c", EXAMPLE_CONFIG],
+            vec![ENV[0], ENV[1], ("RUST_LOG", "info"), ("PORT", "0")],
+        ),
     ] {
         let (child, base, _) = start_server(args, &env).await;
         assert_ne!(base, "http://127.0.0.1:7007", "{args:?} {env:?}");

@@ -97,7 +97,6 @@ mod tests {
     use crate::test_support::request_head as parts;
     use http::HeaderValue;
 
-
     #[test]
     fn two_authorization_headers_give_no_bearer_token() {
         let mut request = parts(Some("Bearer token-one"));

@@ -152,7 +152,6 @@ mod tests {
     use crate::ConfigLoader;
     use crate::test_support::request_head as parts;
 
-
     #[tokio::test]
     async fn static_tokens() {
         let auth = StaticTokenAuthenticator::new()

@@ -210,6 +210,17 @@ pub struct Binary {
 }
 
 impl ServeArgs {
+    /// The options of a `serve` given without any (the default command): those that clap
+    /// reads from the environment (`PORT`) included.
+    pub(super) fn from_env() -> Self {
+        let command = Self::augment_args(clap::Command::new("serve"));
+        command
+            .try_get_matches_from(["serve"])
+            .ok()
+            .and_then(|matches| Self::from_arg_matches(&matches).ok())
+            .unwrap_or_default()
+    }
+
     /// `--host`/`--port` as a config document merged after the `--config` files.
     pub(super) fn listen_override(&self) -> Option<String> {
         if self.host.is_none() && self.port.is_none() {

@@ -227,7 +227,7 @@ fn prepare(cli: Cli, setup: Setup<'_>) -> Result<Option<(ActionsServer, Command)
     let command = cli
         .command
         .clone()
-        .unwrap_or(Command::Serve(ServeArgs::default()));
+        .unwrap_or_else(|| Command::Serve(ServeArgs::from_env()));
     if let Command::Token = command {
         commands::print(&format!("{}\n", crate::auth::generate_token().expose()))?;
         if std::io::stderr().is_terminal() {

@@ -323,7 +323,8 @@ fn serialize_rules<S: serde::Serializer>(rules: &[FilterRule], s: S) -> Result<S
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct McpActionsConfig {
-    /// The server name clients show.
+    /// The server name clients show; without it, a binary whose `main` calls `run!()` is named
+    /// after its package.
     pub name: String,
     /// What the server offers, for clients that show it.
     #[serde(skip_serializing_if = "Option::is_none")]
