@@ -1,4 +1,4 @@
-//! The command line of a server binary, and [`run`], the whole of a typical `main`.
+//! The command line of a server binary, and [`run()`](fn@run), the whole of a typical `main`.
 //!
 //! Every team's binary has the same commands:
 //!
@@ -19,7 +19,7 @@
 
 //! | file | what it owns |
 //! |---|---|
-//! | `mod.rs` | [`run`], [`run_with`], [`run_cli`], [`RunError`] |
+//! | `mod.rs` | [`run()`](fn@run), [`run_with`], [`run_cli`], [`RunError`] |
 //! | `args.rs` | the command line ([`Cli`], [`Command`] and each command's options) |
 //! | `commands.rs` | what each command does |
 //! | `logging.rs` | logging to stderr |
@@ -119,7 +119,7 @@ pub async fn run() -> anyhow::Result<()> {
     run_with(Ok::<_, std::convert::Infallible>).await
 }
 
-/// [`run`] with the calling binary's own package name and version in `--version` and in
+/// [`run()`](fn@run) with the calling binary's own package name and version in `--version` and in
 /// `serverInfo` (unless `mcpActions.name` sets the name): `mcp_actions_server::run!().await`
 /// in `main`, or `run!(setup)` for [`run_with`]'s setup step.
 ///
@@ -162,7 +162,7 @@ where
     Ok(())
 }
 
-/// Like [`run`], with an application `setup` step that registers services, a permission
+/// Like [`run()`](fn@run), with an application `setup` step that registers services, a permission
 /// policy or an authenticator on the builder; it can read the loaded config with
 /// [`ActionsServerBuilder::app_config`]. Every command that builds the server (`serve`,
 /// `list`, `schema`, `call`, `config check`) runs it.
