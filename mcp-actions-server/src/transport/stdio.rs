@@ -13,7 +13,7 @@
 //! transport.
 //!
 //! stdout carries the protocol and nothing else: log to stderr (as
-//! [`init_logging`](crate::cli::init_logging) does).
+//! the CLI does).
 
 use std::future::Future;
 
