@@ -244,8 +244,11 @@ fn prepare(cli: Cli, setup: Setup<'_>) -> Result<Option<(ActionsServer, Command)
                 loader = loader.yaml("the command line (--host/--port)", listen);
             }
         }
-        // Commands that serve nothing do not need the secrets serving needs.
-        _ => loader = loader.allow_unset_variables(),
+        // `call` runs an action, which may need the application's own secrets: only the
+        // serving tokens may be missing.
+        Command::Call(_) => loader = loader.allow_unset_variables(&["backend.auth."]),
+        // Commands that serve and run nothing do not need the secrets serving needs.
+        _ => loader = loader.allow_unset_variables(&[]),
     }
     let config = loader.load()?;
     if !config.sources().is_empty() {

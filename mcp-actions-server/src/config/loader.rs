@@ -41,8 +41,9 @@ impl Source {
 pub struct ConfigLoader {
     sources: Vec<Source>,
     env: EnvSource,
-    /// Unset `${VAR}`s are placeholders rather than errors (commands that serve nothing).
-    lenient: bool,
+    /// Where an unset `${VAR}` is a placeholder rather than an error (commands that serve
+    /// nothing): nowhere, everywhere, or under these key prefixes.
+    lenient: Lenient,
 }
 
 impl Default for ConfigLoader {
@@ -68,7 +69,7 @@ impl ConfigLoader {
         Self {
             sources: Vec::new(),
             env: Arc::new(|name| std::env::var(name).ok()),
-            lenient: false,
+            lenient: Lenient::Nowhere,
         }
     }
 
@@ -103,10 +104,16 @@ impl ConfigLoader {
 
     /// Lets a `${VAR}` whose variable is not set stand for a placeholder (`unset-VAR`) instead
     /// of failing, and lists it in [`Config::unset_variables`]: for commands that read the
-    /// configuration but serve nothing (`list`, `call`, `config check`), which should not need
-    /// the secrets that serving needs.
-    pub(crate) fn allow_unset_variables(mut self) -> Self {
-        self.lenient = true;
+    /// configuration but serve nothing (`list`, `schema`, `config check`), which should not need
+    /// the secrets that serving needs. `only_under`: only in keys that start with one of these
+    /// prefixes (`call` runs an action, which may need the application's own secrets, so only
+    /// the serving tokens may be missing); empty: everywhere.
+    pub(crate) fn allow_unset_variables(mut self, only_under: &[&'static str]) -> Self {
+        self.lenient = if only_under.is_empty() {
+            Lenient::Everywhere
+        } else {
+            Lenient::Under(only_under.to_vec())
+        };
         self
     }
 
@@ -131,7 +138,8 @@ impl ConfigLoader {
             let mut env = Env {
                 source_name: &name,
                 lookup: self.env.as_ref(),
-                unset: self.lenient.then_some(&mut unset),
+                lenient: &self.lenient,
+                unset: &mut unset,
             };
             substitute_env(&mut document, &mut String::new(), &mut env)?;
             merge(&mut tree, document, &mut String::new(), &mut locations);
@@ -229,8 +237,27 @@ fn push_key(path: &mut String, key: &str) -> usize {
 struct Env<'a> {
     source_name: &'a str,
     lookup: &'a (dyn Fn(&str) -> Option<String> + Send + Sync),
-    /// `Some` in lenient mode: the unset variables met so far.
-    unset: Option<&'a mut Vec<UnsetVariable>>,
+    lenient: &'a Lenient,
+    /// The unset variables met so far (where they may be).
+    unset: &'a mut Vec<UnsetVariable>,
+}
+
+/// Where an unset `${VAR}` may stand for a placeholder.
+#[derive(Debug, Clone)]
+enum Lenient {
+    Nowhere,
+    Everywhere,
+    Under(Vec<&'static str>),
+}
+
+impl Lenient {
+    fn allows(&self, key: &str) -> bool {
+        match self {
+            Lenient::Nowhere => false,
+            Lenient::Everywhere => true,
+            Lenient::Under(prefixes) => prefixes.iter().any(|p| key.starts_with(p)),
+        }
+    }
 }
 
 fn substitute_env(
@@ -293,17 +320,17 @@ fn substitute_str(s: &str, key: &str, env: &mut Env<'_>) -> Result<String, Confi
                     &after[..end]
                 )));
             }
-            match ((env.lookup)(variable), env.unset.as_deref_mut()) {
-                (Some(value), _) => out.push_str(&value),
-                (None, Some(unset)) => {
+            match (env.lookup)(variable) {
+                Some(value) => out.push_str(&value),
+                None if env.lenient.allows(key) => {
                     out.push_str(&format!("unset-{variable}"));
-                    unset.push(UnsetVariable {
+                    env.unset.push(UnsetVariable {
                         variable: variable.to_owned(),
                         key: key.to_owned(),
                         source_name: source_name.to_owned(),
                     });
                 }
-                (None, None) => {
+                None => {
                     return Err(ConfigError::MissingEnv {
                         variable: variable.to_owned(),
                         key: key.to_owned(),

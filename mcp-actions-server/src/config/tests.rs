@@ -426,3 +426,36 @@ fn errors_name_the_file_and_line_of_the_key() {
     let err = load("backend:\n  auth:\n    externalAccess:\n      - type: static\n        options: { token: 123456789, subject: s }\n").unwrap_err();
     assert!(!err.to_string().contains("123456789"), "{err}");
 }
+
+#[test]
+fn unset_variables_may_be_placeholders_where_allowed() {
+    let yaml = "backend:\n  auth:\n    externalAccess:\n      - type: static\n        options: { token: \"${SERVE_TOKEN}\", subject: s }\napp:\n  password: \"${APP_SECRET}\"\n";
+    let loader = || ConfigLoader::new().yaml("t.yaml", yaml).env(|_| None);
+    // Serving needs every variable.
+    let err = loader().load().unwrap_err();
+    assert!(matches!(err, ConfigError::MissingEnv { .. }), "{err}");
+    // `call`: only the serving tokens may be missing.
+    let err = loader()
+        .allow_unset_variables(&["backend.auth."])
+        .load()
+        .unwrap_err();
+    assert!(err.to_string().contains("`APP_SECRET`"), "{err}");
+    // `list`, `schema`, `config check`: anything may be missing, and each is named.
+    let config = loader().allow_unset_variables(&[]).load().unwrap();
+    let unset: Vec<_> = config
+        .unset_variables()
+        .iter()
+        .map(|u| (u.variable.as_str(), u.key.as_str()))
+        .collect();
+    assert_eq!(
+        unset,
+        // In key order (the tree's maps are sorted).
+        [
+            ("APP_SECRET", "app.password"),
+            (
+                "SERVE_TOKEN",
+                "backend.auth.externalAccess[0].options.token"
+            ),
+        ]
+    );
+}
