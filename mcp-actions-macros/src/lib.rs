@@ -7,6 +7,8 @@ use proc_macro::TokenStream;
 mod attr;
 mod errors;
 mod expand;
+mod object;
+mod types;
 mod validate;
 
 /// Turns an async function into an action: a typed, permission-checked operation that
