@@ -83,19 +83,30 @@ impl ListenConfig {
     }
 
     /// Backstage's string form: `":7007"`, `"0.0.0.0:7007"`, `"[::1]:7007"`.
-    fn from_text(text: &str) -> Result<Self, String> {
+    pub(crate) fn from_text(text: &str) -> Result<Self, ListenTextError> {
         let (host, port) = text
             .rsplit_once(':')
-            .ok_or_else(|| format!("`{text}` should look like `:7007` or `0.0.0.0:7007`"))?;
+            .ok_or_else(|| ListenTextError::Shape(text.to_owned()))?;
         let port = port
             .parse::<u16>()
-            .map_err(|_| format!("`{port}` is not a port number (0-65535)"))?;
+            .map_err(|_| ListenTextError::Port(port.to_owned()))?;
         let host = host.trim_start_matches('[').trim_end_matches(']');
         Ok(Self {
             host: if host.is_empty() { DEFAULT_HOST } else { host }.to_owned(),
             port,
         })
     }
+}
+
+/// Why the string form of `backend.listen` cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ListenTextError {
+    /// Not `host:port`.
+    #[error("`{0}` should look like `:7007` or `0.0.0.0:7007`")]
+    Shape(String),
+    /// The port is not one (reported at `backend.listen.port`).
+    #[error("`{0}` is not a port number (0-65535)")]
+    Port(String),
 }
 
 /// The mapping form of `backend.listen`.
@@ -130,7 +141,7 @@ impl<'de> Deserialize<'de> for ListenConfig {
         shapes::string_or_map::<D, Self, ListenParts>(
             d,
             "a mapping like `{ host: 127.0.0.1, port: 7007 }` or a string like \":7007\"",
-            Self::from_text,
+            |text| Self::from_text(text).map_err(|e| e.to_string()),
         )
     }
 }

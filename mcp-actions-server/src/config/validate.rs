@@ -4,7 +4,9 @@
 use mcp_actions::filter::ActionFilter;
 
 use super::error::ConfigProblem;
-use super::model::{FilterConfig, RESERVED_SERVER_KEYS, Root, credentials_from};
+use super::model::{
+    FilterConfig, ListenConfig, ListenTextError, RESERVED_SERVER_KEYS, Root, credentials_from,
+};
 
 /// The shortest static token accepted (Backstage's rule).
 pub(crate) const MIN_TOKEN_LENGTH: usize = 8;
@@ -54,13 +56,9 @@ pub(crate) fn is_valid_server_key(key: &str) -> bool {
 pub(crate) fn before_reading(tree: &serde_json::Value) -> Vec<ConfigProblem> {
     let mut problems = Vec::new();
     if let Some(serde_json::Value::String(text)) = tree.pointer("/backend/listen")
-        && let Some((_, port)) = text.rsplit_once(':')
-        && port.parse::<u16>().is_err()
+        && let Err(error @ ListenTextError::Port(_)) = ListenConfig::from_text(text)
     {
-        problems.push(ConfigProblem::new(
-            "backend.listen.port",
-            format!("`{port}` is not a port number (0-65535)"),
-        ));
+        problems.push(ConfigProblem::new("backend.listen.port", error.to_string()));
     }
     problems.extend(external_access_types(tree));
     problems
