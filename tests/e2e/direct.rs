@@ -148,11 +148,7 @@ fn cases() -> Vec<Case> {
         "ServiceUnavailableError",
         "Unexpected",
     ] {
-        cases.push(case(
-            "each kind of error",
-            FULL_TOKEN,
-            call(json!(error), "e2e_fail", json!({"error": error})),
-        ));
+        cases.push(call_case(error));
     }
     for (id, what, header) in [
         (
@@ -228,6 +224,43 @@ async fn direct_dispatch_answers_exactly_as_rmcp_does() {
     let explode: Value = serde_json::from_str(&explode).unwrap();
     let text = explode["result"]["content"][0]["text"].as_str().unwrap();
     assert!(text.starts_with("InternalError: "), "{text}");
+    // An unknown tool and a tool the caller may not see get the same -32602 error, but for
+    // the name (a restricted plugin's, a permission the token lacks).
+    let named = |what: &str| cases.iter().find(|c| c.what == what).unwrap();
+    for (what, name) in [
+        ("unknown tool", "no_such_tool"),
+        (
+            "another plugin's action with a restricted token",
+            "e2e_other_plugin",
+        ),
+        ("a permission the token lacks", "e2e_write_secret"),
+    ] {
+        let (status, _, body) = exchange(&direct.endpoint, named(what)).await;
+        assert_eq!(status, 200, "{what}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["error"]["code"], -32602, "{what}: {body}");
+        assert_eq!(
+            body["error"]["message"],
+            format!("NotFoundError: Action \"{name}\" not found"),
+            "{what}"
+        );
+    }
+    // An action's own NotAllowedError stays in-band.
+    let (_, _, own) = exchange(&direct.endpoint, &call_case("NotAllowedError")).await;
+    let own: Value = serde_json::from_str(&own).unwrap();
+    assert_eq!(own["result"]["isError"], true, "{own}");
+    assert_eq!(
+        own["result"]["content"][0]["text"],
+        "NotAllowedError: not for you"
+    );
+}
+
+fn call_case(error: &'static str) -> Case {
+    case(
+        "each kind of error",
+        FULL_TOKEN,
+        call(json!(error), "e2e_fail", json!({"error": error})),
+    )
 }
 
 /// Header variants real clients send (all of which the direct path takes or leaves alone

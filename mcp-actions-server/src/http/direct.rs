@@ -24,6 +24,7 @@ use axum::response::Response;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use mcp_actions::{BoxFuture, CallOptions, Credentials};
+use rmcp::ErrorData as McpError;
 use rmcp::model::{
     CallToolResponse, CallToolResult, ProtocolVersion, RequestId, ServerJsonRpcMessage,
     ServerResult,
@@ -86,8 +87,15 @@ impl Direct {
                 if !params.is_empty() {
                     return None; // `_meta` (a progress token), `task`, …: rmcp's
                 }
-                let result = call(&self.handler, name, arguments, credentials.clone()).await;
-                ServerResult::from(CallToolResponse::from(result))
+                match call(&self.handler, name, arguments, credentials.clone()).await {
+                    Ok(result) => ServerResult::from(CallToolResponse::from(result)),
+                    Err(error) => {
+                        return Some(json_response(&ServerJsonRpcMessage::error(
+                            error,
+                            Some(request.id),
+                        )));
+                    }
+                }
             }
             _ => return None,
         };
@@ -177,7 +185,7 @@ async fn call(
     name: String,
     arguments: Option<Value>,
     credentials: Credentials,
-) -> CallToolResult {
+) -> Result<CallToolResult, McpError> {
     let cancellation = handler.call_cancellation();
     let options = CallOptions::new(credentials).with_cancellation(cancellation.clone());
     let handler = handler.clone();
@@ -190,19 +198,22 @@ async fn call(
     .await
 }
 
+/// What [`ActionsHandler::call`] answers: a tool result, or -32602 for an unknown tool.
+type CallOutcome = Result<CallToolResult, McpError>;
+
 /// A call polled in place by the request's future. When that future is dropped first (the
 /// client disconnected), the call's cancellation token is cancelled and the call is moved to
 /// a task of its own, so the action sees the cancellation and ends as it chooses, instead of
 /// being dropped at an arbitrary await point.
 struct FinishOnDrop {
-    call: Option<BoxFuture<'static, CallToolResult>>,
+    call: Option<BoxFuture<'static, CallOutcome>>,
     cancellation: CancellationToken,
 }
 
 impl Future for FinishOnDrop {
-    type Output = CallToolResult;
+    type Output = CallOutcome;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CallToolResult> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CallOutcome> {
         let Some(call) = self.call.as_mut() else {
             panic!("FinishOnDrop polled after it finished");
         };
@@ -315,8 +326,14 @@ mod tests {
         assert_eq!(called["result"]["isError"], false);
         let unknown = answer_of(call(serde_json::json!({"name": "nope"})))
             .await
-            .expect("an unknown tool is an in-band error, answered directly");
-        assert_eq!(unknown["result"]["isError"], true);
+            .expect("an unknown tool is answered directly");
+        assert_eq!(unknown["id"], 7);
+        assert_eq!(unknown["error"]["code"], -32602);
+        assert_eq!(
+            unknown["error"]["message"],
+            "NotFoundError: Action \"nope\" not found"
+        );
+        assert!(unknown.get("result").is_none());
         for list in [
             serde_json::json!({"jsonrpc": "2.0", "id": "x", "method": "tools/list"}),
             serde_json::json!({"jsonrpc": "2.0", "id": "x", "method": "tools/list", "params": {}}),

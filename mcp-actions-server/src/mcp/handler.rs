@@ -3,15 +3,18 @@
 //! The tool list and the tool name → action map are built once, when the handler is created;
 //! `tools/list` only filters the list for the caller (access restrictions and declared
 //! permissions, through [`Dispatcher::is_visible`]). `tools/call` finds the action by tool name
-//! in O(1) and runs it through [`Dispatcher::call_action`]; every failure is an in-band tool
-//! result (`isError: true`, text `"<ErrorName>: <message>"`).
+//! in O(1) and runs it through [`Dispatcher::call_visible`]. A tool that does not exist, or that
+//! this caller may not see, is a JSON-RPC error -32602 (the MCP tools spec's "unknown tool"),
+//! the same for both so a caller cannot probe for tools it may not see; every failure once the
+//! tool is found and visible is an in-band tool result (`isError: true`, text
+//! `"<ErrorName>: <message>"`), as Backstage answers.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use mcp_actions::{
-    ActionError, BoxFuture, CallOptions, Credentials, Dispatcher, Progress, ProgressReporter,
-    RegisteredAction,
+    ActionError, BoxFuture, CallError, CallOptions, Credentials, Dispatcher, Progress,
+    ProgressReporter, RegisteredAction,
 };
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
@@ -170,29 +173,39 @@ impl ActionsHandler {
         ListToolsResult::with_all_items(tools)
     }
 
-    /// Calls the tool `name` as `options.credentials`, turning every failure into an in-band
-    /// error result.
+    /// Calls the tool `name` as `options.credentials`: the JSON-RPC error -32602 when there is
+    /// no such tool or the caller may not see it (the same error, see [`unknown_tool`]), else
+    /// the tool result, every failure of the call in-band (`isError: true`).
     pub(crate) async fn call(
         &self,
         name: &str,
         arguments: Option<Value>,
         options: CallOptions,
-    ) -> CallToolResult {
+    ) -> Result<CallToolResult, McpError> {
         let Some(action) = self.action(name) else {
-            return error_result(&ActionError::not_found(format!(
-                "Action \"{name}\" not found"
-            )));
+            tracing::debug!(tool = name, "tools/call of an unknown tool");
+            return Err(unknown_tool(name));
         };
         match self
             .inner
             .dispatcher
-            .call_action(action, arguments, options)
+            .call_visible(action, arguments, options)
             .await
         {
-            Ok(output) => CallToolResult::structured(output),
-            Err(error) => error_result(&error),
+            Ok(output) => Ok(CallToolResult::structured(output)),
+            Err(CallError::Hidden(_)) => Err(unknown_tool(name)),
+            Err(error) => Ok(error_result(&error.into_action_error())),
         }
     }
+}
+
+/// The answer to a `tools/call` of a tool that does not exist or that the caller may not see:
+/// JSON-RPC -32602 (invalid params), as the MCP tools spec lists unknown tools, with the same
+/// `NotFoundError: …` text Backstage's in-band answer has. Both cases answer exactly alike, so
+/// a caller cannot tell a hidden tool from a missing one.
+pub(crate) fn unknown_tool(name: &str) -> McpError {
+    let error = ActionError::not_found(format!("Action \"{name}\" not found"));
+    McpError::invalid_params(error.to_string(), None)
 }
 
 /// Why `params` do not deserialize as `P` (shortened), or a generic reason.
@@ -283,7 +296,7 @@ impl ServerHandler for ActionsHandler {
                 call.await
             }
         };
-        Ok(result.into())
+        result.map(Into::into)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
