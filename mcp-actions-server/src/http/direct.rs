@@ -10,7 +10,7 @@
 //! [`answer`] takes such a request — and only when it is plainly one of them — and answers it
 //! with the same handler calls and the same rmcp model types, serialized the way rmcp does, so
 //! the bytes on the wire are the same. Anything else (another method, `_meta` such as a
-//! progress token, a pagination cursor, the 2026-07-28 per-request lifecycle, an unusual
+//! progress token, the 2026-07-28 per-request lifecycle, an unusual
 //! header, a body of another shape) returns `None` and goes through rmcp as before, errors
 //! included. The differential test in `tests/e2e/direct.rs` sends the same requests both ways
 //! and compares the answers.
@@ -69,10 +69,25 @@ impl Direct {
         if request.jsonrpc != "2.0" {
             return None;
         }
-        let mut result = match (&*request.method, request.params) {
-            ("tools/list", None) => list_result(&self.handler, credentials).await,
-            ("tools/list", Some(Value::Object(params))) if params.is_empty() => {
-                list_result(&self.handler, credentials).await
+        let answer = match (&*request.method, request.params) {
+            ("tools/list", None) => self
+                .handler
+                .list_for(credentials, None, false)
+                .await
+                .map(ServerResult::ListToolsResult),
+            ("tools/list", Some(Value::Object(mut params))) => {
+                let cursor = match params.remove("cursor") {
+                    None => None,
+                    Some(Value::String(cursor)) => Some(cursor),
+                    Some(_) => return None,
+                };
+                if !params.is_empty() {
+                    return None; // `_meta`: rmcp's
+                }
+                self.handler
+                    .list_for(credentials, cursor.as_deref(), false)
+                    .await
+                    .map(ServerResult::ListToolsResult)
             }
             ("tools/call", Some(Value::Object(mut params))) => {
                 let name = match params.remove("name") {
@@ -87,17 +102,18 @@ impl Direct {
                 if !params.is_empty() {
                     return None; // `_meta` (a progress token), `task`, …: rmcp's
                 }
-                match call(&self.handler, name, arguments, credentials.clone()).await {
-                    Ok(result) => ServerResult::from(CallToolResponse::from(result)),
-                    Err(error) => {
-                        return Some(json_response(&ServerJsonRpcMessage::error(
-                            error,
-                            Some(request.id),
-                        )));
-                    }
-                }
+                call(&self.handler, name, arguments, credentials.clone()).await
             }
             _ => return None,
+        };
+        let mut result = match answer {
+            Ok(result) => result,
+            Err(error) => {
+                return Some(json_response(&ServerJsonRpcMessage::error(
+                    error,
+                    Some(request.id),
+                )));
+            }
         };
         // As rmcp answers a peer on a revision before 2026-07-28: no `resultType`.
         result.strip_result_type_for_legacy_peer();
@@ -174,10 +190,6 @@ fn plain_mcp_headers(headers: &HeaderMap) -> bool {
         .is_some_and(answered_directly)
 }
 
-async fn list_result(handler: &ActionsHandler, credentials: &Credentials) -> ServerResult {
-    ServerResult::ListToolsResult(handler.list_for(credentials).await)
-}
-
 /// Calls the tool in place. Cancelled (with the action seeing its cancellation token fire)
 /// when the client goes away or the server's grace period is over, as through rmcp.
 async fn call(
@@ -185,7 +197,7 @@ async fn call(
     name: String,
     arguments: Option<Value>,
     credentials: Credentials,
-) -> Result<CallToolResult, McpError> {
+) -> Result<ServerResult, McpError> {
     let cancellation = handler.call_cancellation();
     let options = CallOptions::new(credentials).with_cancellation(cancellation.clone());
     let handler = handler.clone();
@@ -196,6 +208,7 @@ async fn call(
         cancellation,
     }
     .await
+    .map(|result| ServerResult::from(CallToolResponse::from(result)))
 }
 
 /// What [`ActionsHandler::call`] answers: a tool result, or -32602 for an unknown tool.
@@ -341,7 +354,13 @@ mod tests {
             let listed = answer_of(list).await.expect("a plain tools/list");
             assert_eq!(listed["id"], "x");
             assert_eq!(listed["result"]["tools"][0]["name"], "echo");
+            assert!(listed["result"].get("nextCursor").is_none(), "{listed}");
         }
+        let cursor = serde_json::json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"cursor": "AAAAAQAAAAAAAAAA"}});
+        let refused = answer_of(cursor)
+            .await
+            .expect("a tools/list with a cursor is answered directly");
+        assert_eq!(refused["error"]["code"], -32602, "{refused}");
     }
 
     #[tokio::test]
@@ -354,7 +373,8 @@ mod tests {
             call(serde_json::json!({"name": "echo", "arguments": [1]})),
             call(serde_json::json!({"arguments": {}})),
             call(Value::Null),
-            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"cursor": "a"}}),
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"cursor": 1}}),
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": {}}}),
             serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": null}),
             serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}),
             serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}),

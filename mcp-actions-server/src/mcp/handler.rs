@@ -10,6 +10,7 @@
 //! `"<ErrorName>: <message>"`), as Backstage answers.
 
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use mcp_actions::{
@@ -29,6 +30,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::list::{self, Listing};
 use super::tools::{ToolNames, tool_named};
 
 /// How the server presents itself to clients (`serverInfo`, `instructions`).
@@ -61,6 +63,8 @@ struct Inner {
     actions: Vec<RegisteredAction>,
     /// Tool name → index in `tools` and `actions`.
     by_name: HashMap<String, usize>,
+    /// Pages, cursors and caching hints of `tools/list`.
+    listing: Listing,
     info: ServerConfig,
     /// Cancels every call in progress (the server's shutdown, once its grace period is over).
     calls: CancellationToken,
@@ -98,16 +102,28 @@ impl ActionsHandler {
         if let Some(instructions) = identity.instructions {
             info = info.with_instructions(instructions);
         }
+        let listing = Listing::new(&tools, None);
         Self {
             inner: Arc::new(Inner {
                 dispatcher,
                 tools,
                 actions,
                 by_name,
+                listing,
                 info,
                 calls: CancellationToken::new(),
             }),
         }
+    }
+
+    /// Lists `page_size` tools a page (`mcpActions.listPageSize`; `None`: every tool on one
+    /// page).
+    pub(crate) fn page_tools_by(mut self, page_size: Option<NonZeroUsize>) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.listing = Listing::new(&inner.tools, page_size),
+            None => unreachable!("page_tools_by is called before the handler is shared"),
+        }
+        self
     }
 
     /// Cancels every call in progress when `token` is cancelled: each ends with
@@ -149,28 +165,41 @@ impl ActionsHandler {
             .map(|&i| &self.inner.actions[i])
     }
 
-    /// The tools `credentials` may see.
-    pub(crate) async fn visible_tools(&self, credentials: &Credentials) -> Vec<Tool> {
+    /// The positions (in [`ActionsHandler::all_tools`]) of the tools `credentials` may see.
+    async fn visible_positions(&self, credentials: &Credentials) -> Vec<usize> {
         let dispatcher = &self.inner.dispatcher;
-        let mut tools = Vec::with_capacity(self.inner.tools.len());
-        for (action, tool) in self.inner.actions.iter().zip(&self.inner.tools) {
+        let mut visible = Vec::with_capacity(self.inner.tools.len());
+        for (position, action) in self.inner.actions.iter().enumerate() {
             if dispatcher.is_visible(action, credentials).await {
-                tools.push(tool.clone());
+                visible.push(position);
             }
         }
-        tools
+        visible
     }
 
-    /// The `tools/list` answer for `credentials`: every tool they may see, on one page.
-    pub(crate) async fn list_for(&self, credentials: &Credentials) -> ListToolsResult {
-        let tools = self.visible_tools(credentials).await;
+    /// The `tools/list` answer for `credentials`: the page `cursor` names of the tools they
+    /// may see (every one without `mcpActions.listPageSize`), with 2026-07-28's caching hints
+    /// when `hints`. A cursor this server did not issue for this list is -32602.
+    pub(crate) async fn list_for(
+        &self,
+        credentials: &Credentials,
+        cursor: Option<&str>,
+        hints: bool,
+    ) -> Result<ListToolsResult, McpError> {
+        let visible = self.visible_positions(credentials).await;
+        let (page, next) = self.inner.listing.page(&visible, cursor)?;
         tracing::debug!(
             principal = %credentials.principal(),
-            visible = tools.len(),
+            visible = visible.len(),
             total = self.inner.tools.len(),
+            page = ?page,
             "tools/list"
         );
-        ListToolsResult::with_all_items(tools)
+        let tools = visible[page]
+            .iter()
+            .map(|&position| self.inner.tools[position].clone())
+            .collect();
+        Ok(list::result(tools, next, hints))
     }
 
     /// Calls the tool `name` as `options.credentials`: the JSON-RPC error -32602 when there is
@@ -262,11 +291,13 @@ impl ServerHandler for ActionsHandler {
 
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let credentials = credentials_of(&ctx)?;
-        Ok(self.list_for(&credentials).await)
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        let hints = list::has_cache_hints(ctx.protocol_version().as_ref());
+        self.list_for(&credentials, cursor, hints).await
     }
 
     async fn call_tool(

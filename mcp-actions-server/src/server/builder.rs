@@ -1,6 +1,7 @@
 //! [`ActionsServerBuilder`]: configuration, registry, services, policy and authenticator in;
 //! a checked [`ActionsServer`] out.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use mcp_actions::dispatch::OutputCheck;
@@ -43,6 +44,7 @@ pub struct ActionsServerBuilder {
     version: String,
     default_name: Option<String>,
     direct_dispatch: bool,
+    list_page_size: Option<usize>,
 }
 
 impl std::fmt::Debug for ActionsServerBuilder {
@@ -68,6 +70,7 @@ impl ActionsServerBuilder {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             default_name: None,
             direct_dispatch: true,
+            list_page_size: None,
         }
     }
 
@@ -164,13 +167,20 @@ impl ActionsServerBuilder {
     }
 
     /// Whether plain stateless `tools/call` and `tools/list` requests — no `_meta` (so no
-    /// progress token), no pagination cursor, a protocol revision before 2026-07-28 — are
+    /// progress token), a protocol revision before 2026-07-28 — are
     /// answered without building rmcp's per-request service around them (default `true`).
     /// The answers are the same, byte for byte; the server does about half the work per call
     /// (see `BENCHMARKS.md`). `false` sends every request through rmcp's Streamable HTTP
     /// service.
     pub fn direct_dispatch(mut self, enabled: bool) -> Self {
         self.direct_dispatch = enabled;
+        self
+    }
+
+    /// Tools per `tools/list` page, instead of `mcpActions.listPageSize` (`0`: every tool on
+    /// one page). A client pages on with the `nextCursor` of each answer.
+    pub fn list_page_size(mut self, tools: usize) -> Self {
+        self.list_page_size = Some(tools);
         self
     }
 
@@ -220,13 +230,16 @@ impl ActionsServerBuilder {
         // Compiled once, for the served actions; shared by every endpoint.
         let output_schemas: Arc<dyn OutputCheck> =
             Arc::new(OutputSchemas::compile(&plan.served, &mut warnings));
+        let page_size = NonZeroUsize::new(self.list_page_size.unwrap_or(mcp.list_page_size));
         let handler = |registry: Registry, identity: ServerIdentity| {
             let dispatcher = Dispatcher::new(registry)
                 .with_services(Arc::clone(&services))
                 .with_policy(Arc::clone(&policy))
                 .with_timeout(mcp.limits.action_timeout())
                 .with_output_check(Arc::clone(&output_schemas));
-            ActionsHandler::new(dispatcher, identity, &names).cancel_calls_with(calls.clone())
+            ActionsHandler::new(dispatcher, identity, &names)
+                .cancel_calls_with(calls.clone())
+                .page_tools_by(page_size)
         };
         let identity = |name: &str, description: &Option<String>, instructions: &Option<String>| {
             ServerIdentity {
