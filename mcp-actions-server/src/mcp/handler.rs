@@ -9,7 +9,7 @@
 //! tool is found and visible is an in-band tool result (`isError: true`, text
 //! `"<ErrorName>: <message>"`), as Backstage answers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 
@@ -18,9 +18,9 @@ use mcp_actions::{
     ProgressReporter, RegisteredAction,
 };
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
     CompleteRequestParams, CompleteResult, ContentBlock, CustomRequest, CustomResult,
-    Implementation, ListPromptsRequestMethod, ListPromptsResult,
+    DiscoverResult, Implementation, ListPromptsRequestMethod, ListPromptsResult,
     ListResourceTemplatesRequestMethod, ListResourceTemplatesResult, ListResourcesRequestMethod,
     ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
     ProgressToken, ServerCapabilities, ServerConfig, Tool,
@@ -65,6 +65,9 @@ struct Inner {
     by_name: HashMap<String, usize>,
     /// Pages, cursors and caching hints of `tools/list`.
     listing: Listing,
+    /// Names of the tools whose input schema has an `x-mcp-header` annotation (SEP-2243): a
+    /// call of one carries `Mcp-Param-*` headers, which only rmcp checks.
+    param_headers: HashSet<String>,
     info: ServerConfig,
     /// Cancels every call in progress (the server's shutdown, once its grace period is over).
     calls: CancellationToken,
@@ -103,6 +106,11 @@ impl ActionsHandler {
             info = info.with_instructions(instructions);
         }
         let listing = Listing::new(&tools, None);
+        let param_headers = tools
+            .iter()
+            .filter(|tool| mentions_mcp_header(&tool.input_schema))
+            .map(|tool| tool.name.to_string())
+            .collect();
         Self {
             inner: Arc::new(Inner {
                 dispatcher,
@@ -110,6 +118,7 @@ impl ActionsHandler {
                 actions,
                 by_name,
                 listing,
+                param_headers,
                 info,
                 calls: CancellationToken::new(),
             }),
@@ -163,6 +172,22 @@ impl ActionsHandler {
             .by_name
             .get(name)
             .map(|&i| &self.inner.actions[i])
+    }
+
+    /// Whether the tool `name`'s input schema asks for `Mcp-Param-*` headers (SEP-2243).
+    pub(crate) fn has_param_headers(&self, name: &str) -> bool {
+        self.inner.param_headers.contains(name)
+    }
+
+    /// The `server/discover` answer: the endpoint's identity and capabilities, the same for
+    /// every caller, so clients and intermediaries may share it for [`list::LIST_TTL_MS`].
+    pub(crate) fn discover_result(&self) -> DiscoverResult {
+        DiscoverResult::from_server_info(
+            self.supported_protocol_versions().into_owned(),
+            self.get_info(),
+        )
+        .with_ttl_ms(list::LIST_TTL_MS)
+        .with_cache_scope(CacheScope::Public)
     }
 
     /// The positions (in [`ActionsHandler::all_tools`]) of the tools `credentials` may see.
@@ -237,6 +262,19 @@ pub(crate) fn unknown_tool(name: &str) -> McpError {
     McpError::invalid_params(error.to_string(), None)
 }
 
+/// Whether `schema` has an `x-mcp-header` key anywhere (read conservatively: rmcp decides
+/// which of them count).
+fn mentions_mcp_header(schema: &serde_json::Map<String, Value>) -> bool {
+    fn within(value: &Value) -> bool {
+        match value {
+            Value::Object(map) => mentions_mcp_header(map),
+            Value::Array(items) => items.iter().any(within),
+            _ => false,
+        }
+    }
+    schema.contains_key("x-mcp-header") || schema.values().any(within)
+}
+
 /// Why `params` do not deserialize as `P` (shortened), or a generic reason.
 fn params_error<P: serde::de::DeserializeOwned>(params: Option<Value>) -> Option<String> {
     let params = params.unwrap_or(Value::Null);
@@ -287,6 +325,10 @@ impl ProgressReporter for PeerProgress {
 impl ServerHandler for ActionsHandler {
     fn get_info(&self) -> ServerConfig {
         self.inner.info.clone()
+    }
+
+    async fn discover(&self, _ctx: RequestContext<RoleServer>) -> Result<DiscoverResult, McpError> {
+        Ok(self.discover_result())
     }
 
     async fn list_tools(

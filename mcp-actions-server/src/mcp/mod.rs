@@ -14,6 +14,8 @@ mod tools;
 
 pub use handler::ActionsHandler;
 pub(crate) use handler::ServerIdentity;
+#[cfg(test)]
+pub(crate) use list::LIST_TTL_MS;
 pub(crate) use output::OutputSchemas;
 pub(crate) use tools::ToolNames;
 pub use tools::{ToolNameProblem, ToolNaming};

@@ -166,8 +166,9 @@ impl ActionsServerBuilder {
         self
     }
 
-    /// Whether plain stateless `tools/call` and `tools/list` requests — no `_meta` (so no
-    /// progress token), a protocol revision before 2026-07-28 — are
+    /// Whether plain stateless `tools/call`, `tools/list` and (2026-07-28) `server/discover`
+    /// requests — no `_meta` but what their revision requires (so no progress token), matching
+    /// SEP-2243 headers on 2026-07-28 — are
     /// answered without building rmcp's per-request service around them (default `true`).
     /// The answers are the same, byte for byte; the server does about half the work per call
     /// (see `BENCHMARKS.md`). `false` sends every request through rmcp's Streamable HTTP
