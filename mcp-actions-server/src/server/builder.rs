@@ -228,9 +228,8 @@ impl ActionsServerBuilder {
             .unwrap_or_else(|| Arc::new(mcp_actions::AllowAll));
         // Cancels the calls still running when the shutdown grace period is over.
         let calls = CancellationToken::new();
-        // Compiled once, for the served actions; shared by every endpoint.
-        let output_schemas: Arc<dyn OutputCheck> =
-            Arc::new(OutputSchemas::compile(&plan.served, &mut warnings));
+        // For the served actions, each compiled at its first use; shared by every endpoint.
+        let output_schemas: Arc<dyn OutputCheck> = Arc::new(OutputSchemas::new(&plan.served));
         let page_size = NonZeroUsize::new(self.list_page_size.unwrap_or(mcp.list_page_size));
         let handler = |registry: Registry, identity: ServerIdentity| {
             let dispatcher = Dispatcher::new(registry)
