@@ -168,17 +168,17 @@ impl Direct {
             return None;
         }
         match (method, params.get("name"), headers.name) {
-            ("tools/call", Some(Value::String(name)), Some(header)) => {
-                // A Base64-wrapped `Mcp-Name` (`=?base64?…?=`) is rmcp's to decode; an
-                // `x-mcp-header` annotation on the tool asks for `Mcp-Param-*` headers, which
-                // rmcp checks.
+            // A Base64-wrapped `Mcp-Name` (`=?base64?…?=`) is rmcp's to decode; an
+            // `x-mcp-header` annotation on the tool asks for `Mcp-Param-*` headers, which rmcp
+            // checks.
+            ("tools/call", Some(Value::String(name)), Some(header))
                 if header != name
                     || header.starts_with(BASE64_HEADER_PREFIX)
-                    || self.handler.has_param_headers(name)
-                {
-                    return None;
-                }
+                    || self.handler.has_param_headers(name) =>
+            {
+                return None;
             }
+            ("tools/call", Some(Value::String(_)), Some(_)) => {}
             ("tools/call", _, _) | (_, _, Some(_)) => return None,
             _ => {}
         }

@@ -167,13 +167,13 @@ mod tests {
         Listing::new(&tools(&["a", "b", "c", "d", "e"]), NonZeroUsize::new(size))
     }
 
-    /// Every page of `visible`, following the cursors.
-    fn all_pages(listing: &Listing, visible: &[usize]) -> Vec<std::ops::Range<usize>> {
+    /// Every page of `visible` (start and end), following the cursors.
+    fn all_pages(listing: &Listing, visible: &[usize]) -> Vec<(usize, usize)> {
         let mut pages = Vec::new();
         let mut cursor = None;
         loop {
             let (range, next) = listing.page(visible, cursor.as_deref()).unwrap();
-            pages.push(range);
+            pages.push((range.start, range.end));
             match next {
                 Some(next) => cursor = Some(next),
                 None => return pages,
@@ -184,13 +184,13 @@ mod tests {
     #[test]
     fn pages_cover_the_callers_list_once_in_order() {
         let all = [0, 1, 2, 3, 4];
-        assert_eq!(all_pages(&paged(2), &all), [0..2, 2..4, 4..5]);
-        assert_eq!(all_pages(&paged(5), &all), [0..5]);
-        assert_eq!(all_pages(&paged(9), &all), [0..5]);
-        assert_eq!(all_pages(&paged(2), &[1, 3, 4]), [0..2, 2..3]);
-        assert_eq!(all_pages(&paged(2), &[]), [0..0]);
+        assert_eq!(all_pages(&paged(2), &all), [(0, 2), (2, 4), (4, 5)]);
+        assert_eq!(all_pages(&paged(5), &all), [(0, 5)]);
+        assert_eq!(all_pages(&paged(9), &all), [(0, 5)]);
+        assert_eq!(all_pages(&paged(2), &[1, 3, 4]), [(0, 2), (2, 3)]);
+        assert_eq!(all_pages(&paged(2), &[]), [(0, 0)]);
         let unpaged = Listing::new(&tools(&["a", "b"]), None);
-        assert_eq!(all_pages(&unpaged, &[0, 1]), [0..2]);
+        assert_eq!(all_pages(&unpaged, &[0, 1]), [(0, 2)]);
     }
 
     #[test]
