@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use mcp_actions::{
     ActionError, BoxFuture, CallError, CallOptions, Credentials, Dispatcher, Progress,
@@ -66,8 +66,9 @@ struct Inner {
     /// Pages, cursors and caching hints of `tools/list`.
     listing: Listing,
     /// Names of the tools whose input schema has an `x-mcp-header` annotation (SEP-2243): a
-    /// call of one carries `Mcp-Param-*` headers, which only rmcp checks.
-    param_headers: HashSet<String>,
+    /// call of one carries `Mcp-Param-*` headers, which only rmcp checks. Found at the first
+    /// 2026-07-28 call answered directly, not at start-up.
+    param_headers: OnceLock<HashSet<String>>,
     info: ServerConfig,
     /// Cancels every call in progress (the server's shutdown, once its grace period is over).
     calls: CancellationToken,
@@ -105,12 +106,7 @@ impl ActionsHandler {
         if let Some(instructions) = identity.instructions {
             info = info.with_instructions(instructions);
         }
-        let listing = Listing::new(&tools, None);
-        let param_headers = tools
-            .iter()
-            .filter(|tool| mentions_mcp_header(&tool.input_schema))
-            .map(|tool| tool.name.to_string())
-            .collect();
+        let listing = Listing::new(None);
         Self {
             inner: Arc::new(Inner {
                 dispatcher,
@@ -118,7 +114,7 @@ impl ActionsHandler {
                 actions,
                 by_name,
                 listing,
-                param_headers,
+                param_headers: OnceLock::new(),
                 info,
                 calls: CancellationToken::new(),
             }),
@@ -129,7 +125,7 @@ impl ActionsHandler {
     /// page).
     pub(crate) fn page_tools_by(mut self, page_size: Option<NonZeroUsize>) -> Self {
         match Arc::get_mut(&mut self.inner) {
-            Some(inner) => inner.listing = Listing::new(&inner.tools, page_size),
+            Some(inner) => inner.listing = Listing::new(page_size),
             None => unreachable!("page_tools_by is called before the handler is shared"),
         }
         self
@@ -176,7 +172,17 @@ impl ActionsHandler {
 
     /// Whether the tool `name`'s input schema asks for `Mcp-Param-*` headers (SEP-2243).
     pub(crate) fn has_param_headers(&self, name: &str) -> bool {
-        self.inner.param_headers.contains(name)
+        self.inner
+            .param_headers
+            .get_or_init(|| {
+                self.inner
+                    .tools
+                    .iter()
+                    .filter(|tool| mentions_mcp_header(&tool.input_schema))
+                    .map(|tool| tool.name.to_string())
+                    .collect()
+            })
+            .contains(name)
     }
 
     /// The `server/discover` answer: the endpoint's identity and capabilities, the same for
@@ -212,7 +218,10 @@ impl ActionsHandler {
         hints: bool,
     ) -> Result<ListToolsResult, McpError> {
         let visible = self.visible_positions(credentials).await;
-        let (page, next) = self.inner.listing.page(&visible, cursor)?;
+        let (page, next) = self
+            .inner
+            .listing
+            .page(&self.inner.tools, &visible, cursor)?;
         tracing::debug!(
             principal = %credentials.principal(),
             visible = visible.len(),

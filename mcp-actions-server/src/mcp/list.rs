@@ -10,6 +10,7 @@
 //! refused rather than silently skipping or repeating tools.
 
 use std::num::NonZeroUsize;
+use std::sync::OnceLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -28,35 +29,43 @@ const DIGEST_LEN: usize = 8;
 const CURSOR_LEN: usize = 4 + DIGEST_LEN;
 
 /// How `tools/list` answers: the page size, and the digest every cursor's digest starts from.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Listing {
     page_size: Option<NonZeroUsize>,
-    /// SHA-256 over every tool name, in order.
-    names: [u8; 32],
+    /// SHA-256 over every tool name, in order: computed when a first cursor is issued or
+    /// read (not at start-up, where it would cost every server, paging or not).
+    names: OnceLock<[u8; 32]>,
 }
 
 impl Listing {
-    /// The listing of `tools` (every tool of the endpoint, in order), `page_size` tools a
-    /// page (`None`: one page).
-    pub(crate) fn new(tools: &[Tool], page_size: Option<NonZeroUsize>) -> Self {
-        let mut hasher = Sha256::new();
-        for tool in tools {
-            // Length-prefixed, so that no two lists of names hash alike by concatenation.
-            hasher.update((tool.name.len() as u64).to_be_bytes());
-            hasher.update(tool.name.as_bytes());
-        }
+    /// A listing of `page_size` tools a page (`None`: one page).
+    pub(crate) fn new(page_size: Option<NonZeroUsize>) -> Self {
         Self {
             page_size,
-            names: hasher.finalize().into(),
+            names: OnceLock::new(),
         }
     }
 
-    /// The page of the caller's list `visible` (positions into the endpoint's tools, in order)
-    /// that `cursor` names (the first page without one): the range of `visible` to list, and
-    /// the cursor of the next page, if any. A cursor this listing did not issue for this list
-    /// is JSON-RPC -32602.
+    /// The digest of the endpoint's tool names, `tools` (every tool, in order).
+    fn names(&self, tools: &[Tool]) -> &[u8; 32] {
+        self.names.get_or_init(|| {
+            let mut hasher = Sha256::new();
+            for tool in tools {
+                // Length-prefixed, so that no two lists of names hash alike by concatenation.
+                hasher.update((tool.name.len() as u64).to_be_bytes());
+                hasher.update(tool.name.as_bytes());
+            }
+            hasher.finalize().into()
+        })
+    }
+
+    /// The page of the caller's list `visible` (positions into `tools`, every tool of the
+    /// endpoint in order) that `cursor` names (the first page without one): the range of
+    /// `visible` to list, and the cursor of the next page, if any. A cursor this listing did
+    /// not issue for this list is JSON-RPC -32602.
     pub(crate) fn page(
         &self,
+        tools: &[Tool],
         visible: &[usize],
         cursor: Option<&str>,
     ) -> Result<(std::ops::Range<usize>, Option<String>), McpError> {
@@ -68,7 +77,7 @@ impl Listing {
             };
         };
         let digest = cursor.is_some() || visible.len() > size.get();
-        let digest = digest.then(|| self.digest(visible));
+        let digest = digest.then(|| self.digest(tools, visible));
         let start = match cursor {
             None => 0,
             Some(cursor) => {
@@ -87,9 +96,9 @@ impl Listing {
     }
 
     /// The digest of the caller's list: the tool names and the positions it may see.
-    fn digest(&self, visible: &[usize]) -> [u8; DIGEST_LEN] {
+    fn digest(&self, tools: &[Tool], visible: &[usize]) -> [u8; DIGEST_LEN] {
         let mut hasher = Sha256::new();
-        hasher.update(self.names);
+        hasher.update(self.names(tools));
         for &position in visible {
             hasher.update((position as u64).to_be_bytes());
         }
@@ -163,12 +172,29 @@ mod tests {
             .collect()
     }
 
-    fn paged(size: usize) -> Listing {
-        Listing::new(&tools(&["a", "b", "c", "d", "e"]), NonZeroUsize::new(size))
+    /// A listing and the tools it lists.
+    struct Listed(Listing, Vec<Tool>);
+
+    impl Listed {
+        fn new(names: &[&'static str], size: usize) -> Self {
+            Listed(Listing::new(NonZeroUsize::new(size)), tools(names))
+        }
+
+        fn page(
+            &self,
+            visible: &[usize],
+            cursor: Option<&str>,
+        ) -> Result<(std::ops::Range<usize>, Option<String>), McpError> {
+            self.0.page(&self.1, visible, cursor)
+        }
+    }
+
+    fn paged(size: usize) -> Listed {
+        Listed::new(&["a", "b", "c", "d", "e"], size)
     }
 
     /// Every page of `visible` (start and end), following the cursors.
-    fn all_pages(listing: &Listing, visible: &[usize]) -> Vec<(usize, usize)> {
+    fn all_pages(listing: &Listed, visible: &[usize]) -> Vec<(usize, usize)> {
         let mut pages = Vec::new();
         let mut cursor = None;
         loop {
@@ -189,7 +215,7 @@ mod tests {
         assert_eq!(all_pages(&paged(9), &all), [(0, 5)]);
         assert_eq!(all_pages(&paged(2), &[1, 3, 4]), [(0, 2), (2, 3)]);
         assert_eq!(all_pages(&paged(2), &[]), [(0, 0)]);
-        let unpaged = Listing::new(&tools(&["a", "b"]), None);
+        let unpaged = Listed::new(&["a", "b"], 0);
         assert_eq!(all_pages(&unpaged, &[0, 1]), [(0, 2)]);
     }
 
@@ -220,8 +246,8 @@ mod tests {
         let (_, cursor) = listing.page(&all, None).unwrap();
         let cursor = cursor.unwrap();
         // Another caller's list, another tool set, no paging at all.
-        let other_tools = Listing::new(&tools(&["a", "b", "c", "d", "x"]), NonZeroUsize::new(2));
-        let unpaged = Listing::new(&tools(&["a", "b", "c", "d", "e"]), None);
+        let other_tools = Listed::new(&["a", "b", "c", "d", "x"], 2);
+        let unpaged = Listed::new(&["a", "b", "c", "d", "e"], 0);
         let mut forged = URL_SAFE_NO_PAD.decode(&cursor).unwrap();
         forged[3] = 4; // offset 4, same digest: accepted only as an offset this list has
         let forged_ok = URL_SAFE_NO_PAD.encode(&forged);

@@ -121,20 +121,21 @@ fn check<'a>(
     let mut problems = Vec::new();
     let mut seen: HashMap<&str, &RegisteredAction> = HashMap::new();
     for (action, name) in named {
-        let location = action.descriptor().location.to_string();
+        // Formatted only for a problem: with thousands of actions, start-up time.
+        let location = || action.descriptor().location.to_string();
         if name.len() > MAX_TOOL_NAME_LENGTH {
             problems.push(ToolNameProblem::TooLong {
                 length: name.len(),
                 name: name.to_owned(),
                 id: action.id().to_owned(),
-                location: location.clone(),
+                location: location(),
             });
         }
         if let Some(first) = seen.get(name) {
             problems.push(ToolNameProblem::Collision {
                 name: name.to_owned(),
                 first: format!("`{}` at {}", first.id(), first.descriptor().location),
-                second: format!("`{}` at {location}", action.id()),
+                second: format!("`{}` at {}", action.id(), location()),
             });
         } else {
             seen.insert(name, action);
