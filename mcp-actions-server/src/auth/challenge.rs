@@ -17,6 +17,9 @@ pub(crate) struct Gate {
     authenticator: Arc<dyn Authenticator>,
     /// `Bearer resource_metadata="…"`.
     challenge: String,
+    /// `mcpActions.auth.requiredScopes`: every request with scope-governed credentials (a
+    /// JWT) needs them.
+    required_scopes: Arc<[String]>,
 }
 
 impl Gate {
@@ -24,7 +27,27 @@ impl Gate {
         Self {
             authenticator,
             challenge,
+            required_scopes: Arc::new([]),
         }
+    }
+
+    /// Requires `scopes` of every JWT: a token without them is answered 403
+    /// `insufficient_scope`, and the 401 challenge names them as a `scope` hint.
+    pub(crate) fn with_required_scopes(mut self, scopes: &[String]) -> Self {
+        self.required_scopes = scopes.into();
+        if !scopes.is_empty() {
+            self.challenge = format!(
+                "Bearer scope=\"{}\", {}",
+                scopes.join(" "),
+                bearer_params(&self.challenge)
+            );
+        }
+        self
+    }
+
+    /// The challenge of a 401 (`Bearer [scope="…", ]resource_metadata="…"`).
+    pub(crate) fn challenge(&self) -> &str {
+        &self.challenge
     }
 
     /// Authenticates the request head: on success the [`Credentials`] go into its extensions
@@ -40,6 +63,22 @@ impl Gate {
         };
         match result {
             Ok(credentials) => {
+                let missing = credentials.missing_scopes(&self.required_scopes);
+                if !missing.is_empty() {
+                    tracing::info!(
+                        outcome = "insufficient_scope",
+                        method = %parts.method,
+                        principal = %credentials.principal(),
+                        missing = %missing.join(" "),
+                        "refused an MCP request"
+                    );
+                    return Err(insufficient_scope(
+                        &self.challenge,
+                        &self.required_scopes,
+                        &missing,
+                        None,
+                    ));
+                }
                 parts.extensions.insert::<Credentials>(credentials);
                 Ok(())
             }
@@ -62,6 +101,11 @@ fn unauthorized(challenge: &str, error: &AuthError) -> Response {
         AuthError::InvalidToken => format!(
             "{challenge}, error=\"invalid_token\", error_description=\"the access token is not valid\""
         ),
+        // The reason is in the body only: it may quote values from the token.
+        #[cfg(feature = "jwt")]
+        AuthError::TokenRefused(_) => format!(
+            "{challenge}, error=\"invalid_token\", error_description=\"the access token is not valid\""
+        ),
         AuthError::AmbiguousToken(_) => format!(
             "{challenge}, error=\"invalid_request\", error_description=\"more than one Authorization header\""
         ),
@@ -72,6 +116,54 @@ fn unauthorized(challenge: &str, error: &AuthError) -> Response {
     });
     let mut response = (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
     if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+/// The parameters of a `Bearer …` challenge, without the scheme.
+fn bearer_params(challenge: &str) -> &str {
+    challenge.strip_prefix("Bearer ").unwrap_or(challenge)
+}
+
+/// 403 with `WWW-Authenticate: Bearer error="insufficient_scope", scope="<needed>", …` (RFC
+/// 6750 §3.1), so that the client can ask for a token with more scopes and retry. `tool`: the
+/// tool that needs them, when it is a `tools/call`.
+pub(crate) fn insufficient_scope(
+    challenge: &str,
+    needed: &[String],
+    missing: &[&str],
+    tool: Option<&str>,
+) -> Response {
+    let params = bearer_params(challenge);
+    // The `scope` hint of the 401 challenge, if any, is replaced by the scopes needed here.
+    let params = match params.strip_prefix("scope=\"") {
+        Some(rest) => rest.split_once("\", ").map_or(params, |(_, after)| after),
+        None => params,
+    };
+    let header = format!(
+        "Bearer error=\"insufficient_scope\", scope=\"{}\", {params}",
+        needed.join(" ")
+    );
+    let message = match tool {
+        Some(tool) => format!(
+            "calling `{tool}` needs the scope(s) {}, which the access token lacks; ask for a token with the scopes: {}",
+            missing.join(" "),
+            needed.join(" ")
+        ),
+        None => format!(
+            "the access token lacks the scope(s) {} this server requires; ask for a token with the scopes: {}",
+            missing.join(" "),
+            needed.join(" ")
+        ),
+    };
+    let body = serde_json::json!({
+        "error": { "name": "NotAllowedError", "message": message },
+    });
+    let mut response = (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&header) {
         response
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, value);

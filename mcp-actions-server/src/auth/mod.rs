@@ -13,6 +13,8 @@
 //! more [`Authenticator`].
 
 mod challenge;
+#[cfg(feature = "jwt")]
+pub(crate) mod jwt;
 pub(crate) mod metadata;
 mod static_token;
 
@@ -20,7 +22,14 @@ use http::header;
 use http::request::Parts;
 use mcp_actions::{BoxFuture, Credentials};
 
-pub(crate) use challenge::Gate;
+pub(crate) use challenge::{Gate, insufficient_scope};
+#[cfg(feature = "jwt")]
+pub(crate) use jwt::ExternalAccess;
+#[cfg(feature = "jwt")]
+pub use jwt::{
+    ASYMMETRIC_ALGORITHMS, DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH, JwtAuthenticator, JwtConfigError,
+    JwtIssuer, TokenRejection, VerifiedToken,
+};
 pub use static_token::StaticTokenAuthenticator;
 pub(crate) use static_token::{TOKEN_ENV_VAR, default_token, generate_token};
 
@@ -41,6 +50,10 @@ pub enum AuthError {
     /// server could each pick a different one), so none does.
     #[error("send exactly one `Authorization` header; this request has {0}")]
     AmbiguousToken(usize),
+    /// A JWT that was refused, and why (the reason never contains the token).
+    #[cfg(feature = "jwt")]
+    #[error("the access token is not valid: {0}")]
+    TokenRefused(TokenRejection),
 }
 
 /// Turns the head of an HTTP request into the caller's [`Credentials`].

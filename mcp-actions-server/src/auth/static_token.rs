@@ -70,8 +70,14 @@ impl StaticTokenAuthenticator {
 
     /// The tokens of `backend.auth.externalAccess`.
     pub fn from_config(entries: &[ExternalAccessConfig]) -> Self {
-        entries.iter().fold(Self::new(), |auth, entry| {
-            auth.with_token(entry.options.token.clone(), entry.credentials())
+        let statics = entries
+            .iter()
+            .filter(|e| e.kind == crate::config::ExternalAccessType::Static);
+        statics.fold(Self::new(), |auth, entry| {
+            match &entry.options.token {
+                Some(token) => auth.with_token(token.clone(), entry.credentials()),
+                None => auth,
+            }
         })
     }
 
@@ -85,7 +91,7 @@ impl StaticTokenAuthenticator {
         self.tokens.is_empty()
     }
 
-    fn check(&self, presented: &str) -> Option<&Credentials> {
+    pub(crate) fn check(&self, presented: &str) -> Option<&Credentials> {
         let presented = token_digest(presented);
         let mut found = None;
         for entry in &self.tokens {

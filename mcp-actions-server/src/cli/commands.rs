@@ -286,9 +286,8 @@ fn call_credentials(server: &ActionsServer, args: &CallArgs) -> Result<Credentia
         .config()
         .backend()
         .auth
-        .external_access
-        .iter()
-        .find(|t| t.options.subject == subject);
+        .static_entries()
+        .find(|t| t.options.subject.as_deref() == Some(subject));
     Ok(entry.map_or_else(|| Credentials::service(subject), |e| e.credentials()))
 }
 

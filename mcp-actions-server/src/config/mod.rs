@@ -37,6 +37,7 @@
 mod effective;
 mod error;
 mod loader;
+mod access;
 mod model;
 #[cfg(test)]
 mod reference;
@@ -54,11 +55,14 @@ use serde_json::{Map, Value};
 
 pub use error::{ConfigError, ConfigProblem};
 pub use loader::ConfigLoader;
+pub use access::{
+    AccessRestrictionConfig, ActionScopeRule, AttributeConditions, AuthConfig,
+    ExternalAccessConfig, ExternalAccessOptions, ExternalAccessType, McpAuthConfig,
+    PermissionAttributeConfig,
+};
 pub use model::{
-    AccessRestrictionConfig, ActionsConfig, AuthConfig, BackendConfig, CallerError,
-    ExternalAccessConfig, FilterConfig, LimitsConfig, ListenConfig, McpActionsConfig,
-    NamedServerConfig, PermissionAttributeConfig, SseConfig, StaticTokenOptions, StdioConfig,
-    credentials_from,
+    ActionsConfig, BackendConfig, CallerError, FilterConfig, LimitsConfig, ListenConfig,
+    McpActionsConfig, NamedServerConfig, SseConfig, StdioConfig, credentials_from,
 };
 pub use secret::Secret;
 pub use shapes::OneOrMany;

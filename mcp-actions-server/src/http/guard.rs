@@ -1,6 +1,8 @@
 //! The guard in front of every Streamable HTTP endpoint: the concurrency limit,
 //! authentication, the body limit, the Host check, then the direct path or rmcp.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -9,9 +11,11 @@ use std::task::{Context, Poll};
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
 use axum::response::Response;
+use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 use http_body_util::Full;
-use mcp_actions::BoxFuture;
+use mcp_actions::{BoxFuture, Credentials};
+use serde::Deserialize;
 use rmcp::transport::streamable_http_server::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -20,7 +24,7 @@ use tower::Service;
 use super::body::{answer_early, content_type_is_json, invalid_message, json_rpc_error, read_body};
 use super::direct::Direct;
 use super::hosts::AllowedHosts;
-use crate::auth::Gate;
+use crate::auth::{Gate, insufficient_scope};
 use crate::mcp::ActionsHandler;
 
 /// The `Retry-After` of a 503 sent when `mcpActions.limits.maxConcurrentRequests` requests are
@@ -103,6 +107,66 @@ pub(crate) struct Guards {
     pub(crate) gate: Gate,
     pub(crate) body_limit: usize,
     pub(crate) hosts: AllowedHosts,
+    pub(crate) scopes: ToolScopes,
+}
+
+/// The OAuth scopes of `tools/call`: a JWT without the scopes of the tool it calls is answered
+/// 403 `insufficient_scope` naming them (so the client can step up and retry), before the
+/// request reaches the handler. Credentials without scopes (static tokens) are not checked.
+#[derive(Clone, Default)]
+pub(crate) struct ToolScopes {
+    /// `requiredScopes`.
+    required: Vec<String>,
+    /// Tool name → its `actionScopes` (only tools that need some).
+    tools: Arc<HashMap<String, Vec<String>>>,
+}
+
+impl ToolScopes {
+    pub(crate) fn new(required: Vec<String>, tools: HashMap<String, Vec<String>>) -> Self {
+        Self {
+            required,
+            tools: Arc::new(tools),
+        }
+    }
+
+    /// The 403 for a `tools/call` whose tool needs scopes the credentials lack.
+    fn check(&self, gate: &Gate, parts: &Parts, body: &[u8]) -> Option<Response> {
+        if self.tools.is_empty() {
+            return None;
+        }
+        let credentials = parts.extensions.get::<Credentials>()?;
+        credentials.scopes()?;
+        #[derive(Deserialize)]
+        struct Message<'a> {
+            #[serde(borrow)]
+            method: Cow<'a, str>,
+            params: Option<Params>,
+        }
+        #[derive(Deserialize)]
+        struct Params {
+            name: String,
+        }
+        let message: Message = serde_json::from_slice(body).ok()?;
+        if message.method != "tools/call" {
+            return None;
+        }
+        let name = message.params?.name;
+        let action_scopes = self.tools.get(&name)?;
+        let missing = credentials.missing_scopes(action_scopes);
+        if missing.is_empty() {
+            return None;
+        }
+        let mut needed = self.required.clone();
+        needed.extend(action_scopes.iter().filter(|s| !self.required.contains(s)).cloned());
+        tracing::info!(
+            outcome = "insufficient_scope",
+            tool = %name,
+            principal = %credentials.principal(),
+            missing = %missing.join(" "),
+            "refused a tools/call"
+        );
+        Some(insufficient_scope(gate.challenge(), &needed, &missing, Some(&name)))
+    }
 }
 
 struct Guarded {
@@ -142,6 +206,9 @@ impl Guarded {
             Err(refused) => return refused,
         };
         if let Err(refused) = guards.hosts.check(&parts.uri, &parts.headers) {
+            return refused;
+        }
+        if let Some(refused) = guards.scopes.check(&guards.gate, &parts, &bytes) {
             return refused;
         }
         let direct = match &self.direct {

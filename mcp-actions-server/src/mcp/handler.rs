@@ -133,6 +133,21 @@ impl ActionsHandler {
         &self.inner.tools
     }
 
+    /// Tool name → the OAuth scopes calling it needs by `mcpActions.auth.actionScopes`, for
+    /// the tools that need some.
+    pub(crate) fn tool_scopes(&self) -> HashMap<String, Vec<String>> {
+        let inner = &self.inner;
+        inner
+            .tools
+            .iter()
+            .zip(&inner.actions)
+            .filter_map(|(tool, action)| {
+                let scopes = inner.dispatcher.required_scopes(action);
+                (!scopes.is_empty()).then(|| (tool.name.to_string(), scopes.to_vec()))
+            })
+            .collect()
+    }
+
     /// The server's name as clients see it (`serverInfo.name`).
     pub fn name(&self) -> &str {
         &self.inner.info.server_info.name

@@ -206,10 +206,14 @@ impl ActionsServerBuilder {
             BuildError::Actions(problems.into_iter().map(StartupProblem::ToolName).collect())
         })?;
 
-        let (authenticator, generated_token) = match self.authenticator {
-            Some(authenticator) => (authenticator, None),
+        let (authenticator, generated_token, jwt) = match self.authenticator {
+            Some(authenticator) => (authenticator, None, None),
             None => default_authenticator(&self.config)?,
         };
+        #[cfg(not(feature = "jwt"))]
+        let _: Option<()> = jwt;
+        // Validated with the rest of the configuration.
+        let scope_rules = mcp.auth.compile().unwrap_or_default();
 
         let services = Arc::new(self.services);
         let policy = self
@@ -225,7 +229,8 @@ impl ActionsServerBuilder {
                 .with_services(Arc::clone(&services))
                 .with_policy(Arc::clone(&policy))
                 .with_timeout(mcp.limits.action_timeout())
-                .with_output_check(Arc::clone(&output_schemas));
+                .with_output_check(Arc::clone(&output_schemas))
+                .with_scope_rules(&scope_rules);
             ActionsHandler::new(dispatcher, identity, &names).cancel_calls_with(calls.clone())
         };
         let identity = |name: &str, description: &Option<String>, instructions: &Option<String>| {
@@ -272,6 +277,8 @@ impl ActionsServerBuilder {
             config: self.config,
             authenticator,
             generated_token,
+            #[cfg(feature = "jwt")]
+            jwt,
             calls,
             sse_shutdown: CancellationToken::new(),
             shutdown: CancellationToken::new(),
@@ -280,17 +287,27 @@ impl ActionsServerBuilder {
     }
 }
 
-/// The static tokens of `backend.auth.externalAccess`; without any, the token in `MCP_TOKEN`,
-/// or one generated for this run (returned too, so that it can be shown).
-fn default_authenticator(
-    config: &Config,
-) -> Result<(Arc<dyn Authenticator>, Option<crate::config::Secret>), BuildError> {
-    let entries = &config.backend().auth.external_access;
-    if !entries.is_empty() {
-        return Ok((
-            Arc::new(StaticTokenAuthenticator::from_config(entries)),
-            None,
-        ));
+/// What authenticates without a custom authenticator.
+#[cfg(feature = "jwt")]
+type Defaults = (
+    Arc<dyn Authenticator>,
+    Option<crate::config::Secret>,
+    Option<Arc<crate::auth::JwtAuthenticator>>,
+);
+#[cfg(not(feature = "jwt"))]
+type Defaults = (Arc<dyn Authenticator>, Option<crate::config::Secret>, Option<()>);
+
+/// `backend.auth.externalAccess`: its static tokens and, for `type: jwks` entries, a JWT
+/// verifier (returned too: the server tells it its URLs). Without any entry, the token in
+/// `MCP_TOKEN`, or one generated for this run (returned too, so that it can be shown).
+fn default_authenticator(config: &Config) -> Result<Defaults, BuildError> {
+    let auth = &config.backend().auth;
+    if !auth.external_access.is_empty() {
+        let static_tokens = StaticTokenAuthenticator::from_config(&auth.external_access);
+        if auth.jwks_entries().next().is_none() {
+            return Ok((Arc::new(static_tokens), None, None));
+        }
+        return jwt_authenticator(config, static_tokens);
     }
     let (token, generated) = match default_token(config)? {
         Some(token) => (token, None),
@@ -301,7 +318,47 @@ fn default_authenticator(
     };
     let authenticator =
         StaticTokenAuthenticator::new().with_token(token, Credentials::service("mcp-clients"));
-    Ok((Arc::new(authenticator), generated))
+    Ok((Arc::new(authenticator), generated, None))
+}
+
+#[cfg(feature = "jwt")]
+fn jwt_authenticator(
+    config: &Config,
+    static_tokens: StaticTokenAuthenticator,
+) -> Result<Defaults, BuildError> {
+    use crate::auth::{ExternalAccess, JwtAuthenticator, JwtIssuer};
+    let issuers = config
+        .backend()
+        .auth
+        .jwks_entries()
+        .map(JwtIssuer::from_config);
+    let jwt = JwtAuthenticator::for_this_server(issuers).map_err(|error| {
+        BuildError::Config(crate::ConfigError::invalid(
+            "backend.auth.externalAccess",
+            error.to_string(),
+        ))
+    })?;
+    let jwt = Arc::new(jwt);
+    let authenticator = ExternalAccess {
+        static_tokens,
+        jwt: Arc::clone(&jwt),
+    };
+    Ok((Arc::new(authenticator), None, Some(jwt)))
+}
+
+#[cfg(not(feature = "jwt"))]
+fn jwt_authenticator(config: &Config, _: StaticTokenAuthenticator) -> Result<Defaults, BuildError> {
+    let index = config
+        .backend()
+        .auth
+        .external_access
+        .iter()
+        .position(|e| e.kind == crate::config::ExternalAccessType::Jwks)
+        .unwrap_or_default();
+    Err(BuildError::Config(crate::ConfigError::invalid(
+        format!("backend.auth.externalAccess[{index}].type"),
+        "`jwks` needs the `jwt` feature of mcp-actions-server, which this binary was built without",
+    )))
 }
 
 fn registry_problems(error: RegistryError) -> BuildError {

@@ -91,6 +91,10 @@ pub struct ActionsServer {
     config: Config,
     authenticator: Arc<dyn Authenticator>,
     generated_token: Option<Secret>,
+    /// The JWT verifier of `type: jwks` entries, if any: it learns this server's URLs (the
+    /// default audience) when the router is built.
+    #[cfg(feature = "jwt")]
+    jwt: Option<Arc<crate::auth::JwtAuthenticator>>,
     /// Cancels the calls in progress (in-band `ServiceUnavailableError`): at shutdown, once
     /// the grace period is over.
     calls: CancellationToken,
@@ -158,6 +162,37 @@ impl ActionsServer {
     /// The authenticator of the HTTP endpoints.
     pub fn authenticator(&self) -> &Arc<dyn Authenticator> {
         &self.authenticator
+    }
+
+    /// The JWT verifier of the configuration's `type: jwks` entries, if it has any.
+    #[cfg(feature = "jwt")]
+    pub fn jwt_authenticator(&self) -> Option<&Arc<crate::auth::JwtAuthenticator>> {
+        self.jwt.as_ref()
+    }
+
+    /// The authorization servers named in the protected-resource metadata:
+    /// `mcpActions.authorizationServers`, or the issuers of the `type: jwks` entries.
+    pub fn authorization_servers(&self) -> Vec<String> {
+        let configured = &self.config.mcp_actions().authorization_servers;
+        #[cfg(feature = "jwt")]
+        if configured.is_empty()
+            && let Some(jwt) = &self.jwt
+        {
+            return jwt.authorization_servers();
+        }
+        configured.clone()
+    }
+
+    /// Every endpoint's URL under `base_url`: the resources (RFC 8707) JWTs must be for when a
+    /// `type: jwks` entry names no `audience`. Also starts fetching the issuers' keys.
+    fn accept_tokens_for(&self, base_url: &str) {
+        #[cfg(feature = "jwt")]
+        if let Some(jwt) = &self.jwt {
+            jwt.set_resource_urls(self.endpoints.iter().map(|e| e.url(base_url)).collect());
+            jwt.prefetch();
+        }
+        #[cfg(not(feature = "jwt"))]
+        let _ = base_url;
     }
 
     /// The token generated for this run, when neither `backend.auth.externalAccess` nor

@@ -11,7 +11,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use super::{ActionsServer, Endpoint};
 use crate::auth::Gate;
 use crate::auth::metadata::{self, ProtectedResourceMetadata};
-use crate::http::{AllowedHosts, Direct, GuardedMcpService, Guards};
+use crate::http::{AllowedHosts, Direct, GuardedMcpService, Guards, ToolScopes};
 #[cfg(feature = "sse")]
 use crate::transport::{SseEndpoint, SseOptions};
 
@@ -22,6 +22,7 @@ impl ActionsServer {
     /// Merge it into your own axum app, or serve it with [`ActionsServer::serve`].
     pub fn router(&self, base_url: &str) -> Router {
         let base_url = base_url.trim_end_matches('/');
+        self.accept_tokens_for(base_url);
         self.endpoints
             .iter()
             .fold(Router::new(), |router, endpoint| {
@@ -52,7 +53,17 @@ impl ActionsServer {
             Arc::new(NeverSessionManager::default()),
             http_config,
         );
-        let gate = Gate::new(Arc::clone(&self.authenticator), challenge.clone());
+        let auth = &mcp.auth;
+        let gate = Gate::new(Arc::clone(&self.authenticator), challenge.clone())
+            .with_required_scopes(&auth.required_scopes);
+        let challenge = gate.challenge().to_owned();
+        let tool_scopes = endpoint.handler.tool_scopes();
+        let mut scopes_supported = auth.required_scopes.clone();
+        for scope in tool_scopes.values().flatten() {
+            if !scopes_supported.contains(scope) {
+                scopes_supported.push(scope.clone());
+            }
+        }
         // Streamable HTTP behind the concurrency limit (503), authentication (401), the body
         // limit and JSON-RPC errors for bodies that are not one JSON-RPC message, and the Host
         // check. Only this route: an unknown path (e.g. an unknown server key) stays a 404,
@@ -65,13 +76,15 @@ impl ActionsServer {
             gate: gate.clone(),
             body_limit: limit,
             hosts: AllowedHosts::new(&allowed_hosts),
+            scopes: ToolScopes::new(auth.required_scopes.clone(), tool_scopes),
         };
         let guarded = GuardedMcpService::new(guards, direct, service);
         let streamable = Router::new().route_service(&endpoint.path, guarded);
         let metadata = ProtectedResourceMetadata::new(
             base_url,
             &endpoint.path,
-            mcp.authorization_servers.clone(),
+            self.authorization_servers(),
+            scopes_supported,
             Some(endpoint.name().to_owned()),
         );
         let router = streamable.merge(metadata::router(&endpoint.path, metadata));
