@@ -20,12 +20,12 @@ mod test_support;
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sse", feature = "stdio"))))]
 pub mod transport;
 
-pub use auth::{AuthError, Authenticator, StaticTokenAuthenticator, bearer_token};
 #[cfg(feature = "jwt")]
 pub use auth::{
     ASYMMETRIC_ALGORITHMS, DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH, JwtAuthenticator, JwtConfigError,
     JwtIssuer, TokenRejection, VerifiedToken,
 };
+pub use auth::{AuthError, Authenticator, StaticTokenAuthenticator, bearer_token};
 #[cfg(feature = "cli")]
 pub use cli::{RunError, run, run_cli, run_with};
 pub use config::{Config, ConfigError, ConfigLoader};

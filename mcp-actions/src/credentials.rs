@@ -205,7 +205,8 @@ mod tests {
     fn scopes_match_exactly() {
         let needed = ["catalog.read".to_owned(), "catalog.write".to_owned()];
         assert!(Credentials::service("s").missing_scopes(&needed).is_empty());
-        let c = Credentials::user("user:default/jane").with_scopes(["catalog.read", "Catalog.Write"]);
+        let c =
+            Credentials::user("user:default/jane").with_scopes(["catalog.read", "Catalog.Write"]);
         assert_eq!(c.missing_scopes(&needed), ["catalog.write"]);
         assert_eq!(c.scopes().unwrap().len(), 2);
         let c = Credentials::service("s").with_scopes(["catalog"]);

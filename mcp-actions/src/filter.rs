@@ -311,7 +311,9 @@ impl ScopeRules {
         let rules = rules
             .into_iter()
             .enumerate()
-            .map(|(i, (rule, scopes))| Ok((CompiledRule::compile("actionScopes", i, rule)?, scopes)))
+            .map(|(i, (rule, scopes))| {
+                Ok((CompiledRule::compile("actionScopes", i, rule)?, scopes))
+            })
             .collect::<Result<Vec<_>, FilterError>>()?;
         Ok(Self { rules })
     }

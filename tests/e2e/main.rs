@@ -18,6 +18,7 @@ mod config;
 mod direct;
 mod filters;
 mod http;
+mod jwt;
 mod naming;
 mod permissions;
 mod servers;

@@ -73,11 +73,9 @@ impl StaticTokenAuthenticator {
         let statics = entries
             .iter()
             .filter(|e| e.kind == crate::config::ExternalAccessType::Static);
-        statics.fold(Self::new(), |auth, entry| {
-            match &entry.options.token {
-                Some(token) => auth.with_token(token.clone(), entry.credentials()),
-                None => auth,
-            }
+        statics.fold(Self::new(), |auth, entry| match &entry.options.token {
+            Some(token) => auth.with_token(token.clone(), entry.credentials()),
+            None => auth,
         })
     }
 

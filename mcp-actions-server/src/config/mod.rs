@@ -34,10 +34,10 @@
 //! The keys, their defaults and what they do are listed in the crate's
 //! [configuration reference](crate#configuration-reference).
 
+mod access;
 mod effective;
 mod error;
 mod loader;
-mod access;
 mod model;
 #[cfg(test)]
 mod reference;
@@ -53,13 +53,13 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-pub use error::{ConfigError, ConfigProblem};
-pub use loader::ConfigLoader;
 pub use access::{
     AccessRestrictionConfig, ActionScopeRule, AttributeConditions, AuthConfig,
     ExternalAccessConfig, ExternalAccessOptions, ExternalAccessType, McpAuthConfig,
     PermissionAttributeConfig,
 };
+pub use error::{ConfigError, ConfigProblem};
+pub use loader::ConfigLoader;
 pub use model::{
     ActionsConfig, BackendConfig, CallerError, FilterConfig, LimitsConfig, ListenConfig,
     McpActionsConfig, NamedServerConfig, SseConfig, StdioConfig, credentials_from,

@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use mcp_actions::filter::{ActionFilter, FilterError, FilterRule};
 use mcp_actions::Credentials;
+use mcp_actions::filter::{ActionFilter, FilterError, FilterRule};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

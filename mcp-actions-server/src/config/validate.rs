@@ -5,10 +5,10 @@ use mcp_actions::filter::ActionFilter;
 
 use super::access::{ExternalAccessConfig, ExternalAccessType, JWT_ALGORITHMS};
 use super::error::ConfigProblem;
-use super::shapes::OneOrMany;
 use super::model::{
     FilterConfig, ListenConfig, ListenTextError, RESERVED_SERVER_KEYS, Root, credentials_from,
 };
+use super::shapes::OneOrMany;
 
 /// The shortest static token accepted (Backstage's rule).
 pub(crate) const MIN_TOKEN_LENGTH: usize = 8;
@@ -218,7 +218,9 @@ fn static_tokens(root: &Root, problem: &mut impl FnMut(String, String)) {
                 format!("{key}.options.subject"),
                 "is missing; a static entry needs `options: { token: …, subject: … }`".into(),
             ),
-            Some(subject) if subject.trim().is_empty() || subject.chars().any(char::is_whitespace) => {
+            Some(subject)
+                if subject.trim().is_empty() || subject.chars().any(char::is_whitespace) =>
+            {
                 problem(
                     format!("{key}.options.subject"),
                     "the subject must be non-empty and contain no spaces".into(),
@@ -270,7 +272,10 @@ fn jwks_entries(root: &Root, problem: &mut impl FnMut(String, String)) {
         }
         if let Some(OneOrMany(algorithms)) = &options.algorithm {
             if algorithms.is_empty() {
-                problem(format!("{key}.algorithm"), "must name at least one algorithm".into());
+                problem(
+                    format!("{key}.algorithm"),
+                    "must name at least one algorithm".into(),
+                );
             }
             for algorithm in algorithms {
                 if !JWT_ALGORITHMS.contains(&algorithm.as_str()) {
@@ -288,7 +293,10 @@ fn jwks_entries(root: &Root, problem: &mut impl FnMut(String, String)) {
             ("subjectPrefix", &options.subject_prefix),
             ("userClaim", &options.user_claim),
         ] {
-            if value.as_ref().is_some_and(|v| v.trim().is_empty() || v.contains(char::is_whitespace)) {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.trim().is_empty() || v.contains(char::is_whitespace))
+            {
                 problem(
                     format!("{key}.{name}"),
                     "must be non-empty and contain no spaces".into(),
@@ -314,16 +322,17 @@ fn jwks_entries(root: &Root, problem: &mut impl FnMut(String, String)) {
             ),
         );
     }
-    for (list, scopes) in [
-        ("requiredScopes", &auth.required_scopes),
-    ]
-    .into_iter()
-    .chain(
-        auth.action_scopes
-            .iter()
-            .map(|rule| ("actionScopes", &rule.scopes.0)),
-    ) {
-        if scopes.iter().any(|s| s.is_empty() || s.contains(char::is_whitespace) || s.contains('"') || s.contains('\\')) {
+    for (list, scopes) in [("requiredScopes", &auth.required_scopes)]
+        .into_iter()
+        .chain(
+            auth.action_scopes
+                .iter()
+                .map(|rule| ("actionScopes", &rule.scopes.0)),
+        )
+    {
+        if scopes.iter().any(|s| {
+            s.is_empty() || s.contains(char::is_whitespace) || s.contains('"') || s.contains('\\')
+        }) {
             problem(
                 format!("mcpActions.auth.{list}"),
                 "a scope must be non-empty, without spaces, quotes or backslashes (RFC 6749 scope tokens)".into(),
@@ -356,10 +365,13 @@ fn misplaced_options(
             "jwks",
         ),
         _ => (
-            [("token", o.token.is_some()), ("subject", o.subject.is_some())]
-                .into_iter()
-                .filter_map(|(name, set)| set.then_some(name))
-                .collect(),
+            [
+                ("token", o.token.is_some()),
+                ("subject", o.subject.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, set)| set.then_some(name))
+            .collect(),
             "static",
         ),
     };
@@ -374,9 +386,7 @@ fn misplaced_options(
 /// An absolute `http://` or `https://` URL with a host.
 fn check_http_url(url: &str) -> Result<(), String> {
     match url.parse::<http::Uri>() {
-        Ok(uri)
-            if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() =>
-        {
+        Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
             Ok(())
         }
         _ => Err(format!(

@@ -15,9 +15,9 @@ use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 use http_body_util::Full;
 use mcp_actions::{BoxFuture, Credentials};
-use serde::Deserialize;
 use rmcp::transport::streamable_http_server::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::Service;
 
@@ -157,7 +157,12 @@ impl ToolScopes {
             return None;
         }
         let mut needed = self.required.clone();
-        needed.extend(action_scopes.iter().filter(|s| !self.required.contains(s)).cloned());
+        needed.extend(
+            action_scopes
+                .iter()
+                .filter(|s| !self.required.contains(s))
+                .cloned(),
+        );
         tracing::info!(
             outcome = "insufficient_scope",
             tool = %name,
@@ -165,7 +170,12 @@ impl ToolScopes {
             missing = %missing.join(" "),
             "refused a tools/call"
         );
-        Some(insufficient_scope(gate.challenge(), &needed, &missing, Some(&name)))
+        Some(insufficient_scope(
+            gate.challenge(),
+            &needed,
+            &missing,
+            Some(&name),
+        ))
     }
 }
 

@@ -295,7 +295,11 @@ type Defaults = (
     Option<Arc<crate::auth::JwtAuthenticator>>,
 );
 #[cfg(not(feature = "jwt"))]
-type Defaults = (Arc<dyn Authenticator>, Option<crate::config::Secret>, Option<()>);
+type Defaults = (
+    Arc<dyn Authenticator>,
+    Option<crate::config::Secret>,
+    Option<()>,
+);
 
 /// `backend.auth.externalAccess`: its static tokens and, for `type: jwks` entries, a JWT
 /// verifier (returned too: the server tells it its URLs). Without any entry, the token in

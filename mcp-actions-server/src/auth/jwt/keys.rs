@@ -112,6 +112,8 @@ pub(crate) struct IssuerKeys {
     min_refetch: Duration,
     current: RwLock<Arc<KeySet>>,
     fetch: Mutex<FetchState>,
+    /// Why the last fetch failed, if it did.
+    last_error: std::sync::Mutex<Option<String>>,
 }
 
 /// What a refetch changed.
@@ -131,6 +133,7 @@ impl IssuerKeys {
                 last_attempt: None,
                 discovered: None,
             }),
+            last_error: std::sync::Mutex::new(None),
         }
     }
 
@@ -156,7 +159,6 @@ impl IssuerKeys {
         alg: Algorithm,
         on_refetch: impl FnOnce(&Refetched),
     ) -> Result<Arc<Key>, TokenRejection> {
-        let mut refetch_error = None;
         let mut on_refetch = Some(on_refetch);
         for attempt in 0..2 {
             let keys = self.snapshot();
@@ -175,19 +177,22 @@ impl IssuerKeys {
                 },
             };
             if attempt == 1 {
-                return Err(match (refetch_error, keys.fetched) {
-                    (Some(error), None) => TokenRejection::KeysUnavailable(error),
-                    _ => unknown,
-                });
-            }
-            match self.refetch(false).await {
-                Ok(Some(changed)) => {
-                    if let Some(f) = on_refetch.take() {
-                        f(&changed)
-                    }
+                if keys.fetched.is_none() {
+                    let error = self
+                        .last_error
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone();
+                    return Err(TokenRejection::KeysUnavailable(
+                        error.unwrap_or_else(|| "they have not been fetched yet".to_owned()),
+                    ));
                 }
-                Ok(None) => {}
-                Err(error) => refetch_error = Some(error),
+                return Err(unknown);
+            }
+            if let Ok(Some(changed)) = self.refetch(false).await
+                && let Some(f) = on_refetch.take()
+            {
+                f(&changed)
             }
         }
         unreachable!("the loop returns on its second pass")
@@ -226,6 +231,7 @@ impl IssuerKeys {
                     "fetched the issuer's signing keys"
                 );
                 *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+                *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 Ok(Some(Refetched { removed_keys }))
             }
             Err(error) => {
@@ -236,6 +242,7 @@ impl IssuerKeys {
                     retry_after_s = self.min_refetch.as_secs(),
                     "could not fetch the issuer's signing keys; keeping the keys already known"
                 );
+                *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.clone());
                 Err(error)
             }
         }
@@ -338,7 +345,9 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<(Vec<u8>, Duration
         .content_length()
         .is_some_and(|n| n > MAX_BODY_BYTES as u64)
     {
-        return Err(format!("{url}: the body is larger than {MAX_BODY_BYTES} bytes"));
+        return Err(format!(
+            "{url}: the body is larger than {MAX_BODY_BYTES} bytes"
+        ));
     }
     let max_age = max_age(response.headers());
     let mut body = Vec::new();
@@ -348,7 +357,9 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<(Vec<u8>, Duration
         .map_err(|e| format!("{url}: {}", without_url(&e)))?
     {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(format!("{url}: the body is larger than {MAX_BODY_BYTES} bytes"));
+            return Err(format!(
+                "{url}: the body is larger than {MAX_BODY_BYTES} bytes"
+            ));
         }
         body.extend_from_slice(&chunk);
     }
@@ -404,8 +415,8 @@ fn parse_jwks(body: &[u8]) -> Result<Vec<Arc<Key>>, String> {
     struct Document {
         keys: Vec<serde_json::Value>,
     }
-    let document: Document = serde_json::from_slice(body)
-        .map_err(|e| format!("not a JSON Web Key Set ({e})"))?;
+    let document: Document =
+        serde_json::from_slice(body).map_err(|e| format!("not a JSON Web Key Set ({e})"))?;
     let mut keys = Vec::new();
     for value in document.keys {
         let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
@@ -447,11 +458,17 @@ mod tests {
     fn max_age_is_bounded() {
         let headers = |value: &'static str| {
             let mut h = http::HeaderMap::new();
-            h.insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static(value));
+            h.insert(
+                http::header::CACHE_CONTROL,
+                http::HeaderValue::from_static(value),
+            );
             h
         };
         assert_eq!(max_age(&http::HeaderMap::new()), DEFAULT_MAX_AGE);
-        assert_eq!(max_age(&headers("public, max-age=600")), Duration::from_secs(600));
+        assert_eq!(
+            max_age(&headers("public, max-age=600")),
+            Duration::from_secs(600)
+        );
         assert_eq!(max_age(&headers("max-age=1")), MIN_MAX_AGE);
         assert_eq!(max_age(&headers("max-age=99999999")), MAX_MAX_AGE);
         assert_eq!(max_age(&headers("no-cache")), DEFAULT_MAX_AGE);

@@ -289,7 +289,9 @@ impl fmt::Debug for JwtAuthenticator {
 #[non_exhaustive]
 pub enum JwtConfigError {
     /// No accepted audience: every token would be accepted for any resource.
-    #[error("issuer {0}: no audience is configured, so any token of the issuer would be accepted; set the accepted audiences (this server's URL)")]
+    #[error(
+        "issuer {0}: no audience is configured, so any token of the issuer would be accepted; set the accepted audiences (this server's URL)"
+    )]
     NoAudience(String),
     /// No accepted algorithm.
     #[error("issuer {0}: no signing algorithm is accepted")]
@@ -354,7 +356,10 @@ impl JwtAuthenticator {
     /// This server's MCP endpoint URLs (RFC 8707 resources): the accepted audiences of the
     /// issuers configured without `audience`.
     pub(crate) fn set_resource_urls(&self, urls: Vec<String>) {
-        *self.resource_urls.write().unwrap_or_else(|e| e.into_inner()) = urls;
+        *self
+            .resource_urls
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = urls;
     }
 
     /// The audiences `issuer`'s tokens may have.
@@ -453,13 +458,13 @@ impl JwtAuthenticator {
             let typ = typ.strip_prefix("application/").unwrap_or(&typ);
             // `vnd.backstage.user`: the user tokens of Backstage's own auth backend.
             if !matches!(typ, "jwt" | "at+jwt" | "vnd.backstage.user") {
-                return Err(TokenRejection::WrongType(shown(header.typ.as_deref().unwrap_or_default())));
+                return Err(TokenRejection::WrongType(shown(
+                    header.typ.as_deref().unwrap_or_default(),
+                )));
             }
         }
-        let unverified: Map<String, Value> =
-            jsonwebtoken::dangerous::insecure_decode_claims(token).map_err(|e| {
-                TokenRejection::Malformed(format!("its claims do not decode ({e})"))
-            })?;
+        let unverified: Map<String, Value> = jsonwebtoken::dangerous::insecure_decode_claims(token)
+            .map_err(|e| TokenRejection::Malformed(format!("its claims do not decode ({e})")))?;
         let iss = unverified
             .get("iss")
             .and_then(Value::as_str)
@@ -573,7 +578,12 @@ fn rejection(
     audiences: &[String],
 ) -> TokenRejection {
     let now = unix_now();
-    let time = |claim: &str| unverified.get(claim).and_then(Value::as_f64).map(|t| t as u64);
+    let time = |claim: &str| {
+        unverified
+            .get(claim)
+            .and_then(Value::as_f64)
+            .map(|t| t as u64)
+    };
     match kind {
         JwtErrorKind::InvalidSignature => TokenRejection::BadSignature,
         JwtErrorKind::ExpiredSignature => TokenRejection::Expired(Duration::from_secs(
@@ -585,9 +595,9 @@ fn rejection(
         JwtErrorKind::InvalidAudience => {
             let found = match unverified.get("aud") {
                 Some(Value::String(aud)) => shown(aud),
-                Some(Value::Array(auds)) => listed(
-                    &auds.iter().filter_map(Value::as_str).collect::<Vec<_>>(),
-                ),
+                Some(Value::Array(auds)) => {
+                    listed(&auds.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+                }
                 _ => "(none)".to_owned(),
             };
             TokenRejection::WrongAudience {
@@ -599,12 +609,14 @@ fn rejection(
                 },
             }
         }
-        JwtErrorKind::MissingRequiredClaim(claim) => TokenRejection::MissingClaim(match claim.as_str() {
-            "exp" => "exp",
-            "iss" => "iss",
-            "aud" => "aud",
-            _ => "required",
-        }),
+        JwtErrorKind::MissingRequiredClaim(claim) => {
+            TokenRejection::MissingClaim(match claim.as_str() {
+                "exp" => "exp",
+                "iss" => "iss",
+                "aud" => "aud",
+                _ => "required",
+            })
+        }
         JwtErrorKind::InvalidIssuer => TokenRejection::MissingIssuer,
         JwtErrorKind::InvalidAlgorithm | JwtErrorKind::InvalidAlgorithmName => {
             TokenRejection::DisallowedAlgorithm {
