@@ -185,7 +185,7 @@ impl ActionsServer {
 
     /// Every endpoint's URL under `base_url`: the resources (RFC 8707) JWTs must be for when a
     /// `type: jwks` entry names no `audience`. Also starts fetching the issuers' keys.
-    fn accept_tokens_for(&self, base_url: &str) {
+    pub(crate) fn accept_tokens_for(&self, base_url: &str) {
         #[cfg(feature = "jwt")]
         if let Some(jwt) = &self.jwt {
             jwt.set_resource_urls(self.endpoints.iter().map(|e| e.url(base_url)).collect());
