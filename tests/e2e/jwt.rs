@@ -592,3 +592,28 @@ async fn the_jwks_url_is_found_through_discovery() {
         "service:external:acme:svc-client"
     );
 }
+
+#[tokio::test]
+async fn the_sse_transport_requires_the_same_scopes() {
+    let idp = TestIdp::start().await;
+    let server = jwt_server(&idp).await;
+    let sse = format!("{}/sse", server.endpoint);
+    let without = idp.token(&idp.claims(&server.endpoint, "e2e.write"));
+    let response = get_sse(&sse, Some(&without), None).await;
+    assert_eq!(response.status(), 403);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge
+            .starts_with("Bearer error=\"insufficient_scope\", scope=\"mcp\", resource_metadata="),
+        "{challenge}"
+    );
+    let response = get_sse(&sse, None, None).await;
+    assert_eq!(response.status(), 401);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.starts_with("Bearer scope=\"mcp\", resource_metadata="),
+        "{challenge}"
+    );
+    let with = idp.token(&idp.claims(&server.endpoint, "mcp"));
+    assert_eq!(get_sse(&sse, Some(&with), None).await.status(), 200);
+}

@@ -56,7 +56,6 @@ impl ActionsServer {
         let auth = &mcp.auth;
         let gate = Gate::new(Arc::clone(&self.authenticator), challenge.clone())
             .with_required_scopes(&auth.required_scopes);
-        let challenge = gate.challenge().to_owned();
         let tool_scopes = endpoint.handler.tool_scopes();
         let mut scopes_supported = auth.required_scopes.clone();
         for scope in tool_scopes.values().flatten() {
@@ -110,6 +109,7 @@ impl ActionsServer {
             Arc::clone(&self.authenticator),
         )
         .challenge(challenge)
+        .required_scopes(&mcp.auth.required_scopes)
         .options(
             SseOptions::from_config(&mcp.sse)
                 .with_max_request_body_bytes(mcp.limits.max_request_body_bytes)
