@@ -24,7 +24,7 @@ struct StaticToken {
     credentials: Credentials,
 }
 
-fn token_digest(token: &str) -> [u8; 32] {
+pub(crate) fn token_digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -90,10 +90,14 @@ impl StaticTokenAuthenticator {
     }
 
     pub(crate) fn check(&self, presented: &str) -> Option<&Credentials> {
-        let presented = token_digest(presented);
+        self.check_digest(&token_digest(presented))
+    }
+
+    /// [`Self::check`] with the SHA-256 of the presented token already computed.
+    pub(crate) fn check_digest(&self, presented: &[u8; 32]) -> Option<&Credentials> {
         let mut found = None;
         for entry in &self.tokens {
-            let equal: bool = entry.digest.ct_eq(&presented).into();
+            let equal: bool = entry.digest.ct_eq(presented).into();
             if equal && found.is_none() {
                 found = Some(&entry.credentials);
             }

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use mcp_actions::Credentials;
-use sha2::{Digest, Sha256};
 
 /// How many verified tokens are kept at most.
 pub(crate) const CAPACITY: usize = 10_000;
@@ -24,10 +23,8 @@ pub(crate) struct TokenCache {
     entries: Mutex<HashMap<[u8; 32], Entry>>,
 }
 
-/// The digest a token is cached under.
-pub(crate) fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
+/// The digest a token is cached under: SHA-256, as static tokens are compared.
+pub(crate) use super::super::static_token::token_digest as digest;
 
 impl TokenCache {
     /// The credentials of a verified token that has not expired at `now` (seconds since the

@@ -434,7 +434,15 @@ impl JwtAuthenticator {
 
     /// The credentials of a token, from the cache or verified now.
     async fn credentials_of(&self, token: &str) -> Result<Credentials, TokenRejection> {
-        let key = digest(token);
+        self.credentials_by_digest(token, digest(token)).await
+    }
+
+    /// [`Self::credentials_of`] with the token's SHA-256 already computed.
+    async fn credentials_by_digest(
+        &self,
+        token: &str,
+        key: [u8; 32],
+    ) -> Result<Credentials, TokenRejection> {
         let now = unix_now();
         if let Some(credentials) = self.cache.get(&key, now) {
             self.refresh_stale_keys();
@@ -669,11 +677,14 @@ impl Authenticator for ExternalAccess {
     ) -> BoxFuture<'a, Result<Credentials, AuthError>> {
         Box::pin(async move {
             let token = bearer_token(request).ok_or(AuthError::MissingToken)?;
-            if let Some(credentials) = self.static_tokens.check(token) {
+            // One digest for both: the static tokens are compared by it, and verified JWTs are
+            // cached under it.
+            let digest = digest(token);
+            if let Some(credentials) = self.static_tokens.check_digest(&digest) {
                 return Ok(credentials.clone());
             }
             self.jwt
-                .credentials_of(token)
+                .credentials_by_digest(token, digest)
                 .await
                 .map_err(AuthError::TokenRefused)
         })
