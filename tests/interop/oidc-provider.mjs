@@ -4,7 +4,8 @@
 // the test can rotate, from a JWKS endpoint the test can break on purpose.
 //
 // Usage: node oidc-provider.mjs --resource URL [--resource URL ...] [--scopes "mcp catalog.read catalog.write"]
-//                               [--alg RS256|PS256|ES256] [--ttl SECONDS] [--ignore-stdin]
+//                               [--alg RS256|PS256|ES256] [--ttl SECONDS (access-token lifetime, 600)]
+//                               [--registration-scope] [--ignore-stdin]
 //
 // Listens on 127.0.0.1, ephemeral port. When ready, prints ONE JSON line on stdout:
 //   {"issuer":"http://127.0.0.1:PORT","jwks_uri":"…/jwks","token_endpoint":"…/token",
@@ -28,7 +29,8 @@
 //     invalid_scope). Both client_secret_basic and client_secret_post work (see rewriteClientPost).
 //     sub = client_id for these tokens.
 //   * dynamic client registration, open (no initial access token), public clients
-//     (token_endpoint_auth_method "none") allowed; authorization code + PKCE (S256, required for
+//     (token_endpoint_auth_method "none") allowed; the `scope` of a registration request is
+//     dropped (see dropRegistrationScope) unless --registration-scope; authorization code + PKCE (S256, required for
 //     public clients); redirect URIs are matched exactly, http loopback (127.0.0.1 / localhost)
 //     allowed.
 //   * login and consent without a UI: GET /interaction/:uid logs in the user named by the
@@ -58,12 +60,14 @@ import Provider, { errors } from 'oidc-provider';
 
 function usage(message) {
   if (message) console.error(`oidc-provider: ${message}`);
-  console.error('usage: node oidc-provider.mjs --resource URL [--resource URL ...] [--scopes "mcp catalog.read catalog.write"] [--alg RS256|PS256|ES256] [--ttl SECONDS] [--ignore-stdin]');
+  console.error('usage: node oidc-provider.mjs --resource URL [--resource URL ...] [--scopes "mcp catalog.read catalog.write"] [--alg RS256|PS256|ES256] [--ttl SECONDS] [--registration-scope] [--ignore-stdin]');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { resources: [], scopes: ['mcp', 'catalog.read', 'catalog.write'], alg: 'RS256', ttl: 600, ignoreStdin: false };
+  const opts = {
+    resources: [], scopes: ['mcp', 'catalog.read', 'catalog.write'], alg: 'RS256', ttl: 600, ignoreStdin: false, registrationScope: false,
+  };
   let scopesGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -76,6 +80,7 @@ function parseArgs(argv) {
     else if (a === '--alg') opts.alg = value();
     else if (a === '--ttl') opts.ttl = Number(value());
     else if (a === '--ignore-stdin') opts.ignoreStdin = true;
+    else if (a === '--registration-scope') opts.registrationScope = true;
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -278,6 +283,34 @@ async function rewriteClientPost(req) {
   req.headers['content-length'] = String(Buffer.byteLength(req.body));
 }
 
+// A dynamically registered client's `scope` becomes, in oidc-provider, an allow-list of the
+// scopes it may ever request: the MCP SDK registers with the scope of the first challenge, so a
+// later step-up (403 insufficient_scope → authorize again with more scopes) would be refused with
+// invalid_scope. Unless --registration-scope is given, `scope` is removed from registration
+// requests (the client may then request any known scope, as with most providers).
+async function dropRegistrationScope(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > 56 * 1024) throw new Error('request entity too large');
+    chunks.push(chunk);
+  }
+  let text = Buffer.concat(chunks).toString('utf8');
+  try {
+    const metadata = JSON.parse(text);
+    if (metadata && typeof metadata === 'object' && 'scope' in metadata) {
+      log(`registration: ignoring scope ${JSON.stringify(metadata.scope)} (no allow-list; --registration-scope keeps it)`);
+      delete metadata.scope;
+      text = JSON.stringify(metadata);
+    }
+  } catch {
+    // Not JSON: oidc-provider answers the error itself.
+  }
+  req.body = text;
+  req.headers['content-length'] = String(Buffer.byteLength(text));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Control endpoints and the JWKS modes
 // ---------------------------------------------------------------------------------------------
@@ -397,6 +430,10 @@ const server = http.createServer(async (req, res) => {
     if (req.method === 'POST' && FORM_ROUTES.has(path)
       && (req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
       await rewriteClientPost(req);
+    }
+    if (req.method === 'POST' && path === '/reg' && !opts.registrationScope
+      && (req.headers['content-type'] ?? '').startsWith('application/json')) {
+      await dropRegistrationScope(req);
     }
     return handler(req, res);
   } catch (e) {
