@@ -30,9 +30,9 @@
 //     sub = client_id for these tokens.
 //   * dynamic client registration, open (no initial access token), public clients
 //     (token_endpoint_auth_method "none") allowed; the `scope` of a registration request is
-//     dropped (see dropRegistrationScope) unless --registration-scope; authorization code + PKCE (S256, required for
-//     public clients); redirect URIs are matched exactly, http loopback (127.0.0.1 / localhost)
-//     allowed.
+//     dropped (see dropRegistrationScope) unless --registration-scope; authorization code + PKCE
+//     (S256, required for public clients); redirect URIs are matched exactly, http loopback
+//     (127.0.0.1 / localhost) allowed.
 //   * login and consent without a UI: GET /interaction/:uid logs in the user named by the
 //     authorization request's login_hint (default "jane"; sub = the username) and then grants every
 //     requested scope and resource, answering with redirects only, so following the authorization
@@ -50,13 +50,20 @@
 //                           (any mode) since start or the last POST /test/fetches/reset
 //       GET  /test/state    the same object as the others
 //     Rotation re-creates the Provider with the new key set (one node http server delegates to
-//     the current Provider); static clients are config and survive, and the in-memory store
-//     (grants, sessions, registered clients) is shared by all Provider instances.
+//     the current Provider); static clients are config, and the in-memory store (registered
+//     clients, sessions, grants, refresh tokens) is shared by all Provider instances, so all of
+//     them survive. Tokens issued before a rotation stay valid (they are self-contained JWTs);
+//     they fail at a resource server only once their kid is retired.
 
 import http from 'node:http';
 import crypto from 'node:crypto';
 import { once } from 'node:events';
 import Provider, { errors } from 'oidc-provider';
+// oidc-provider's own in-memory adapter, but with ONE store for every Provider instance, so that
+// registered clients, sessions and grants survive a key rotation (oidc-provider's default gives
+// each instance its own store). Internal modules: package.json pins the exact version.
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
+import LRU from 'oidc-provider/lib/helpers/lru.js';
 
 function usage(message) {
   if (message) console.error(`oidc-provider: ${message}`);
@@ -151,12 +158,16 @@ const findResource = (indicator) => {
 };
 
 const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
+const store = new LRU({ maxSize: 10000 });
 
 function configuration() {
   return {
+    adapter: (model) => new MemoryAdapter(model, store),
     clients: STATIC_CLIENTS,
     jwks: { keys },
     cookies: { keys: cookieKeys },
+    // Also the default alg of JWT access tokens; with --alg ES256 there is no RSA key at all.
+    clientDefaults: { id_token_signed_response_alg: opts.alg },
     // The resource scopes are also "static" scopes: dynamic registration validates a client's
     // `scope` against these, and the client-credentials grant checks svc-read's `scope`
     // allow-list only against these.
@@ -389,7 +400,8 @@ async function jwks(req, res) {
     case 'slow':
       await sleep(delayMs);
       if (res.destroyed) return true;
-      sendJson(res, 200, JSON.parse(document()));
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json; charset=utf-8' });
+      res.end(document());
       return true;
     case 'garbage':
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
@@ -403,9 +415,10 @@ async function jwks(req, res) {
       res.write(head);
       const CHUNK = 64 * 1024;
       const block = 'x'.repeat(CHUNK);
+      const closed = once(res, 'close');
       for (let left = padding; left > 0 && !res.destroyed; left -= CHUNK) {
         if (!res.write(left >= CHUNK ? block : block.slice(0, left))) {
-          await Promise.race([once(res, 'drain'), once(res, 'close')]);
+          await Promise.race([once(res, 'drain'), closed]);
         }
         await sleep(5);
       }
