@@ -29,8 +29,11 @@
 //    "error": "<why, when ok is false>"}
 // `steps` lists every HTTP exchange in order ({"step": "mcp"|"protected-resource-metadata"|
 // "authorization-server-metadata"|"register"|"authorize"|"token"|"other", "method", "url",
-// "status"}) and the milestones ({"step":"unauthorized"|"redirect"|"finish-auth"|"connected"|
-// "list-tools"|"call-tool"|"step-up", …}).
+// "status"}) and the milestones ({"step":"client-information"|"authorize"|"redirect"|
+// "unauthorized"|"finish-auth"|"connected"|"list-tools"|"call-tool"|"step-up", …}; "authorize"
+// and "redirect" are the authorization request and the browser's hops to the redirect_uri).
+// "token_claims"/"token_header" describe the LAST access token (after a step-up, the new one);
+// "authorization" the FIRST authorization request.
 // Exit 0 when every step passed (a tools/call answering isError: true still counts as passed;
 // look at "call"); 1 on any failure, with the reason on stderr; 2 on a usage error.
 
