@@ -617,3 +617,44 @@ async fn the_sse_transport_requires_the_same_scopes() {
     let with = idp.token(&idp.claims(&server.endpoint, "mcp"));
     assert_eq!(get_sse(&sse, Some(&with), None).await.status(), 200);
 }
+
+#[tokio::test]
+async fn a_jwt_authenticator_from_the_builder_works_next_to_the_configured_static_tokens() {
+    let idp = TestIdp::start().await;
+    let audience = "https://mcp.example.com/api/mcp-actions/v1";
+    let jwt = mcp_actions_server::JwtAuthenticator::new([mcp_actions_server::JwtIssuer::new(
+        &idp.issuer,
+    )
+    .jwks_url(&idp.jwks_url)
+    .audiences([audience])
+    .user_claim("preferred_username")])
+    .unwrap();
+    let yaml = format!(
+        "backend:\n  auth:\n    externalAccess:\n      - type: static\n        options: {{ token: {STATIC_TOKEN}, subject: ci }}\n"
+    );
+    let server = TestServer::start(
+        ActionsServer::builder()
+            .config(config(&yaml))
+            .registry(registry(&["e2e"]))
+            .jwt_authenticator(jwt),
+    )
+    .await;
+    let mut claims = idp.claims(audience, "");
+    claims["preferred_username"] = json!("jane");
+    assert_eq!(
+        principal(&whoami(&server, &idp.token(&claims)).await),
+        "user:default/jane"
+    );
+    assert_eq!(
+        principal(&whoami(&server, STATIC_TOKEN).await),
+        "service:ci"
+    );
+    let metadata: Value =
+        reqwest::get(server.url("/.well-known/oauth-protected-resource/api/mcp-actions/v1"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(metadata["authorization_servers"], json!([idp.issuer]));
+}

@@ -40,6 +40,8 @@ pub struct ActionsServerBuilder {
     services: Services,
     policy: Option<Arc<dyn PermissionPolicy>>,
     authenticator: Option<Arc<dyn Authenticator>>,
+    #[cfg(feature = "jwt")]
+    jwt: Option<Arc<crate::auth::JwtAuthenticator>>,
     version: String,
     default_name: Option<String>,
     direct_dispatch: bool,
@@ -65,6 +67,8 @@ impl ActionsServerBuilder {
             services: Services::new(),
             policy: None,
             authenticator: None,
+            #[cfg(feature = "jwt")]
+            jwt: None,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             default_name: None,
             direct_dispatch: true,
@@ -149,6 +153,17 @@ impl ActionsServerBuilder {
         self
     }
 
+    /// Accepts the JWTs of `jwt`'s issuers, next to the static tokens of
+    /// `backend.auth.externalAccess` (it replaces the config's `type: jwks` entries). Unlike an
+    /// [`authenticator`](Self::authenticator), the server knows it: the protected-resource
+    /// metadata names its issuers as the authorization servers (unless
+    /// `mcpActions.authorizationServers` is set), and `config check` fetches their keys.
+    #[cfg(feature = "jwt")]
+    pub fn jwt_authenticator(mut self, jwt: crate::auth::JwtAuthenticator) -> Self {
+        self.jwt = Some(Arc::new(jwt));
+        self
+    }
+
     /// The server name reported in `serverInfo` when the config does not set `mcpActions.name`
     /// (without either: `mcp-actions`). [`run!`](crate::run!) passes the binary's package name.
     pub fn default_name(mut self, name: impl Into<String>) -> Self {
@@ -208,6 +223,18 @@ impl ActionsServerBuilder {
 
         let (authenticator, generated_token, jwt) = match self.authenticator {
             Some(authenticator) => (authenticator, None, None),
+            #[cfg(feature = "jwt")]
+            None if self.jwt.is_some() => {
+                let jwt = self.jwt.clone().expect("checked");
+                let static_tokens = StaticTokenAuthenticator::from_config(
+                    &self.config.backend().auth.external_access,
+                );
+                let authenticator: Arc<dyn Authenticator> = Arc::new(crate::auth::ExternalAccess {
+                    static_tokens,
+                    jwt: Arc::clone(&jwt),
+                });
+                (authenticator, None, Some(jwt))
+            }
             None => default_authenticator(&self.config)?,
         };
         #[cfg(not(feature = "jwt"))]
