@@ -163,8 +163,9 @@ class Server:
         return cpu_seconds(self.proc.pid)
 
 
-def port_after_config(config_dir):
-    """mcp-actions binaries: a YAML config with the port and a static token."""
+def port_after_config(config_dir, more_access=""):
+    """mcp-actions binaries: a YAML config with the port and a static token (and
+    `more_access`: further `externalAccess` entries, as YAML lines)."""
 
     def make(argv, port):
         # one server runs at a time, so one file (rewritten with each start's port)
@@ -177,6 +178,7 @@ def port_after_config(config_dir):
                 "    externalAccess:\n"
                 "      - type: static\n"
                 f"        options: {{ token: {TOKEN}, subject: bench }}\n"
+                + more_access
             )
         return argv + ["--config", path]
 
@@ -384,20 +386,9 @@ def section_jwt(args):
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", jwks_port), Jwks)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
 
-    def config(argv, port):
-        path = os.path.join(RESULTS, "bench-jwt-config.yaml")
-        with open(path, "w") as f:
-            f.write(
-                "backend:\n"
-                f"  listen: {{ host: 127.0.0.1, port: {port} }}\n"
-                "  auth:\n"
-                "    externalAccess:\n"
-                "      - type: static\n"
-                f"        options: {{ token: {TOKEN}, subject: bench }}\n"
-                "      - type: jwks\n"
-                f"        options: {{ url: '{issuer}/jwks', issuer: '{issuer}', audience: '{JWT_AUDIENCE}' }}\n"
-            )
-        return argv + ["--config", path]
+    config = port_after_config(RESULTS, "      - type: jwks\n"
+                               f"        options: {{ url: '{issuer}/jwks', issuer: '{issuer}', "
+                               f"audience: '{JWT_AUDIENCE}' }}\n")
 
     jwt, fresh = fixture["tokens"][0], fixture["tokens"][1:]
     jwt_headers = lambda token: dict(HEADERS, Authorization=f"Bearer {token}")

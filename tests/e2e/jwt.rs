@@ -658,3 +658,34 @@ async fn a_jwt_authenticator_from_the_builder_works_next_to_the_configured_stati
             .unwrap();
     assert_eq!(metadata["authorization_servers"], json!([idp.issuer]));
 }
+
+/// During a JWKS outage the failure is logged once per refetch interval, not per request.
+#[test]
+fn an_outage_is_logged_once_not_per_request() {
+    if in_own_process("jwt::an_outage_is_logged_once_not_per_request") {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(outage_logged_once());
+    }
+}
+
+async fn outage_logged_once() {
+    let logs = LogCapture::default();
+    let _guard = logs.install();
+    let idp = TestIdp::start().await;
+    idp.set_mode(JwksMode::Down);
+    let server = jwt_server(&idp).await;
+    for i in 0..20 {
+        let mut claims = idp.claims(&server.endpoint, "mcp");
+        claims["jti"] = json!(i);
+        assert_eq!(whoami(&server, &idp.token(&claims)).await.status, 401);
+    }
+    let log = logs.text();
+    let warnings = log
+        .matches("could not fetch the issuer's signing keys")
+        .count();
+    assert_eq!(warnings, 1, "{log}");
+    assert!(idp.fetches() <= 1, "{} fetches", idp.fetches());
+}
