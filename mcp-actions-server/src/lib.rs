@@ -14,6 +14,7 @@ pub mod config;
 mod http;
 mod mcp;
 mod server;
+mod telemetry;
 #[cfg(test)]
 mod test_support;
 #[cfg(any(feature = "sse", feature = "stdio"))]

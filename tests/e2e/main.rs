@@ -20,5 +20,6 @@ mod filters;
 mod http;
 mod jwt;
 mod naming;
+mod operations;
 mod permissions;
 mod servers;

@@ -10,6 +10,7 @@ use http::{HeaderValue, StatusCode, header};
 use mcp_actions::Credentials;
 
 use super::{AuthError, Authenticator};
+use crate::telemetry::{Actor, AuditEvent, Target, Telemetry};
 
 /// An endpoint's authenticator and its challenge.
 #[derive(Clone)]
@@ -20,6 +21,8 @@ pub(crate) struct Gate {
     /// `mcpActions.auth.requiredScopes`: every request with scope-governed credentials (a
     /// JWT) needs them.
     required_scopes: Arc<[String]>,
+    /// Where refusals are counted and audited, and the endpoint's server key.
+    telemetry: Option<(Telemetry, Arc<str>)>,
 }
 
 impl Gate {
@@ -28,7 +31,15 @@ impl Gate {
             authenticator,
             challenge,
             required_scopes: Arc::new([]),
+            telemetry: None,
         }
+    }
+
+    /// Counts refusals in `telemetry`'s metrics and audits them (`mcp-actions.connection`),
+    /// for the server `server` (`default` or a named server's key).
+    pub(crate) fn with_telemetry(mut self, telemetry: Telemetry, server: &str) -> Self {
+        self.telemetry = Some((telemetry, server.into()));
+        self
     }
 
     /// Requires `scopes` of every JWT: a token without them is answered 403
@@ -65,6 +76,12 @@ impl Gate {
             Ok(credentials) => {
                 let missing = credentials.missing_scopes(&self.required_scopes);
                 if !missing.is_empty() {
+                    self.refused(
+                        parts,
+                        "insufficient_scope",
+                        "NotAllowedError",
+                        Some(&credentials),
+                    );
                     tracing::info!(
                         outcome = "insufficient_scope",
                         method = %parts.method,
@@ -83,6 +100,13 @@ impl Gate {
                 Ok(())
             }
             Err(error) => {
+                let reason = match &error {
+                    AuthError::MissingToken => "missing_token",
+                    AuthError::AmbiguousToken(_) => "ambiguous_token",
+                    AuthError::Rejected(_) => "rejected",
+                    _ => "invalid_token",
+                };
+                self.refused(parts, reason, "AuthenticationError", None);
                 tracing::info!(
                     outcome = "unauthenticated",
                     method = %parts.method,
@@ -92,6 +116,56 @@ impl Gate {
                 Err(unauthorized(&self.challenge, &error))
             }
         }
+    }
+}
+
+impl Gate {
+    /// Counts and audits a refused request.
+    fn refused(
+        &self,
+        parts: &Parts,
+        reason: &'static str,
+        error: &str,
+        credentials: Option<&Credentials>,
+    ) {
+        let Some((telemetry, server)) = &self.telemetry else {
+            return;
+        };
+        telemetry.metrics.auth_failure(reason);
+        telemetry.audit(|| {
+            AuditEvent::new(
+                "mcp-actions.connection",
+                actor(parts, credentials),
+                Target {
+                    server: server.to_string(),
+                    ..Target::default()
+                },
+            )
+            .failed(error)
+        });
+    }
+}
+
+/// Who sent `parts`: the principal of `credentials` (if authenticated), how, the client's
+/// address and user agent.
+pub(crate) fn actor(parts: &Parts, credentials: Option<&Credentials>) -> Actor {
+    let authentication = match credentials {
+        None => "none",
+        Some(c) if c.scopes().is_some() => "jwt",
+        Some(_) => "token",
+    };
+    Actor {
+        principal: credentials.map(|c| c.principal().to_string()),
+        authentication,
+        client_address: parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.to_string()),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().take(200).collect()),
     }
 }
 

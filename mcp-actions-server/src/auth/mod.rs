@@ -24,7 +24,7 @@ use http::header;
 use http::request::Parts;
 use mcp_actions::{BoxFuture, Credentials};
 
-pub(crate) use challenge::{Gate, insufficient_scope};
+pub(crate) use challenge::{Gate, actor, insufficient_scope};
 #[cfg(feature = "jwt")]
 pub(crate) use jwt::ExternalAccess;
 #[cfg(feature = "jwt")]

@@ -39,6 +39,7 @@ mod effective;
 mod error;
 mod loader;
 mod model;
+mod operations;
 #[cfg(test)]
 mod reference;
 mod secret;
@@ -64,6 +65,7 @@ pub use model::{
     ActionsConfig, BackendConfig, CallerError, FilterConfig, LimitsConfig, ListenConfig,
     McpActionsConfig, NamedServerConfig, SseConfig, StdioConfig, credentials_from,
 };
+pub use operations::{AdminConfig, AuditConfig};
 pub use secret::Secret;
 pub use shapes::OneOrMany;
 pub use validate::TokenShapeError;

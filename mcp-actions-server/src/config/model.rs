@@ -15,6 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::access::{AuthConfig, McpAuthConfig};
+use super::operations::{AdminConfig, AuditConfig};
 use super::shapes;
 
 /// The keys of a config file this crate reads. Every other section (the rest of a Backstage
@@ -244,6 +245,10 @@ pub struct McpActionsConfig {
     /// The OAuth scopes JWT callers need: `requiredScopes` for every request, `actionScopes`
     /// per action.
     pub auth: McpAuthConfig,
+    /// The admin listener: metrics and health checks.
+    pub admin: AdminConfig,
+    /// The audit trail.
+    pub audit: AuditConfig,
     /// Limits on requests and calls.
     pub limits: LimitsConfig,
     /// Name tools `<plugin>__<name>` instead of `<name>`, with `-` in the plugin id replaced by
@@ -272,6 +277,8 @@ impl Default for McpActionsConfig {
             allowed_hosts: None,
             authorization_servers: Vec::new(),
             auth: McpAuthConfig::default(),
+            admin: AdminConfig::default(),
+            audit: AuditConfig::default(),
             limits: LimitsConfig::default(),
             namespaced_tool_names: false,
             servers: BTreeMap::new(),

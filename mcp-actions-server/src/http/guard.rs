@@ -24,8 +24,9 @@ use tower::Service;
 use super::body::{answer_early, content_type_is_json, invalid_message, json_rpc_error, read_body};
 use super::direct::Direct;
 use super::hosts::AllowedHosts;
-use crate::auth::{Gate, insufficient_scope};
+use crate::auth::{Gate, actor, insufficient_scope};
 use crate::mcp::ActionsHandler;
+use crate::telemetry::{AuditEvent, Target, Telemetry};
 
 /// The `Retry-After` of a 503 sent when `mcpActions.limits.maxConcurrentRequests` requests are
 /// already in progress, in seconds.
@@ -108,6 +109,9 @@ pub(crate) struct Guards {
     pub(crate) body_limit: usize,
     pub(crate) hosts: AllowedHosts,
     pub(crate) scopes: ToolScopes,
+    pub(crate) telemetry: Telemetry,
+    /// The endpoint's server key (`default` for the default server), for audit events.
+    pub(crate) server: Arc<str>,
 }
 
 /// The OAuth scopes of `tools/call`: a JWT without the scopes of the tool it calls is answered
@@ -130,7 +134,7 @@ impl ToolScopes {
     }
 
     /// The 403 for a `tools/call` whose tool needs scopes the credentials lack.
-    fn check(&self, gate: &Gate, parts: &Parts, body: &[u8]) -> Option<Response> {
+    fn check(&self, guards: &Guards, parts: &Parts, body: &[u8]) -> Option<Response> {
         if self.tools.is_empty() {
             return None;
         }
@@ -170,8 +174,21 @@ impl ToolScopes {
             missing = %missing.join(" "),
             "refused a tools/call"
         );
+        guards.telemetry.metrics.auth_failure("insufficient_scope");
+        guards.telemetry.audit(|| {
+            AuditEvent::new(
+                "mcp-actions.tool-execution",
+                actor(parts, Some(credentials)),
+                Target {
+                    tool: Some(name.clone()),
+                    action_id: None,
+                    server: guards.server.to_string(),
+                },
+            )
+            .failed("NotAllowedError")
+        });
         Some(insufficient_scope(
-            gate.challenge(),
+            guards.gate.challenge(),
             &needed,
             &missing,
             Some(&name),
@@ -205,20 +222,27 @@ impl Guarded {
     async fn serve(&self, request: Request) -> Response {
         let guards = &self.guards;
         let Some(permit) = guards.concurrency.try_acquire() else {
+            guards.telemetry.metrics.refused("concurrency_limit");
             return guards.concurrency.busy(request);
         };
+        let in_flight = InFlight::start(&guards.telemetry);
         let request = match authenticate(&guards.gate, request).await {
             Ok(request) => request,
             Err(unauthorized) => return unauthorized,
         };
         let (parts, bytes) = match read_body(guards.body_limit, request).await {
             Ok(read) => read,
-            Err(refused) => return refused,
+            Err(refused) => {
+                if refused.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    guards.telemetry.metrics.refused("body_limit");
+                }
+                return refused;
+            }
         };
         if let Err(refused) = guards.hosts.check(&parts.uri, &parts.headers) {
             return refused;
         }
-        if let Some(refused) = guards.scopes.check(&guards.gate, &parts, &bytes) {
+        if let Some(refused) = guards.scopes.check(guards, &parts, &bytes) {
             return refused;
         }
         let direct = match &self.direct {
@@ -245,6 +269,7 @@ impl Guarded {
             Body::new(PermitBody {
                 inner: body,
                 _permit: permit,
+                _in_flight: in_flight,
             })
         })
     }
@@ -265,10 +290,28 @@ impl Service<Request> for GuardedMcpService {
     }
 }
 
-/// A response body that holds a concurrency permit until it is done (or dropped).
+/// A response body that holds a concurrency permit, and counts as a request in flight, until it
+/// is done (or dropped).
 struct PermitBody {
     inner: Body,
     _permit: OwnedSemaphorePermit,
+    _in_flight: InFlight,
+}
+
+/// One request counted in `mcp_actions_requests_in_flight` until dropped.
+struct InFlight(Arc<crate::telemetry::Metrics>);
+
+impl InFlight {
+    fn start(telemetry: &Telemetry) -> Self {
+        telemetry.metrics.in_flight(1);
+        Self(Arc::clone(&telemetry.metrics))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight(-1);
+    }
 }
 
 impl HttpBody for PermitBody {

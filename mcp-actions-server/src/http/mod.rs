@@ -6,10 +6,12 @@
 //! | `direct.rs` | the direct path: plain stateless `tools/call` and `tools/list` answered without rmcp's per-request service |
 //! | `body.rs` | body limit, early answers that keep keep-alive connections usable, JSON-RPC errors for bodies that are not JSON-RPC |
 //! | `hosts.rs` | the DNS-rebinding guard: one decision for every transport |
+//! | `health.rs` | `/healthz` and `/readyz` (503 while draining) |
 
 pub(crate) mod body;
 mod direct;
 mod guard;
+pub(crate) mod health;
 pub(crate) mod hosts;
 
 pub(crate) use direct::Direct;

@@ -13,7 +13,9 @@ use super::{ActionsServer, Endpoint, MCP_PATH};
 use crate::auth::{Authenticator, StaticTokenAuthenticator, default_token, generate_token};
 use crate::config::Config;
 use crate::http::ConcurrencyLimit;
+use crate::http::health::Readiness;
 use crate::mcp::{ActionsHandler, OutputSchemas, ServerIdentity, ToolNames, ToolNaming};
+use crate::telemetry::{Audit, Telemetry};
 
 /// Builds an [`ActionsServer`].
 ///
@@ -296,6 +298,17 @@ impl ActionsServerBuilder {
             tracing::warn!(target: WARNINGS_TARGET, "{warning}");
         }
         let concurrency = ConcurrencyLimit::new(mcp.limits.max_concurrent_requests);
+        let audit = Audit::from_config(&mcp.audit).map_err(|error| {
+            BuildError::Config(crate::ConfigError::invalid(
+                "mcpActions.audit.file",
+                format!("cannot open the audit file: {error}"),
+            ))
+        })?;
+        let telemetry = Telemetry::new(audit);
+        #[cfg(feature = "jwt")]
+        if let Some(jwt) = &jwt {
+            jwt.count_fetches_in(Arc::clone(&telemetry.metrics));
+        }
         Ok(ActionsServer {
             endpoints,
             exposure,
@@ -310,6 +323,8 @@ impl ActionsServerBuilder {
             sse_shutdown: CancellationToken::new(),
             shutdown: CancellationToken::new(),
             direct_dispatch: self.direct_dispatch,
+            telemetry,
+            readiness: Readiness::new(),
         })
     }
 }

@@ -29,7 +29,9 @@ pub use exposure::{ActionExposure, WARNINGS_TARGET};
 use crate::auth::Authenticator;
 use crate::config::{Config, Secret};
 use crate::http::ConcurrencyLimit;
+use crate::http::health::Readiness;
 use crate::mcp::ActionsHandler;
+use crate::telemetry::Telemetry;
 
 /// The path of the MCP endpoint.
 pub const MCP_PATH: &str = "/api/mcp-actions/v1";
@@ -104,6 +106,10 @@ pub struct ActionsServer {
     shutdown: CancellationToken,
     /// See [`ActionsServerBuilder::direct_dispatch`].
     direct_dispatch: bool,
+    /// Metrics and the audit sink.
+    telemetry: Telemetry,
+    /// `/readyz`: 503 once shutdown begins.
+    readiness: Readiness,
 }
 
 impl std::fmt::Debug for ActionsServer {

@@ -11,6 +11,7 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use super::{ActionsServer, Endpoint};
 use crate::auth::Gate;
 use crate::auth::metadata::{self, ProtectedResourceMetadata};
+use crate::http::health;
 use crate::http::{AllowedHosts, Direct, GuardedMcpService, Guards, ToolScopes};
 #[cfg(feature = "sse")]
 use crate::transport::{SseEndpoint, SseOptions};
@@ -23,11 +24,10 @@ impl ActionsServer {
     pub fn router(&self, base_url: &str) -> Router {
         let base_url = base_url.trim_end_matches('/');
         self.accept_tokens_for(base_url);
-        self.endpoints
-            .iter()
-            .fold(Router::new(), |router, endpoint| {
-                router.merge(self.endpoint_router(endpoint, base_url))
-            })
+        self.endpoints.iter().fold(
+            health::router(self.readiness.clone()),
+            |router, endpoint| router.merge(self.endpoint_router(endpoint, base_url)),
+        )
     }
 
     /// The routes of one endpoint: its MCP transports, and its protected-resource metadata
@@ -54,8 +54,10 @@ impl ActionsServer {
             http_config,
         );
         let auth = &mcp.auth;
+        let server_key = endpoint.key().unwrap_or("default");
         let gate = Gate::new(Arc::clone(&self.authenticator), challenge.clone())
-            .with_required_scopes(&auth.required_scopes);
+            .with_required_scopes(&auth.required_scopes)
+            .with_telemetry(self.telemetry.clone(), server_key);
         let tool_scopes = endpoint.handler.tool_scopes();
         let mut scopes_supported = auth.required_scopes.clone();
         for scope in tool_scopes.values().flatten() {
@@ -76,6 +78,8 @@ impl ActionsServer {
             body_limit: limit,
             hosts: AllowedHosts::new(&allowed_hosts),
             scopes: ToolScopes::new(auth.required_scopes.clone(), tool_scopes),
+            telemetry: self.telemetry.clone(),
+            server: server_key.into(),
         };
         let guarded = GuardedMcpService::new(guards, direct, service);
         let streamable = Router::new().route_service(&endpoint.path, guarded);

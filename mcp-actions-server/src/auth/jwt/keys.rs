@@ -114,6 +114,8 @@ pub(crate) struct IssuerKeys {
     fetch: Mutex<FetchState>,
     /// Why the last fetch failed, if it did.
     last_error: std::sync::Mutex<Option<String>>,
+    /// Where fetches are counted, once the server has set it.
+    metrics: Arc<std::sync::OnceLock<Arc<crate::telemetry::Metrics>>>,
 }
 
 /// What a refetch changed.
@@ -123,7 +125,12 @@ pub(crate) struct Refetched {
 }
 
 impl IssuerKeys {
-    pub(crate) fn new(source: KeySource, client: reqwest::Client, min_refetch: Duration) -> Self {
+    pub(crate) fn new(
+        source: KeySource,
+        client: reqwest::Client,
+        min_refetch: Duration,
+        metrics: Arc<std::sync::OnceLock<Arc<crate::telemetry::Metrics>>>,
+    ) -> Self {
         Self {
             source,
             client,
@@ -134,6 +141,7 @@ impl IssuerKeys {
                 discovered: None,
             }),
             last_error: std::sync::Mutex::new(None),
+            metrics,
         }
     }
 
@@ -218,6 +226,9 @@ impl IssuerKeys {
         }
         state.last_attempt = Some(Instant::now());
         let result = self.fetch_keys(&mut state).await;
+        if let Some(metrics) = self.metrics.get() {
+            metrics.jwks_fetch(result.is_ok());
+        }
         match result {
             Ok(fresh) => {
                 let before = self.snapshot().kids();

@@ -267,6 +267,8 @@ pub struct JwtAuthenticator {
     cache: Arc<TokenCache>,
     /// This server's MCP endpoint URLs: the audience of entries that name none.
     resource_urls: RwLock<Vec<String>>,
+    /// Where the key fetches are counted (set by the server).
+    metrics: Arc<std::sync::OnceLock<Arc<crate::telemetry::Metrics>>>,
 }
 
 impl fmt::Debug for JwtAuthenticator {
@@ -331,6 +333,7 @@ impl JwtAuthenticator {
             .user_agent(concat!("mcp-actions-server/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| JwtConfigError::Client(e.to_string()))?;
+        let metrics = Arc::new(std::sync::OnceLock::new());
         let verifiers = issuers
             .into_iter()
             .map(|issuer| {
@@ -342,7 +345,12 @@ impl JwtAuthenticator {
                     Some(url) => KeySource::Url(url.clone()),
                     None => KeySource::Discovery(name),
                 };
-                let keys = Arc::new(IssuerKeys::new(source, client.clone(), issuer.min_refetch));
+                let keys = Arc::new(IssuerKeys::new(
+                    source,
+                    client.clone(),
+                    issuer.min_refetch,
+                    Arc::clone(&metrics),
+                ));
                 Ok(Verifier { issuer, keys })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -350,7 +358,13 @@ impl JwtAuthenticator {
             verifiers,
             cache: Arc::default(),
             resource_urls: RwLock::new(Vec::new()),
+            metrics,
         })
+    }
+
+    /// Counts the key fetches in `metrics` (the first server to set it wins).
+    pub(crate) fn count_fetches_in(&self, metrics: Arc<crate::telemetry::Metrics>) {
+        let _ = self.metrics.set(metrics);
     }
 
     /// This server's MCP endpoint URLs (RFC 8707 resources): the accepted audiences of the
