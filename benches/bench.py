@@ -50,6 +50,23 @@ HEADERS = {
 CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
         "params": {"name": "greet_user", "arguments": {"name": "World"}}}
 LIST = {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}
+# The 2026-07-28 wire: per-request `_meta` and the SEP-2243 headers (servers labelled with it).
+V2026 = "2026-07-28"
+META_2026 = {"io.modelcontextprotocol/protocolVersion": V2026,
+             "io.modelcontextprotocol/clientInfo": {"name": "bench", "version": "1"},
+             "io.modelcontextprotocol/clientCapabilities": {}}
+
+
+def wire(revision, body):
+    """`body` (CALL or LIST) and the headers to send it with, on `revision`."""
+    if revision != V2026:
+        return body, HEADERS
+    body = json.loads(json.dumps(body))
+    body.setdefault("params", {})["_meta"] = META_2026
+    headers = dict(HEADERS, **{"MCP-Protocol-Version": V2026, "Mcp-Method": body["method"]})
+    if "name" in body["params"]:
+        headers["Mcp-Name"] = body["params"]["name"]
+    return body, headers
 EXPECTED = {"greeting": "Hello World!"}
 
 
@@ -110,8 +127,10 @@ def parse_body(content_type, raw):
 class Server:
     """One server process: started, checked ready, measured, stopped by PID."""
 
-    def __init__(self, label, argv, env=None, cwd=None, log_name=None):
+    def __init__(self, label, argv, env=None, cwd=None, log_name=None, revision="2025-11-25"):
         self.label = label
+        # The protocol revision its clients (the checks, wrk) speak.
+        self.revision = revision
         self.argv = argv
         self.env = dict(os.environ, MCP_TOKEN=TOKEN)
         self.env.pop("RUST_LOG", None)
@@ -135,7 +154,8 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.label} exited with {self.proc.returncode}; see {self.log_path}")
             try:
-                status, _, _ = post(self.port, CALL, timeout=5)
+                body, headers = wire(self.revision, CALL)
+                status, _, _ = post(self.port, body, timeout=5, headers=headers)
                 if status == 200:
                     return (time.perf_counter() - t0) * 1000
             except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected):
@@ -196,7 +216,8 @@ def port_as_arg(argv, port):
 def check_server(server):
     """Verifies the answers wrk will get, and returns the tools/list size and response notes."""
     port = server.port
-    status, ctype, raw = post(port, CALL)
+    call, call_headers = wire(server.revision, CALL)
+    status, ctype, raw = post(port, call, headers=call_headers)
     msg = parse_body(ctype, raw)
     result = msg.get("result") or {}
     if status != 200 or result.get("structuredContent") != EXPECTED or result.get("isError"):
@@ -205,14 +226,15 @@ def check_server(server):
     if json.loads(text) != EXPECTED:
         raise RuntimeError(f"{server.label}: unexpected text block {text!r}")
     call_bytes = len(raw)
-    status, ctype, raw = post(port, LIST)
+    body, headers = wire(server.revision, LIST)
+    status, ctype, raw = post(port, body, headers=headers)
     msg = parse_body(ctype, raw)
     tools = (msg.get("result") or {}).get("tools") or []
     if status != 200 or "greet_user" not in [t["name"] for t in tools]:
         raise RuntimeError(f"{server.label}: unexpected tools/list answer {status} {raw[:300]!r}")
     list_bytes = len(raw)
-    bad = dict(HEADERS, Authorization="Bearer wrong-token")
-    status, _, _ = post(port, CALL, headers=bad)
+    bad = dict(call_headers, Authorization="Bearer wrong-token")
+    status, _, _ = post(port, call, headers=bad)
     if status != 401:
         raise RuntimeError(f"{server.label}: a wrong token got {status}, not 401")
     return {"call_bytes": call_bytes, "list_bytes": list_bytes, "tools": len(tools),
@@ -223,7 +245,7 @@ def run_wrk(server, concurrency, method="call", duration=5, tool="greet_user", t
     threads = min(concurrency, 2)
     argv = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "--timeout", "10s",
             "-s", os.path.join(HERE, "wrk", "mcp.lua"), f"http://127.0.0.1:{server.port}{PATH}"]
-    env = dict(os.environ, MCP_METHOD=method, MCP_TOKEN=token, MCP_TOOL=tool)
+    env = dict(os.environ, MCP_METHOD=method, MCP_TOKEN=token, MCP_TOOL=tool, MCP_REVISION=server.revision)
     cpu0 = server.cpu()
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -269,6 +291,8 @@ def run_wrk(server, concurrency, method="call", duration=5, tool="greet_user", t
 
 
 HTTP_ONLY = "mcp-actions (HTTP only)"
+# The label of a server measured with its clients on the 2026-07-28 wire.
+MODERN = {name: f"{name} @{V2026}" for name in ("mcp-actions", "mcp-actions via rmcp", "rmcp")}
 
 
 def server_defs():
@@ -286,6 +310,16 @@ def server_defs():
         HTTP_ONLY: (Server(HTTP_ONLY, [os.path.join(RELEASE, "greet-user-http-only")],
                            log_name="mcp-actions-http-only"), cfg),
         "rmcp": (Server("rmcp", [os.path.join(RELEASE, "rmcp-server")]), port_as_arg),
+        # The same three servers, their clients on the 2026-07-28 wire.
+        MODERN["mcp-actions"]: (Server(MODERN["mcp-actions"], [os.path.join(RELEASE, "greet-user")],
+                                       env={"RUST_LOG": "warn"}, log_name="mcp-actions-2026",
+                                       revision=V2026), cfg),
+        MODERN["mcp-actions via rmcp"]: (Server(MODERN["mcp-actions via rmcp"],
+                                                [os.path.join(RELEASE, "greet-user-via-rmcp")],
+                                                env={"RUST_LOG": "warn"}, log_name="mcp-actions-via-rmcp-2026",
+                                                revision=V2026), cfg),
+        MODERN["rmcp"]: (Server(MODERN["rmcp"], [os.path.join(RELEASE, "rmcp-server")], log_name="rmcp-2026",
+                                revision=V2026), port_as_arg),
         "raw axum": (Server("raw axum", [os.path.join(RELEASE, "axum-raw")], log_name="axum-raw"),
                      port_as_arg),
         "TS SDK": (Server("TS SDK", [node, "server.mjs"], cwd=os.path.join(HERE, "ts-server"),
@@ -306,7 +340,7 @@ def best_run(runs):
 
 # The servers measured `rounds` times: those whose ratios have a 10% target. The others (the
 # cost of logging, the raw axum ceiling, the TS SDK 10-40x away) are measured once.
-ROUNDS_FOR = ("mcp-actions", "mcp-actions via rmcp", "rmcp")
+ROUNDS_FOR = ("mcp-actions", "mcp-actions via rmcp", "rmcp", *MODERN.values())
 
 
 def section_servers(args):
@@ -639,8 +673,8 @@ def targets(res):
                 verdict = "missed, within this run's noise"
         rows.append(f"| {target} | {figure} | {verdict} |")
 
-    def overhead_vs_rmcp(target, name):
-        calls, base = srv[name]["calls"], srv["rmcp"]["calls"]
+    def overhead_vs_rmcp(target, name, rmcp="rmcp"):
+        calls, base = srv[name]["calls"], srv[rmcp]["calls"]
         ratios = [a["rps"] / b["rps"] for a, b in zip(calls, base)]
         cpu = [a["server_cpu_us_per_req"] / b["server_cpu_us_per_req"] for a, b in zip(calls, base)]
         noise = max(r.get("spread", 0) for r in calls + base)
@@ -658,6 +692,22 @@ def targets(res):
         if "mcp-actions via rmcp" in srv:
             overhead_vs_rmcp("same, with direct dispatch off (every request through rmcp's service)",
                              "mcp-actions via rmcp")
+        if MODERN["mcp-actions"] in srv and MODERN["rmcp"] in srv:
+            overhead_vs_rmcp("framework overhead ≤ 10% vs plain rmcp on 2026-07-28, every concurrency",
+                             MODERN["mcp-actions"], MODERN["rmcp"])
+            conc = res["args"]["concurrency"]
+            pairs = [(c, a["rps"] / b["rps"]) for c, a, b in
+                     zip(conc, srv[MODERN["mcp-actions"]]["calls"], srv[MODERN["rmcp"]]["calls"]) if c >= 8]
+            if pairs:
+                worst = min(r for _, r in pairs)
+                row("tools/call on 2026-07-28 ≥ 1.5× plain rmcp on the same revision, from concurrency 8 up",
+                    ", ".join(f"c={c}: {r:.2f}×" for c, r in pairs), worst >= 1.5)
+    if srv and "raw axum" in srv and 32 in res["args"]["concurrency"]:
+        i = res["args"]["concurrency"].index(32)
+        for name in ("mcp-actions", MODERN["mcp-actions"]):
+            if name in srv:
+                r = srv[name]["calls"][i]["rps"] / srv["raw axum"]["calls"][i]["rps"]
+                row(f"tools/call ≥ 0.9× raw axum at concurrency 32 ({name})", f"{r:.2f}×", r >= 0.9)
     if ins:
         instructions_vs_rmcp("framework overhead ≤ 10% vs plain rmcp (instructions per call)", "mcp-actions")
         if "mcp-actions-via-rmcp" in ins:
@@ -705,7 +755,9 @@ def targets(res):
 
 # The ratio columns of the tools/call tables: (numerator, denominator) server labels.
 RATIO_COLUMNS = [("mcp-actions", "rmcp"), ("mcp-actions", "raw axum"), ("mcp-actions", "TS SDK"),
-                 ("mcp-actions via rmcp", "rmcp")]
+                 ("mcp-actions via rmcp", "rmcp"),
+                 (MODERN["mcp-actions"], MODERN["rmcp"]), (MODERN["mcp-actions"], "raw axum"),
+                 (MODERN["mcp-actions via rmcp"], MODERN["rmcp"])]
 
 
 def render(res):

@@ -1,12 +1,16 @@
--- wrk script: MCP 2025-11-25-style POSTs with a unique JSON-RPC id per request.
---   MCP_METHOD = "call" (tools/call greet_user {"name":"World"}) or "list" (tools/list)
---   MCP_TOKEN  = bearer token
---   MCP_TOOL   = tool name for "call" (default greet_user)
+-- wrk script: stateless MCP POSTs with a unique JSON-RPC id per request.
+--   MCP_METHOD   = "call" (tools/call greet_user {"name":"World"}) or "list" (tools/list)
+--   MCP_TOKEN    = bearer token
+--   MCP_TOOL     = tool name for "call" (default greet_user)
+--   MCP_REVISION = "2025-11-25" (default) or "2026-07-28": the per-request `_meta` a 2026-07-28
+--                  client sends and its SEP-2243 `Mcp-Method` / `Mcp-Name` headers
 -- Prints one JSON line (prefixed "WRK_JSON ") with the counts and latency percentiles (µs).
 
 local method = os.getenv("MCP_METHOD") or "call"
 local token = os.getenv("MCP_TOKEN") or ""
 local tool = os.getenv("MCP_TOOL") or "greet_user"
+local revision = os.getenv("MCP_REVISION") or "2025-11-25"
+local modern = revision ~= "2025-11-25"
 
 local threads = {}
 local thread_count = 0
@@ -20,9 +24,20 @@ end
 local headers = {
   ["Content-Type"] = "application/json",
   ["Accept"] = "application/json, text/event-stream",
-  ["MCP-Protocol-Version"] = "2025-11-25",
+  ["MCP-Protocol-Version"] = revision,
   ["Authorization"] = "Bearer " .. token,
 }
+if modern then
+  headers["Mcp-Method"] = method == "list" and "tools/list" or "tools/call"
+  if method ~= "list" then
+    headers["Mcp-Name"] = tool
+  end
+end
+
+-- What a 2026-07-28 client puts in every request's `_meta`.
+local meta = '"_meta":{"io.modelcontextprotocol/protocolVersion":"' .. revision .. '",' ..
+  '"io.modelcontextprotocol/clientInfo":{"name":"wrk","version":"1"},' ..
+  '"io.modelcontextprotocol/clientCapabilities":{}}'
 
 local counter = 0
 local prefix, suffix
@@ -30,11 +45,14 @@ local prefix, suffix
 function init(args)
   -- ids are tid * 10^9 + n: unique across threads and requests
   counter = tid * 1000000000
-  if method == "list" then
-    prefix = '{"jsonrpc":"2.0","id":'
+  prefix = '{"jsonrpc":"2.0","id":'
+  if method == "list" and modern then
+    suffix = ',"method":"tools/list","params":{' .. meta .. '}}'
+  elseif method == "list" then
     suffix = ',"method":"tools/list"}'
+  elseif modern then
+    suffix = ',"method":"tools/call","params":{"name":"' .. tool .. '","arguments":{"name":"World"},' .. meta .. '}}'
   else
-    prefix = '{"jsonrpc":"2.0","id":'
     suffix = ',"method":"tools/call","params":{"name":"' .. tool .. '","arguments":{"name":"World"}}}'
   end
 end

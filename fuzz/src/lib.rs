@@ -149,3 +149,28 @@ pub const TOKEN: &str = "fuzz-token-0123456789";
 
 /// The HTTP target's server config.
 pub const CONFIG: &str = "backend:\n  auth:\n    externalAccess:\n      - type: static\n        options: { token: fuzz-token-0123456789, subject: fuzzer }\n      - type: static\n        options: { token: fuzz-restricted-token, subject: restricted }\n        accessRestrictions: [ { plugin: other } ]\nmcpActions:\n  limits:\n    maxRequestBodyBytes: 65536\n    actionTimeoutSeconds: 5\n";
+
+/// `value` as a Base64-wrapped SEP-2243 header value (`=?base64?…?=`).
+pub fn base64_header(value: &str) -> String {
+    use base64::Engine;
+    format!(
+        "=?base64?{}?=",
+        base64::engine::general_purpose::STANDARD.encode(value)
+    )
+}
+
+/// `text` with the reference id of every internal error (`(ref 1a2b3c…`, random) blanked, so
+/// that two answers to the same request compare equal.
+pub fn without_references(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("(ref ") {
+        out.push_str(&rest[..at + 5]);
+        rest = &rest[at + 5..];
+        let hex = rest.chars().take_while(char::is_ascii_hexdigit).count();
+        out.push('…');
+        rest = &rest[hex..];
+    }
+    out.push_str(rest);
+    out
+}

@@ -2,7 +2,9 @@
 //! [`crate::testing`].
 //!
 //! look up → access restrictions → declared permission → deserialize input → invoke (with
-//! cancellation, timeout and panic isolation) → serialize output.
+//! cancellation, timeout and panic isolation) → serialize output. A refusal at the first two
+//! steps ([`CallError::Hidden`]) is kept apart from every later failure
+//! ([`CallError::Failed`]): servers answer the first like an unknown action.
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -54,6 +56,48 @@ impl CallOptions {
         self
     }
 }
+
+/// Why [`Dispatcher::call_visible`] returned no output.
+///
+/// The two cases are kept apart because servers answer them differently: an action the caller
+/// may not see is answered exactly like an unknown one (MCP: JSON-RPC -32602), so a caller
+/// cannot probe for actions it may not see, while every failure of a visible action (its own
+/// `NotAllowedError` included) is the action's answer (MCP: an `isError` tool result).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The caller may not see the action: its plugin is outside the token's access
+    /// restrictions, or its declared permission is denied. The `NotAllowedError` says which,
+    /// for logs; nothing ran.
+    Hidden(ActionError),
+    /// The action is visible and the call failed: its input did not deserialize, it returned
+    /// an error, it panicked, timed out or was cancelled, or its output failed the check.
+    Failed(ActionError),
+}
+
+impl CallError {
+    /// The error either way (a hidden action's is its `NotAllowedError`).
+    pub fn into_action_error(self) -> ActionError {
+        match self {
+            CallError::Hidden(error) | CallError::Failed(error) => error,
+        }
+    }
+
+    /// Whether the caller may not see the action.
+    pub fn is_hidden(&self) -> bool {
+        matches!(self, CallError::Hidden(_))
+    }
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Hidden(error) | CallError::Failed(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
 
 /// Checks an action's output before it is returned, e.g. against the action's declared
 /// output schema (the server does that, see `mcp-actions-server`).
@@ -236,32 +280,57 @@ impl Dispatcher {
         self.call_action(action, arguments, options).await
     }
 
-    /// Calls `action`, which must belong to this dispatcher's registry.
+    /// Calls `action`, which must belong to this dispatcher's registry. An action the caller
+    /// may not see fails with its `NotAllowedError`; [`Dispatcher::call_visible`] tells the two
+    /// apart.
     pub async fn call_action(
         &self,
         action: &RegisteredAction,
         arguments: Option<Value>,
         options: CallOptions,
     ) -> Result<Value, ActionError> {
+        self.call_visible(action, arguments, options)
+            .await
+            .map_err(CallError::into_action_error)
+    }
+
+    /// Calls `action`, which must belong to this dispatcher's registry, telling an action the
+    /// caller may not see ([`CallError::Hidden`], checked first: nothing runs) from a failed
+    /// call ([`CallError::Failed`]).
+    pub async fn call_visible(
+        &self,
+        action: &RegisteredAction,
+        arguments: Option<Value>,
+        options: CallOptions,
+    ) -> Result<Value, CallError> {
         let span = tracing::info_span!(
             "action",
             action.id = %action.id(),
             principal = %options.credentials.principal(),
         );
-        let result = self
-            .run(action, arguments, options, span.clone())
-            .instrument(span.clone())
-            .await;
+        let result = async {
+            self.check_access(action, &options.credentials)
+                .await
+                .map_err(CallError::Hidden)?;
+            self.run(action, arguments, options, span.clone())
+                .await
+                .map_err(CallError::Failed)
+        }
+        .instrument(span.clone())
+        .await;
         let _entered = span.enter();
         match &result {
             Ok(_) => tracing::debug!(outcome = "ok", "action call finished"),
-            Err(e) if e.is_internal() => tracing::error!(
+            Err(CallError::Hidden(e)) => {
+                tracing::info!(outcome = "hidden", error = %e, "action call refused: the caller may not see this action")
+            }
+            Err(CallError::Failed(e)) if e.is_internal() => tracing::error!(
                 outcome = "internal_error",
                 reference = e.reference().unwrap_or_default(),
                 details = %e.details(),
                 "action failed unexpectedly"
             ),
-            Err(e) => {
+            Err(CallError::Failed(e)) => {
                 tracing::info!(outcome = e.name(), error = %e, "action call refused or failed")
             }
         }
@@ -275,7 +344,6 @@ impl Dispatcher {
         options: CallOptions,
         span: tracing::Span,
     ) -> Result<Value, ActionError> {
-        self.check_access(action, &options.credentials).await?;
         let arguments = match arguments {
             None | Some(Value::Null) => Value::Object(Default::default()),
             Some(value) => value,
@@ -338,5 +406,81 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         s.clone()
     } else {
         "a non-string panic payload".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::AccessRestriction;
+    use crate::permission::{BoxFuture, Permission};
+    use crate::policy::DenyAll;
+    use crate::testing::descriptor;
+
+    const EDIT: Permission = Permission::update("test.edit");
+
+    fn refuses(
+        _ctx: ActionContext,
+        _input: Value,
+    ) -> BoxFuture<'static, Result<Value, ActionError>> {
+        Box::pin(async { Err(ActionError::not_allowed("only the owner may do that")) })
+    }
+
+    fn dispatcher() -> Dispatcher {
+        let open = descriptor("test", "open").build();
+        let guarded = descriptor("test", "guarded").permission(&EDIT).build();
+        let own = descriptor("test", "own_refusal").invoke(refuses).build();
+        let other = descriptor("other", "elsewhere").build();
+        let registry = Registry::from_descriptors([open, guarded, own, other]).unwrap();
+        Dispatcher::new(registry).with_policy(Arc::new(DenyAll))
+    }
+
+    async fn call(
+        dispatcher: &Dispatcher,
+        name: &str,
+        credentials: &Credentials,
+    ) -> Result<Value, CallError> {
+        let action = dispatcher.registry().get(name).unwrap();
+        let options = CallOptions::new(credentials.clone());
+        dispatcher.call_visible(action, None, options).await
+    }
+
+    #[tokio::test]
+    async fn a_refused_access_is_hidden_and_an_actions_own_refusal_is_not() {
+        let dispatcher = dispatcher();
+        let anyone = Credentials::service("tester");
+        let restricted =
+            Credentials::service("tester").with_restrictions([AccessRestriction::plugin("test")]);
+
+        assert_eq!(
+            call(&dispatcher, "open", &anyone).await.unwrap(),
+            serde_json::json!({})
+        );
+        let denied = call(&dispatcher, "guarded", &anyone).await.unwrap_err();
+        assert!(denied.is_hidden(), "{denied:?}");
+        assert!(denied.into_action_error().to_string().contains("test.edit"));
+        let elsewhere = call(&dispatcher, "elsewhere", &restricted)
+            .await
+            .unwrap_err();
+        assert!(elsewhere.is_hidden(), "{elsewhere:?}");
+
+        let own = call(&dispatcher, "own_refusal", &anyone).await.unwrap_err();
+        assert!(!own.is_hidden(), "{own:?}");
+        assert_eq!(
+            own.into_action_error().to_string(),
+            "NotAllowedError: only the owner may do that"
+        );
+    }
+
+    #[tokio::test]
+    async fn call_action_still_answers_a_hidden_action_with_its_not_allowed_error() {
+        let dispatcher = dispatcher();
+        let action = dispatcher.registry().get("guarded").unwrap();
+        let options = CallOptions::new(Credentials::service("tester"));
+        let error = dispatcher
+            .call_action(action, None, options)
+            .await
+            .unwrap_err();
+        assert_eq!(error.name(), "NotAllowedError");
     }
 }

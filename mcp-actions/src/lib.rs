@@ -98,7 +98,7 @@ pub use mcp_actions_macros::action;
 pub use context::{ActionContext, NoProgress, Progress, ProgressReporter};
 pub use credentials::{AccessRestriction, Credentials, Principal};
 pub use descriptor::{ActionAttributes, ActionDescriptor, SourceLocation};
-pub use dispatch::{CallOptions, Dispatcher};
+pub use dispatch::{CallError, CallOptions, Dispatcher};
 pub use error::{ActionError, ErrorKind};
 pub use permission::{BoxFuture, Permission, PermissionAction};
 pub use policy::{AllowAll, AuthorizeRequest, Decision, DenyAll, PermissionPolicy, policy_fn};

@@ -117,16 +117,11 @@ async fn unexpected_errors_show_only_a_reference_id() {
 }
 
 #[tokio::test]
-async fn unknown_tool_is_a_not_found_error_on_both_lifecycles() {
+async fn unknown_tool_is_a_json_rpc_invalid_params_error_on_both_lifecycles() {
     let server = TestServer::start(e2e_builder()).await;
     for lifecycle in LIFECYCLES {
         let client = server.client(FULL_TOKEN, lifecycle).await;
-        let result = call(&client, "no_such_tool", json!({})).await;
-        assert_eq!(
-            error_text(&result),
-            "NotFoundError: Action \"no_such_tool\" not found",
-            "{lifecycle:?}"
-        );
+        assert_unknown_tool(&client, "no_such_tool", json!({})).await;
         client.cancel().await.unwrap();
     }
 }

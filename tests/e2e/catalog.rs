@@ -43,16 +43,12 @@ async fn the_catalog_policy_hides_create_from_readers_and_shows_everything_to_ad
                 "list_catalog_entities"
             ]
         );
-        let result = call(
+        assert_unknown_tool(
             &reader,
             "create_catalog_entity",
             json!({"kind": "component", "name": "x"}),
         )
         .await;
-        assert_eq!(
-            error_text(&result),
-            "NotAllowedError: permission `catalog.entity.create` (create) is required to call `create_catalog_entity`"
-        );
         let admin = server.client(ADMIN, lifecycle).await;
         assert_eq!(tool_names(&admin).await.len(), 4);
         reader.cancel().await.unwrap();
@@ -73,13 +69,12 @@ async fn the_example_read_only_server_serves_only_read_only_actions() {
         );
         let info = admin.peer_info().unwrap();
         assert_eq!(info.server_info.as_ref().unwrap().name, "catalog-read-only");
-        let result = call(
+        assert_unknown_tool(
             &admin,
             "delete_catalog_entity",
             json!({"entity_ref": "component:sandbox/playground"}),
         )
         .await;
-        assert!(error_text(&result).starts_with("NotFoundError"));
         // Readers, whose policy allows reading, see the same two tools.
         let reader = server
             .client_at(&server.named("read-only"), READER, lifecycle)

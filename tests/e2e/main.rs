@@ -19,6 +19,7 @@ mod direct;
 mod filters;
 mod http;
 mod jwt;
+mod listing;
 mod naming;
 mod operations;
 mod permissions;

@@ -24,11 +24,8 @@ async fn a_permission_the_policy_denies_is_hidden_and_refused_on_both_lifecycles
         let names = tool_names(&denied).await;
         assert!(!names.contains(&"e2e_write_secret".to_owned()), "{names:?}");
         assert!(names.contains(&"e2e_read_secret".to_owned()), "{names:?}");
-        let result = call(&denied, "e2e_write_secret", json!({})).await;
-        assert_eq!(
-            error_text(&result),
-            "NotAllowedError: permission `e2e.secret.write` (update) is required to call `e2e_write_secret`"
-        );
+        // Answered exactly like a tool that does not exist: the caller cannot probe.
+        assert_unknown_tool(&denied, "e2e_write_secret", json!({})).await;
 
         let allowed = server.client(RESTRICTED_TOKEN, lifecycle).await;
         assert!(

@@ -66,11 +66,7 @@ async fn each_named_server_serves_its_own_subset_with_its_own_identity() {
             Some(json!({"principal": "service:mcp-clients", "subject": "mcp-clients"}))
         );
         // Served by the default server, not by this one.
-        let result = call(&client, "e2e_write_secret", json!({})).await;
-        assert_eq!(
-            error_text(&result),
-            "NotFoundError: Action \"e2e_write_secret\" not found"
-        );
+        assert_unknown_tool(&client, "e2e_write_secret", json!({})).await;
         client.cancel().await.unwrap();
 
         let ops = server

@@ -295,7 +295,7 @@ async fn unknown_methods_are_json_rpc_method_not_found() {
 }
 
 #[tokio::test]
-async fn unknown_tools_are_in_band_not_found_errors() {
+async fn unknown_tools_are_json_rpc_invalid_params_not_found_errors() {
     let server = server().await;
     let long_name = "n".repeat(10_000);
     for name in [
@@ -305,9 +305,7 @@ async fn unknown_tools_are_in_band_not_found_errors() {
         "hardening_echo\u{0}",
         long_name.as_str(),
     ] {
-        let reply = server.call(name, json!({})).await;
-        let text = reply.tool_error();
-        assert!(text.starts_with("NotFoundError: "), "{name:?}: {text}");
+        server.call(name, json!({})).await.assert_unknown_tool(name);
     }
     server.assert_serving().await;
 }

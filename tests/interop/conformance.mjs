@@ -54,6 +54,8 @@ const APPLICABLE = {
     'server-stateless': {
       'sep-2575-server-rejects-undeclared-capability': `${FIXTURE} (test_missing_capability)`,
       'sep-2575-missing-capability-http-400': `${FIXTURE} (test_missing_capability)`,
+      'sep-2575-http-server-no-independent-requests-on-stream': `${FIXTURE} (test_streaming_elicitation); actions never send requests to the client`,
+      'sep-2575-server-no-log-without-loglevel': `${FIXTURE} (test_logging_tool); the server declares no logging capability`,
     },
     'tools-list': {},
     'dns-rebinding-protection': {},

@@ -1,10 +1,10 @@
 //! rmcp clients of a [`TestServer`], on either MCP lifecycle, and what tests ask of them.
 
-use rmcp::model::{CallToolRequestParams, CallToolResult, ProtocolVersion, Tool};
-use rmcp::service::RunningService;
+use rmcp::model::{CallToolRequestParams, CallToolResult, ErrorCode, ProtocolVersion, Tool};
+use rmcp::service::{RunningService, ServiceError};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{ClientLifecycleMode, ClientServiceExt, RoleClient, ServiceExt};
+use rmcp::{ClientLifecycleMode, ClientServiceExt, ErrorData, RoleClient, ServiceExt};
 use serde_json::Value;
 
 use crate::server::TestServer;
@@ -91,6 +91,33 @@ pub async fn call(client: &Client, name: &str, arguments: Value) -> CallToolResu
         .call_tool(CallToolRequestParams::new(name.to_owned()).with_arguments(arguments))
         .await
         .unwrap_or_else(|e| panic!("tools/call {name}: {e}"))
+}
+
+/// Calls `name` with `arguments` (a JSON object), expecting a JSON-RPC error; returns it.
+pub async fn call_error(client: &Client, name: &str, arguments: Value) -> ErrorData {
+    let Value::Object(arguments) = arguments else {
+        panic!("arguments must be an object")
+    };
+    match client
+        .call_tool(CallToolRequestParams::new(name.to_owned()).with_arguments(arguments))
+        .await
+    {
+        Err(ServiceError::McpError(error)) => error,
+        other => panic!("tools/call {name}: expected a JSON-RPC error, got {other:?}"),
+    }
+}
+
+/// Asserts that calling `name` is answered as an unknown tool: JSON-RPC -32602 with the
+/// message `NotFoundError: Action "<name>" not found` (a tool the caller may not see included).
+pub async fn assert_unknown_tool(client: &Client, name: &str, arguments: Value) {
+    let error = call_error(client, name, arguments).await;
+    assert_eq!(error.code, ErrorCode::INVALID_PARAMS, "{name}: {error:?}");
+    assert_eq!(
+        error.message,
+        format!("NotFoundError: Action \"{name}\" not found"),
+        "{name}"
+    );
+    assert_eq!(error.data, None, "{name}");
 }
 
 /// The text of the result's first content block.

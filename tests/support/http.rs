@@ -109,6 +109,20 @@ impl Reply {
             .to_owned()
     }
 
+    /// Asserts the answer is the one to a `tools/call` of an unknown tool `name` (a tool the
+    /// caller may not see included): HTTP 200, JSON-RPC -32602, `NotFoundError: …`, no result.
+    pub fn assert_unknown_tool(&self, name: &str) {
+        assert_eq!(self.status, 200, "{name:?}: {self:?}");
+        let json = self.json();
+        assert_eq!(json["error"]["code"], -32602, "{name:?}: {self:?}");
+        assert_eq!(
+            json["error"]["message"],
+            format!("NotFoundError: Action \"{name}\" not found"),
+            "{self:?}"
+        );
+        assert!(json.get("result").is_none(), "{self:?}");
+    }
+
     /// The JSON-RPC error code of the answer.
     pub fn rpc_error_code(&self) -> i64 {
         self.json()["error"]["code"]

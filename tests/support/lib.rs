@@ -18,7 +18,10 @@ pub mod wait;
 
 /// Everything a suite usually needs, for `use mcp_actions_tests::prelude::*;`.
 pub mod prelude {
-    pub use crate::client::{Client, LIFECYCLES, Lifecycle, call, error_text, text, tool_names};
+    pub use crate::client::{
+        Client, LIFECYCLES, Lifecycle, assert_unknown_tool, call, call_error, error_text, text,
+        tool_names,
+    };
     pub use crate::config::{config, configs, loader, registry};
     pub use crate::http::{
         Reply, V2025, V2026, call_request, call_request_2026, headers_2026, post, raw_exchange,

@@ -77,6 +77,19 @@ async fn a_2024_11_05_session_lists_and_calls_as_the_caller() {
     // A JSON-RPC error for an unknown method also arrives on the stream.
     let unknown = client.request(6, "prompts/list", json!({})).await;
     assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
+    // So does the -32602 of an unknown tool.
+    let unknown = client
+        .request(
+            7,
+            "tools/call",
+            json!({"name": "no_such_tool", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(unknown["error"]["code"], -32602, "{unknown}");
+    assert_eq!(
+        unknown["error"]["message"],
+        "NotFoundError: Action \"no_such_tool\" not found"
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,8 @@ use mcp_actions::Credentials;
 use mcp_actions_server::transport::stdio;
 use mcp_actions_tests::prelude::bounded;
 use rmcp::ServiceExt;
-use rmcp::model::CallToolRequestParams;
+use rmcp::model::{CallToolRequestParams, ErrorCode};
+use rmcp::service::ServiceError;
 use tokio_util::sync::CancellationToken;
 
 use crate::setup::handler;
@@ -53,6 +54,46 @@ async fn whoami_over_a_pipe(credentials: Credentials) -> String {
         .expect("the server task")
         .expect("a clean end of the session");
     principal
+}
+
+#[tokio::test]
+async fn an_unknown_tool_and_a_hidden_one_are_the_same_json_rpc_error() {
+    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+    let restricted = Credentials::service("stdio")
+        .with_restrictions([mcp_actions::AccessRestriction::plugin("transports")]);
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(stdio::serve_transport(
+        handler(),
+        restricted,
+        server_io,
+        shutdown.clone(),
+    ));
+    let client = bounded("the client to initialize", ().serve(client_io))
+        .await
+        .expect("initialize over the pipe");
+    // `greet_user` exists but belongs to another plugin than the one the caller may use.
+    for name in ["no_such_tool", "greet_user"] {
+        let answer = bounded(
+            "tools/call",
+            client.call_tool(CallToolRequestParams::new(name)),
+        )
+        .await;
+        let Err(ServiceError::McpError(error)) = answer else {
+            panic!("{name}: expected a JSON-RPC error, got {answer:?}");
+        };
+        assert_eq!(error.code, ErrorCode::INVALID_PARAMS, "{name}");
+        assert_eq!(
+            error.message,
+            format!("NotFoundError: Action \"{name}\" not found")
+        );
+    }
+    bounded("the client to close", client.cancel())
+        .await
+        .unwrap();
+    bounded("the server to stop", server)
+        .await
+        .expect("the server task")
+        .expect("a clean end of the session");
 }
 
 #[tokio::test]

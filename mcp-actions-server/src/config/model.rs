@@ -251,6 +251,11 @@ pub struct McpActionsConfig {
     pub audit: AuditConfig,
     /// Limits on requests and calls.
     pub limits: LimitsConfig,
+    /// Tools per `tools/list` page (`0`: every tool on one page). A client pages on with the
+    /// `nextCursor` of each answer; cursors are the same on every replica of the same binary
+    /// and config.
+    #[serde(deserialize_with = "shapes::whole_number")]
+    pub list_page_size: usize,
     /// Name tools `<plugin>__<name>` instead of `<name>`, with `-` in the plugin id replaced by
     /// `_`.
     #[serde(deserialize_with = "shapes::boolean")]
@@ -280,6 +285,7 @@ impl Default for McpActionsConfig {
             admin: AdminConfig::default(),
             audit: AuditConfig::default(),
             limits: LimitsConfig::default(),
+            list_page_size: 0,
             namespaced_tool_names: false,
             servers: BTreeMap::new(),
             sse: SseConfig::default(),

@@ -4,16 +4,23 @@
 //! `ClientJsonRpcMessage`, builds a whole MCP service around a one-shot transport, spawns its
 //! serve loop and waits on a channel for the answer: about two thirds of the CPU time of a
 //! `tools/call` of a trivial action, and two or three hand-offs between threads (see
-//! `benches/`). The two requests an MCP client sends over and over — `tools/call` and
-//! `tools/list` — need none of it when they carry nothing but a name and arguments.
+//! `benches/`). The requests an MCP client sends over and over — `tools/call` and `tools/list`,
+//! and on 2026-07-28 `server/discover` — need none of it when they carry nothing but a name,
+//! arguments, a cursor and the metadata their revision requires.
 //!
-//! [`answer`] takes such a request — and only when it is plainly one of them — and answers it
-//! with the same handler calls and the same rmcp model types, serialized the way rmcp does, so
-//! the bytes on the wire are the same. Anything else (another method, `_meta` such as a
-//! progress token, a pagination cursor, the 2026-07-28 per-request lifecycle, an unusual
-//! header, a body of another shape) returns `None` and goes through rmcp as before, errors
-//! included. The differential test in `tests/e2e/direct.rs` sends the same requests both ways
-//! and compares the answers.
+//! [`Direct::answer`] takes such a request — and only when it is plainly one of them — and
+//! answers it with the same handler calls and the same rmcp model types, serialized the way
+//! rmcp does, so the bytes on the wire are the same. On 2026-07-28 that takes what rmcp checks
+//! before its handler runs: the `_meta` the revision requires (read with rmcp's
+//! `RequestMetaObject`), naming the same version as the `MCP-Protocol-Version` header, and the
+//! SEP-2243 `Mcp-Method` / `Mcp-Name` headers matching the body. rmcp's own validators for
+//! those headers are not public, so only the case where they plainly pass is answered here:
+//! one of each header, byte-equal to the body, no Base64-wrapped `Mcp-Name`, no tool whose
+//! schema asks for `Mcp-Param-*` headers. Anything else (another method, more `_meta` such as
+//! a progress token, a header that is missing, repeated or does not match, a body of another
+//! shape) returns `None` and goes through rmcp as before, errors included. The differential
+//! test in `tests/e2e/direct.rs` sends the same requests both ways, on both revisions, and
+//! compares the answers; the fuzz target `direct_vs_rmcp` does the same with arbitrary bytes.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -24,12 +31,17 @@ use axum::response::Response;
 use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use mcp_actions::{BoxFuture, CallOptions, Credentials};
+use rmcp::ErrorData as McpError;
+use rmcp::ServerHandler;
 use rmcp::model::{
-    CallToolResponse, CallToolResult, ProtocolVersion, RequestId, ServerJsonRpcMessage,
-    ServerResult,
+    CallToolResponse, CallToolResult, ProtocolVersion, RequestId, RequestMetaObject,
+    ServerJsonRpcMessage, ServerResult,
+};
+use rmcp::transport::common::http_header::{
+    BASE64_HEADER_PREFIX, HEADER_MCP_METHOD, HEADER_MCP_NAME, HEADER_MCP_PROTOCOL_VERSION,
 };
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::body::content_type_is_json;
@@ -58,25 +70,157 @@ impl Direct {
         Self { handler }
     }
 
-    /// The answer to a plain stateless `tools/call` or `tools/list`, or `None` for rmcp.
+    /// The answer to a plain stateless `tools/call`, `tools/list` or (2026-07-28)
+    /// `server/discover`, or `None` for rmcp.
     pub(crate) async fn answer(&self, parts: &Parts, body: &Bytes) -> Option<Response> {
-        if !self.head_is_plain(parts) {
+        if !head_is_plain(parts) {
             return None;
         }
+        let revision = self.revision(&parts.headers)?;
         let credentials = parts.extensions.get::<Credentials>()?;
         let request: PlainRequest = serde_json::from_slice(body).ok()?;
         if request.jsonrpc != "2.0" {
             return None;
         }
-        let mut result = match (&*request.method, request.params) {
-            ("tools/list", None) => list_result(&self.handler, credentials).await,
-            ("tools/list", Some(Value::Object(params))) if params.is_empty() => {
-                list_result(&self.handler, credentials).await
+        let answer = match &revision {
+            Revision::Legacy => self.legacy(&request.method, request.params, credentials),
+            Revision::Stateless(headers) => {
+                self.stateless(headers, &request.method, request.params, credentials)
             }
-            ("tools/call", Some(Value::Object(mut params))) => {
-                let name = match params.remove("name") {
-                    Some(Value::String(name)) => name,
-                    _ => return None,
+        }?
+        .await;
+        let mut result = match answer {
+            Ok(result) => result,
+            Err(error) => {
+                // Only -32602 arises here (an unknown or hidden tool, a bad cursor): HTTP 200
+                // on both revisions, as rmcp answers it for well-formed request metadata.
+                return Some(json_response(&ServerJsonRpcMessage::error(
+                    error,
+                    Some(request.id),
+                )));
+            }
+        };
+        match revision {
+            // As rmcp answers a peer on a revision before 2026-07-28: no `resultType`.
+            Revision::Legacy => result.strip_result_type_for_legacy_peer(),
+            // As rmcp completes a 2026-07-28 answer (the handler sets the hints itself).
+            Revision::Stateless(_) => result.fill_missing_cache_hints(),
+        }
+        tracing::trace!(method = %request.method, "answered directly (not through rmcp's service)");
+        Some(json_response(&ServerJsonRpcMessage::response(
+            result, request.id,
+        )))
+    }
+
+    /// What the request's `Mcp-*` headers say: a revision answered here, and nothing else
+    /// (no session id, no `Mcp-Param-*`), or `None`.
+    fn revision<'a>(&self, headers: &'a HeaderMap) -> Option<Revision<'a>> {
+        let mcp = McpHeaders::of(headers)?;
+        let version = mcp.version?;
+        if answered_directly(version) {
+            return (mcp.method.is_none() && mcp.name.is_none()).then_some(Revision::Legacy);
+        }
+        let stateless = ProtocolVersion::KNOWN_VERSIONS.iter().find(|known| {
+            known.as_str() == version
+                && !known.has_initialize()
+                && **known >= ProtocolVersion::STANDARD_HEADERS
+        })?;
+        self.handler
+            .supported_protocol_versions()
+            .contains(stateless)
+            .then_some(Revision::Stateless(mcp))
+    }
+
+    /// A 2025 (or older) request: `tools/list` with at most a `cursor`, `tools/call` with a
+    /// name and object arguments; nothing else (a `_meta`, a `task`, …).
+    fn legacy<'a>(
+        &'a self,
+        method: &str,
+        params: Option<Value>,
+        credentials: &'a Credentials,
+    ) -> Option<BoxFuture<'a, Answer>> {
+        let params = match params {
+            None if method == "tools/list" => Map::new(),
+            Some(Value::Object(params)) => params,
+            _ => return None,
+        };
+        self.dispatch(method, params, credentials, false)
+    }
+
+    /// A 2026-07-28 request: the metadata that revision requires in `_meta` and nothing else
+    /// (no progress token), matching the `MCP-Protocol-Version` header, and the SEP-2243
+    /// `Mcp-Method` / `Mcp-Name` headers matching the body as rmcp requires them. Anything
+    /// else (an error among them) is left to rmcp, which answers it.
+    fn stateless<'a>(
+        &'a self,
+        headers: &McpHeaders<'_>,
+        method: &str,
+        params: Option<Value>,
+        credentials: &'a Credentials,
+    ) -> Option<BoxFuture<'a, Answer>> {
+        let Some(Value::Object(mut params)) = params else {
+            return None;
+        };
+        let Some(Value::Object(meta)) = params.remove("_meta") else {
+            return None;
+        };
+        if !stateless_meta_is_plain(meta, headers.version?) || headers.method? != method {
+            return None;
+        }
+        match (method, params.get("name"), headers.name) {
+            // A Base64-wrapped `Mcp-Name` (`=?base64?…?=`) is rmcp's to decode; an
+            // `x-mcp-header` annotation on the tool asks for `Mcp-Param-*` headers, which rmcp
+            // checks.
+            ("tools/call", Some(Value::String(name)), Some(header))
+                if header != name
+                    || header.starts_with(BASE64_HEADER_PREFIX)
+                    || self.handler.has_param_headers(name) =>
+            {
+                return None;
+            }
+            ("tools/call", Some(Value::String(_)), Some(_)) => {}
+            ("tools/call", _, _) | (_, _, Some(_)) => return None,
+            _ => {}
+        }
+        if method == "server/discover" {
+            if !params.is_empty() {
+                return None;
+            }
+            let result = ServerResult::DiscoverResult(self.handler.discover_result());
+            return Some(Box::pin(std::future::ready(Ok(result))));
+        }
+        self.dispatch(method, params, credentials, true)
+    }
+
+    /// `tools/list` (a `cursor` at most) or `tools/call` (a `name`, object `arguments` at
+    /// most), with `params` left after `_meta`; `None` for anything else.
+    fn dispatch<'a>(
+        &'a self,
+        method: &str,
+        mut params: Map<String, Value>,
+        credentials: &'a Credentials,
+        hints: bool,
+    ) -> Option<BoxFuture<'a, Answer>> {
+        match method {
+            "tools/list" => {
+                let cursor = match params.remove("cursor") {
+                    None => None,
+                    Some(Value::String(cursor)) => Some(cursor),
+                    Some(_) => return None,
+                };
+                if !params.is_empty() {
+                    return None;
+                }
+                Some(Box::pin(async move {
+                    self.handler
+                        .list_for(credentials, cursor.as_deref(), hints)
+                        .await
+                        .map(ServerResult::ListToolsResult)
+                }))
+            }
+            "tools/call" => {
+                let Some(Value::String(name)) = params.remove("name") else {
+                    return None;
                 };
                 let arguments = match params.remove("arguments") {
                     None => None,
@@ -84,32 +228,101 @@ impl Direct {
                     Some(_) => return None,
                 };
                 if !params.is_empty() {
-                    return None; // `_meta` (a progress token), `task`, …: rmcp's
+                    return None; // `task`, `inputResponses`, `requestState`, …: rmcp's
                 }
-                let result = call(&self.handler, name, arguments, credentials.clone()).await;
-                ServerResult::from(CallToolResponse::from(result))
+                Some(Box::pin(call(
+                    &self.handler,
+                    name,
+                    arguments,
+                    credentials.clone(),
+                )))
             }
-            _ => return None,
-        };
-        // As rmcp answers a peer on a revision before 2026-07-28: no `resultType`.
-        result.strip_result_type_for_legacy_peer();
-        tracing::trace!(method = %request.method, "answered directly (not through rmcp's service)");
-        Some(json_response(&ServerJsonRpcMessage::response(
-            result, request.id,
-        )))
+            _ => None,
+        }
     }
+}
 
-    /// A POST with the headers of an ordinary stateless request, which rmcp would accept (the
-    /// guard has checked its `Host`): no `Origin`, both media types accepted (no parameters),
-    /// a JSON body, a revision [answered directly](answered_directly), and no other `Mcp-*`
-    /// header.
-    fn head_is_plain(&self, parts: &Parts) -> bool {
-        parts.method == Method::POST
-            && !parts.headers.contains_key(header::ORIGIN)
-            && accepts_json_and_sse(&parts.headers)
-            && content_type_is_json(&parts.headers)
-            && plain_mcp_headers(&parts.headers)
+/// What a request answered here gets: a result, or a JSON-RPC error (-32602).
+type Answer = Result<ServerResult, McpError>;
+
+/// The revision of a request answered here.
+enum Revision<'a> {
+    /// Before 2026-07-28: no per-request metadata, no SEP-2243 headers.
+    Legacy,
+    /// 2026-07-28 (and later revisions rmcp and the handler know without `initialize`), with
+    /// its `Mcp-*` headers.
+    Stateless(McpHeaders<'a>),
+}
+
+/// The `Mcp-*` headers of a request, each at most once and valid text.
+struct McpHeaders<'a> {
+    version: Option<&'a str>,
+    method: Option<&'a str>,
+    name: Option<&'a str>,
+}
+
+impl<'a> McpHeaders<'a> {
+    /// The headers, or `None` when one is repeated or not text, or another `Mcp-*` header is
+    /// present (a session id, `Mcp-Param-*`).
+    fn of(headers: &'a HeaderMap) -> Option<Self> {
+        let mut mcp = McpHeaders {
+            version: None,
+            method: None,
+            name: None,
+        };
+        for (name, value) in headers {
+            let name = name.as_str();
+            if !name.starts_with("mcp-") {
+                continue;
+            }
+            let slot = if name.eq_ignore_ascii_case(HEADER_MCP_PROTOCOL_VERSION) {
+                &mut mcp.version
+            } else if name.eq_ignore_ascii_case(HEADER_MCP_METHOD) {
+                &mut mcp.method
+            } else if name.eq_ignore_ascii_case(HEADER_MCP_NAME) {
+                &mut mcp.name
+            } else {
+                return None;
+            };
+            if slot.is_some() {
+                return None;
+            }
+            *slot = Some(value.to_str().ok()?);
+        }
+        Some(mcp)
     }
+}
+
+/// Whether a 2026-07-28 request's `_meta` holds what that revision requires — checked with
+/// rmcp's own reading of it — for the header's `version`, and nothing more than the client's
+/// info: a progress token, a log level or anything else is rmcp's.
+fn stateless_meta_is_plain(meta: Map<String, Value>, version: &str) -> bool {
+    const KEYS: [&str; 3] = [
+        "io.modelcontextprotocol/protocolVersion",
+        "io.modelcontextprotocol/clientCapabilities",
+        "io.modelcontextprotocol/clientInfo",
+    ];
+    if meta.keys().any(|key| !KEYS.contains(&key.as_str())) {
+        return false;
+    }
+    let client_info = meta.contains_key(KEYS[2]);
+    let meta = RequestMetaObject::from(meta);
+    meta.missing_required_keys(&ProtocolVersion::V_2026_07_28)
+        .is_empty()
+        && meta
+            .protocol_version()
+            .is_some_and(|v| v.as_str() == version)
+        && (!client_info || meta.client_info().is_some())
+}
+
+/// A POST with the headers of an ordinary stateless request, which rmcp would accept (the guard
+/// has checked its `Host`): no `Origin`, both media types accepted (no parameters), a JSON
+/// body.
+fn head_is_plain(parts: &Parts) -> bool {
+    parts.method == Method::POST
+        && !parts.headers.contains_key(header::ORIGIN)
+        && accepts_json_and_sse(&parts.headers)
+        && content_type_is_json(&parts.headers)
 }
 
 /// A JSON-RPC request of the plain form: nothing but these four members.
@@ -147,29 +360,6 @@ fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
     json && sse
 }
 
-/// One `MCP-Protocol-Version` of a revision [answered directly](answered_directly), and no
-/// other `Mcp-*` header (session id, `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`).
-fn plain_mcp_headers(headers: &HeaderMap) -> bool {
-    let mut version = None;
-    for (name, value) in headers {
-        let name = name.as_str();
-        if !name.starts_with("mcp-") {
-            continue;
-        }
-        if name != "mcp-protocol-version" || version.is_some() {
-            return false;
-        }
-        version = Some(value);
-    }
-    version
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(answered_directly)
-}
-
-async fn list_result(handler: &ActionsHandler, credentials: &Credentials) -> ServerResult {
-    ServerResult::ListToolsResult(handler.list_for(credentials).await)
-}
-
 /// Calls the tool in place. Cancelled (with the action seeing its cancellation token fire)
 /// when the client goes away or the server's grace period is over, as through rmcp.
 async fn call(
@@ -177,7 +367,7 @@ async fn call(
     name: String,
     arguments: Option<Value>,
     credentials: Credentials,
-) -> CallToolResult {
+) -> Result<ServerResult, McpError> {
     let cancellation = handler.call_cancellation();
     let options = CallOptions::new(credentials).with_cancellation(cancellation.clone());
     let handler = handler.clone();
@@ -188,21 +378,25 @@ async fn call(
         cancellation,
     }
     .await
+    .map(|result| ServerResult::from(CallToolResponse::from(result)))
 }
+
+/// What [`ActionsHandler::call`] answers: a tool result, or -32602 for an unknown tool.
+type CallOutcome = Result<CallToolResult, McpError>;
 
 /// A call polled in place by the request's future. When that future is dropped first (the
 /// client disconnected), the call's cancellation token is cancelled and the call is moved to
 /// a task of its own, so the action sees the cancellation and ends as it chooses, instead of
 /// being dropped at an arbitrary await point.
 struct FinishOnDrop {
-    call: Option<BoxFuture<'static, CallToolResult>>,
+    call: Option<BoxFuture<'static, CallOutcome>>,
     cancellation: CancellationToken,
 }
 
 impl Future for FinishOnDrop {
-    type Output = CallToolResult;
+    type Output = CallOutcome;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CallToolResult> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<CallOutcome> {
         let Some(call) = self.call.as_mut() else {
             panic!("FinishOnDrop polled after it finished");
         };
@@ -315,8 +509,14 @@ mod tests {
         assert_eq!(called["result"]["isError"], false);
         let unknown = answer_of(call(serde_json::json!({"name": "nope"})))
             .await
-            .expect("an unknown tool is an in-band error, answered directly");
-        assert_eq!(unknown["result"]["isError"], true);
+            .expect("an unknown tool is answered directly");
+        assert_eq!(unknown["id"], 7);
+        assert_eq!(unknown["error"]["code"], -32602);
+        assert_eq!(
+            unknown["error"]["message"],
+            "NotFoundError: Action \"nope\" not found"
+        );
+        assert!(unknown.get("result").is_none());
         for list in [
             serde_json::json!({"jsonrpc": "2.0", "id": "x", "method": "tools/list"}),
             serde_json::json!({"jsonrpc": "2.0", "id": "x", "method": "tools/list", "params": {}}),
@@ -324,7 +524,13 @@ mod tests {
             let listed = answer_of(list).await.expect("a plain tools/list");
             assert_eq!(listed["id"], "x");
             assert_eq!(listed["result"]["tools"][0]["name"], "echo");
+            assert!(listed["result"].get("nextCursor").is_none(), "{listed}");
         }
+        let cursor = serde_json::json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list", "params": {"cursor": "AAAAAQAAAAAAAAAA"}});
+        let refused = answer_of(cursor)
+            .await
+            .expect("a tools/list with a cursor is answered directly");
+        assert_eq!(refused["error"]["code"], -32602, "{refused}");
     }
 
     #[tokio::test]
@@ -337,7 +543,8 @@ mod tests {
             call(serde_json::json!({"name": "echo", "arguments": [1]})),
             call(serde_json::json!({"arguments": {}})),
             call(Value::Null),
-            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"cursor": "a"}}),
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"cursor": 1}}),
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": {}}}),
             serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": null}),
             serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}),
             serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}),
@@ -376,6 +583,101 @@ mod tests {
         assert!(answer(&direct, &plain, ok).await.is_some());
     }
 
+    fn meta_2026() -> Value {
+        serde_json::json!({
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {}
+        })
+    }
+
+    fn head_2026(method: &str, name: Option<&str>) -> Parts {
+        let mut extra = vec![
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", method),
+        ];
+        if let Some(name) = name {
+            extra.push(("mcp-name", name));
+        }
+        parts(&extra, &["mcp-protocol-version"])
+    }
+
+    #[tokio::test]
+    async fn plain_2026_requests_are_answered_directly() {
+        let direct = direct();
+        let called = answer(
+            &direct,
+            &head_2026("tools/call", Some("echo")),
+            call(serde_json::json!({"name": "echo", "arguments": {"a": 1}, "_meta": meta_2026()})),
+        )
+        .await
+        .expect("a 2026-07-28 tools/call is answered directly");
+        assert_eq!(
+            called["result"]["structuredContent"],
+            serde_json::json!({"a": 1})
+        );
+        assert_eq!(called["result"]["resultType"], "complete");
+        let listed = answer(
+            &direct,
+            &head_2026("tools/list", None),
+            serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": meta_2026()}}),
+        )
+        .await
+        .expect("a 2026-07-28 tools/list is answered directly");
+        assert_eq!(listed["result"]["tools"][0]["name"], "echo");
+        assert_eq!(listed["result"]["ttlMs"], crate::mcp::LIST_TTL_MS);
+        assert_eq!(listed["result"]["cacheScope"], "private");
+        let discovered = answer(
+            &direct,
+            &head_2026("server/discover", None),
+            serde_json::json!({"jsonrpc": "2.0", "id": 2, "method": "server/discover", "params": {"_meta": meta_2026()}}),
+        )
+        .await
+        .expect("a server/discover is answered directly");
+        assert_eq!(discovered["result"]["cacheScope"], "public");
+        assert!(
+            discovered["result"]["supportedVersions"]
+                .as_array()
+                .unwrap()
+                .contains(&serde_json::json!("2026-07-28"))
+        );
+    }
+
+    #[tokio::test]
+    async fn unusual_2026_requests_are_left_to_rmcp() {
+        let direct = direct();
+        let body =
+            |meta: Value| call(serde_json::json!({"name": "echo", "arguments": {}, "_meta": meta}));
+        let mut progress = meta_2026();
+        progress["progressToken"] = 1.into();
+        let mut older = meta_2026();
+        older["io.modelcontextprotocol/protocolVersion"] = "2025-11-25".into();
+        let plain = head_2026("tools/call", Some("echo"));
+        for meta in [progress, older, serde_json::json!({})] {
+            assert!(
+                answer(&direct, &plain, body(meta.clone())).await.is_none(),
+                "{meta}"
+            );
+        }
+        for head in [
+            head_2026("tools/call", None),
+            head_2026("tools/call", Some("other")),
+            head_2026("tools/list", Some("echo")),
+            head_2026("tools/call", Some("=?base64?ZWNobw==?=")),
+            parts(
+                &[("mcp-protocol-version", "2026-07-28")],
+                &["mcp-protocol-version"],
+            ),
+        ] {
+            assert!(
+                answer(&direct, &head, body(meta_2026())).await.is_none(),
+                "{:?}",
+                head.headers
+            );
+        }
+        // The base request itself is direct (so the cases above test one difference each).
+        assert!(answer(&direct, &plain, body(meta_2026())).await.is_some());
+    }
+
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut map = HeaderMap::new();
         for (name, value) in pairs {
@@ -399,24 +701,48 @@ mod tests {
     }
 
     #[test]
-    fn only_pre_2026_versions_without_other_mcp_headers_qualify() {
-        let ok = |pairs: &[(&str, &str)]| plain_mcp_headers(&headers(pairs));
-        assert!(ok(&[("mcp-protocol-version", "2025-11-25")]));
-        assert!(ok(&[("mcp-protocol-version", "2025-06-18")]));
-        assert!(!ok(&[("mcp-protocol-version", "2026-07-28")]));
-        assert!(!ok(&[("mcp-protocol-version", "2099-01-01")]));
-        assert!(!ok(&[]), "no version header: rmcp's default applies");
-        assert!(!ok(&[
+    fn only_known_revisions_without_other_mcp_headers_qualify() {
+        let direct = direct();
+        let legacy = |pairs: &[(&str, &str)]| {
+            let headers = headers(pairs);
+            matches!(direct.revision(&headers), Some(Revision::Legacy))
+        };
+        let stateless = |pairs: &[(&str, &str)]| {
+            let headers = headers(pairs);
+            matches!(direct.revision(&headers), Some(Revision::Stateless(_)))
+        };
+        assert!(legacy(&[("mcp-protocol-version", "2025-11-25")]));
+        assert!(legacy(&[("mcp-protocol-version", "2025-06-18")]));
+        assert!(stateless(&[("mcp-protocol-version", "2026-07-28")]));
+        assert!(stateless(&[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "echo")
+        ]));
+        let neither = |pairs: &[(&str, &str)]| direct.revision(&headers(pairs)).is_none();
+        assert!(neither(&[("mcp-protocol-version", "2099-01-01")]));
+        assert!(neither(&[]), "no version header: rmcp's default applies");
+        assert!(neither(&[
             ("mcp-protocol-version", "2025-11-25"),
             ("mcp-protocol-version", "2025-11-25")
         ]));
-        assert!(!ok(&[
+        assert!(neither(&[
             ("mcp-protocol-version", "2025-11-25"),
             ("mcp-session-id", "abc")
         ]));
-        assert!(!ok(&[
+        // SEP-2243 headers on a revision without them are rmcp's to judge.
+        assert!(neither(&[
             ("mcp-protocol-version", "2025-11-25"),
             ("mcp-method", "tools/call")
+        ]));
+        assert!(neither(&[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-method", "tools/call")
+        ]));
+        assert!(neither(&[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-param-region", "eu")
         ]));
     }
 

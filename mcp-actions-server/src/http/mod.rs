@@ -3,7 +3,7 @@
 //! | file | what it owns |
 //! |---|---|
 //! | `guard.rs` | the one service in front of each Streamable HTTP endpoint: concurrency limit, authentication, body limit, Host check, the OAuth scopes of `tools/call`, then the direct path or rmcp |
-//! | `direct.rs` | the direct path: plain stateless `tools/call` and `tools/list` answered without rmcp's per-request service |
+//! | `direct.rs` | the direct path: plain stateless `tools/call`, `tools/list` and `server/discover` answered without rmcp's per-request service, on 2025-11-25 and 2026-07-28 |
 //! | `body.rs` | body limit, early answers that keep keep-alive connections usable, JSON-RPC errors for bodies that are not JSON-RPC |
 //! | `hosts.rs` | the DNS-rebinding guard: one decision for every transport |
 //! | `health.rs` | `/healthz` and `/readyz` (503 while draining) |

@@ -3,20 +3,24 @@
 //! The tool list and the tool name → action map are built once, when the handler is created;
 //! `tools/list` only filters the list for the caller (access restrictions and declared
 //! permissions, through [`Dispatcher::is_visible`]). `tools/call` finds the action by tool name
-//! in O(1) and runs it through [`Dispatcher::call_action`]; every failure is an in-band tool
-//! result (`isError: true`, text `"<ErrorName>: <message>"`).
+//! in O(1) and runs it through [`Dispatcher::call_visible`]. A tool that does not exist, or that
+//! this caller may not see, is a JSON-RPC error -32602 (the MCP tools spec's "unknown tool"),
+//! the same for both so a caller cannot probe for tools it may not see; every failure once the
+//! tool is found and visible is an in-band tool result (`isError: true`, text
+//! `"<ErrorName>: <message>"`), as Backstage answers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use mcp_actions::{
-    ActionError, BoxFuture, CallOptions, Credentials, Dispatcher, Progress, ProgressReporter,
-    RegisteredAction,
+    ActionError, BoxFuture, CallError, CallOptions, Credentials, Dispatcher, Progress,
+    ProgressReporter, RegisteredAction,
 };
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
     CompleteRequestParams, CompleteResult, ContentBlock, CustomRequest, CustomResult,
-    Implementation, ListPromptsRequestMethod, ListPromptsResult,
+    DiscoverResult, Implementation, ListPromptsRequestMethod, ListPromptsResult,
     ListResourceTemplatesRequestMethod, ListResourceTemplatesResult, ListResourcesRequestMethod,
     ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
     ProgressToken, ServerCapabilities, ServerConfig, Tool,
@@ -26,6 +30,7 @@ use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
+use super::list::{self, Listing};
 use super::tools::{ToolNames, tool_named};
 
 /// How the server presents itself to clients (`serverInfo`, `instructions`).
@@ -58,6 +63,11 @@ struct Inner {
     actions: Vec<RegisteredAction>,
     /// Tool name → index in `tools` and `actions`.
     by_name: HashMap<String, usize>,
+    /// Pages, cursors and caching hints of `tools/list`.
+    listing: Listing,
+    /// Names of the tools whose input schema has an `x-mcp-header` annotation (SEP-2243): a
+    /// call of one carries `Mcp-Param-*` headers, which only rmcp checks.
+    param_headers: HashSet<String>,
     info: ServerConfig,
     /// Cancels every call in progress (the server's shutdown, once its grace period is over).
     calls: CancellationToken,
@@ -95,16 +105,34 @@ impl ActionsHandler {
         if let Some(instructions) = identity.instructions {
             info = info.with_instructions(instructions);
         }
+        let listing = Listing::new(&tools, None);
+        let param_headers = tools
+            .iter()
+            .filter(|tool| mentions_mcp_header(&tool.input_schema))
+            .map(|tool| tool.name.to_string())
+            .collect();
         Self {
             inner: Arc::new(Inner {
                 dispatcher,
                 tools,
                 actions,
                 by_name,
+                listing,
+                param_headers,
                 info,
                 calls: CancellationToken::new(),
             }),
         }
+    }
+
+    /// Lists `page_size` tools a page (`mcpActions.listPageSize`; `None`: every tool on one
+    /// page).
+    pub(crate) fn page_tools_by(mut self, page_size: Option<NonZeroUsize>) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.listing = Listing::new(&inner.tools, page_size),
+            None => unreachable!("page_tools_by is called before the handler is shared"),
+        }
+        self
     }
 
     /// Cancels every call in progress when `token` is cancelled: each ends with
@@ -161,53 +189,105 @@ impl ActionsHandler {
             .map(|&i| &self.inner.actions[i])
     }
 
-    /// The tools `credentials` may see.
-    pub(crate) async fn visible_tools(&self, credentials: &Credentials) -> Vec<Tool> {
+    /// Whether the tool `name`'s input schema asks for `Mcp-Param-*` headers (SEP-2243).
+    pub(crate) fn has_param_headers(&self, name: &str) -> bool {
+        self.inner.param_headers.contains(name)
+    }
+
+    /// The `server/discover` answer: the endpoint's identity and capabilities, the same for
+    /// every caller, so clients and intermediaries may share it for [`list::LIST_TTL_MS`].
+    pub(crate) fn discover_result(&self) -> DiscoverResult {
+        DiscoverResult::from_server_info(
+            self.supported_protocol_versions().into_owned(),
+            self.get_info(),
+        )
+        .with_ttl_ms(list::LIST_TTL_MS)
+        .with_cache_scope(CacheScope::Public)
+    }
+
+    /// The positions (in [`ActionsHandler::all_tools`]) of the tools `credentials` may see.
+    async fn visible_positions(&self, credentials: &Credentials) -> Vec<usize> {
         let dispatcher = &self.inner.dispatcher;
-        let mut tools = Vec::with_capacity(self.inner.tools.len());
-        for (action, tool) in self.inner.actions.iter().zip(&self.inner.tools) {
+        let mut visible = Vec::with_capacity(self.inner.tools.len());
+        for (position, action) in self.inner.actions.iter().enumerate() {
             if dispatcher.is_visible(action, credentials).await {
-                tools.push(tool.clone());
+                visible.push(position);
             }
         }
-        tools
+        visible
     }
 
-    /// The `tools/list` answer for `credentials`: every tool they may see, on one page.
-    pub(crate) async fn list_for(&self, credentials: &Credentials) -> ListToolsResult {
-        let tools = self.visible_tools(credentials).await;
+    /// The `tools/list` answer for `credentials`: the page `cursor` names of the tools they
+    /// may see (every one without `mcpActions.listPageSize`), with 2026-07-28's caching hints
+    /// when `hints`. A cursor this server did not issue for this list is -32602.
+    pub(crate) async fn list_for(
+        &self,
+        credentials: &Credentials,
+        cursor: Option<&str>,
+        hints: bool,
+    ) -> Result<ListToolsResult, McpError> {
+        let visible = self.visible_positions(credentials).await;
+        let (page, next) = self.inner.listing.page(&visible, cursor)?;
         tracing::debug!(
             principal = %credentials.principal(),
-            visible = tools.len(),
+            visible = visible.len(),
             total = self.inner.tools.len(),
+            page = ?page,
             "tools/list"
         );
-        ListToolsResult::with_all_items(tools)
+        let tools = visible[page]
+            .iter()
+            .map(|&position| self.inner.tools[position].clone())
+            .collect();
+        Ok(list::result(tools, next, hints))
     }
 
-    /// Calls the tool `name` as `options.credentials`, turning every failure into an in-band
-    /// error result.
+    /// Calls the tool `name` as `options.credentials`: the JSON-RPC error -32602 when there is
+    /// no such tool or the caller may not see it (the same error, see [`unknown_tool`]), else
+    /// the tool result, every failure of the call in-band (`isError: true`).
     pub(crate) async fn call(
         &self,
         name: &str,
         arguments: Option<Value>,
         options: CallOptions,
-    ) -> CallToolResult {
+    ) -> Result<CallToolResult, McpError> {
         let Some(action) = self.action(name) else {
-            return error_result(&ActionError::not_found(format!(
-                "Action \"{name}\" not found"
-            )));
+            tracing::debug!(tool = name, "tools/call of an unknown tool");
+            return Err(unknown_tool(name));
         };
         match self
             .inner
             .dispatcher
-            .call_action(action, arguments, options)
+            .call_visible(action, arguments, options)
             .await
         {
-            Ok(output) => CallToolResult::structured(output),
-            Err(error) => error_result(&error),
+            Ok(output) => Ok(CallToolResult::structured(output)),
+            Err(CallError::Hidden(_)) => Err(unknown_tool(name)),
+            Err(error) => Ok(error_result(&error.into_action_error())),
         }
     }
+}
+
+/// The answer to a `tools/call` of a tool that does not exist or that the caller may not see:
+/// JSON-RPC -32602 (invalid params), as the MCP tools spec lists unknown tools, with the same
+/// `NotFoundError: …` text Backstage's in-band answer has. Both cases answer exactly alike, so
+/// a caller cannot tell a hidden tool from a missing one.
+pub(crate) fn unknown_tool(name: &str) -> McpError {
+    let error = ActionError::not_found(format!("Action \"{name}\" not found"));
+    McpError::invalid_params(error.to_string(), None)
+}
+
+/// Whether `schema` has an `x-mcp-header` key anywhere (read conservatively: rmcp decides
+/// which of them count).
+fn mentions_mcp_header(schema: &serde_json::Map<String, Value>) -> bool {
+    fn within(value: &Value) -> bool {
+        match value {
+            Value::Object(map) => mentions_mcp_header(map),
+            Value::Array(items) => items.iter().any(within),
+            _ => false,
+        }
+    }
+    schema.contains_key("x-mcp-header") || schema.values().any(within)
 }
 
 /// Why `params` do not deserialize as `P` (shortened), or a generic reason.
@@ -262,13 +342,19 @@ impl ServerHandler for ActionsHandler {
         self.inner.info.clone()
     }
 
+    async fn discover(&self, _ctx: RequestContext<RoleServer>) -> Result<DiscoverResult, McpError> {
+        Ok(self.discover_result())
+    }
+
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
         let credentials = credentials_of(&ctx)?;
-        Ok(self.list_for(&credentials).await)
+        let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
+        let hints = list::has_cache_hints(ctx.protocol_version().as_ref());
+        self.list_for(&credentials, cursor, hints).await
     }
 
     async fn call_tool(
@@ -298,7 +384,7 @@ impl ServerHandler for ActionsHandler {
                 call.await
             }
         };
-        Ok(result.into())
+        result.map(Into::into)
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

@@ -3,15 +3,19 @@
 //! | file | what it owns |
 //! |---|---|
 //! | `handler.rs` | [`ActionsHandler`]: rmcp's `ServerHandler` — `tools/list` filtered per caller, `tools/call` by name in O(1) |
+//! | `list.rs` | `tools/list`: the order, pages and cursors (`mcpActions.listPageSize`), 2026-07-28 caching hints |
 //! | `tools.rs` | tool names (computed once for every linked action, checked for the served ones) and tool descriptions |
 //! | `output.rs` | every output checked against its action's output schema |
 
 mod handler;
+mod list;
 mod output;
 mod tools;
 
 pub use handler::ActionsHandler;
 pub(crate) use handler::ServerIdentity;
+#[cfg(test)]
+pub(crate) use list::LIST_TTL_MS;
 pub(crate) use output::OutputSchemas;
 pub(crate) use tools::ToolNames;
 pub use tools::{ToolNameProblem, ToolNaming};

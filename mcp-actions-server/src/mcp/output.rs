@@ -3,10 +3,14 @@
 //! `Serialize`, a schema attribute that lies) fails with an `InternalError`: the mismatch is
 //! logged with the call's reference, the client gets the reference only.
 //!
-//! The validators are compiled once, when the server is built (`jsonschema`, without remote or
-//! file `$ref` resolution: the schemas are self-contained).
+//! Each validator is compiled at the first output it checks (`jsonschema`, without remote or
+//! file `$ref` resolution: the schemas are self-contained), not at start-up: with thousands of
+//! actions compiling them all took half the start-up time, for actions most servers call few
+//! of. A schema that does not compile is logged once, as a warning naming the action, at its
+//! first call; its output is then sent unchecked.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use mcp_actions::dispatch::OutputCheck;
 use mcp_actions::{RegisteredAction, Registry};
@@ -15,37 +19,50 @@ use serde_json::Value;
 /// At most this many mismatches are named in the log.
 const MAX_REPORTED_ERRORS: usize = 5;
 
-/// One compiled validator per action with an output schema, by action id.
+/// The output validator of every action, by action id, each compiled at its first use.
 pub(crate) struct OutputSchemas {
-    validators: HashMap<String, jsonschema::Validator>,
+    validators: HashMap<String, OnceLock<Option<jsonschema::Validator>>>,
 }
 
 impl OutputSchemas {
-    /// Compiles the output schema of every action of `registry`. A schema that does not compile
-    /// is a start-up warning (in `warnings`) and its action's output is not checked.
-    pub(crate) fn compile(registry: &Registry, warnings: &mut Vec<String>) -> Self {
-        let mut validators = HashMap::with_capacity(registry.len());
-        for action in registry.iter() {
-            let schema = Value::Object(action.output_schema().as_ref().clone());
-            match jsonschema::validator_for(&schema) {
-                Ok(validator) => {
-                    validators.insert(action.id().to_owned(), validator);
-                }
-                Err(error) => warnings.push(format!(
-                    "the output schema of action `{}` at {} cannot be used to check its output ({}); its output is sent unchecked",
-                    action.id(),
-                    action.descriptor().location,
-                    mcp_actions::error::cap_message(&error.to_string())
-                )),
-            }
-        }
+    /// The output schemas of the actions of `registry`, to be compiled when first needed.
+    pub(crate) fn new(registry: &Registry) -> Self {
+        let validators = registry
+            .iter()
+            .map(|action| (action.id().to_owned(), OnceLock::new()))
+            .collect();
         Self { validators }
+    }
+
+    /// The validator of `action`'s output schema, compiled now if this is its first use;
+    /// `None` when `action` is not one of these actions or its schema does not compile.
+    fn validator(&self, action: &RegisteredAction) -> Option<&jsonschema::Validator> {
+        let slot = self.validators.get(action.id())?;
+        slot.get_or_init(|| compile(action)).as_ref()
+    }
+}
+
+/// `action`'s output validator, or `None` (logged as a warning) when its schema does not
+/// compile.
+fn compile(action: &RegisteredAction) -> Option<jsonschema::Validator> {
+    let schema = Value::Object(action.output_schema().as_ref().clone());
+    match jsonschema::validator_for(&schema) {
+        Ok(validator) => Some(validator),
+        Err(error) => {
+            tracing::warn!(
+                "the output schema of action `{}` at {} cannot be used to check its output ({}); its output is sent unchecked",
+                action.id(),
+                action.descriptor().location,
+                mcp_actions::error::cap_message(&error.to_string())
+            );
+            None
+        }
     }
 }
 
 impl OutputCheck for OutputSchemas {
     fn check(&self, action: &RegisteredAction, output: &Value) -> Result<(), String> {
-        let Some(validator) = self.validators.get(action.id()) else {
+        let Some(validator) = self.validator(action) else {
             return Ok(());
         };
         // The usual case, without collecting errors.
@@ -90,10 +107,12 @@ mod tests {
             .unwrap()
             .clone())
         });
-        let mut warnings = Vec::new();
-        let schemas = OutputSchemas::compile(&registry, &mut warnings);
-        assert!(warnings.is_empty(), "{warnings:?}");
+        let schemas = OutputSchemas::new(&registry);
         let action = registry.iter().next().unwrap();
+        assert!(
+            schemas.validators[action.id()].get().is_none(),
+            "not compiled yet"
+        );
         assert_eq!(
             schemas.check(action, &serde_json::json!({"count": 1})),
             Ok(())
@@ -110,7 +129,7 @@ mod tests {
     }
 
     #[test]
-    fn a_schema_that_does_not_compile_is_a_warning_and_goes_unchecked() {
+    fn a_schema_that_does_not_compile_goes_unchecked() {
         let registry = echo_registry(|| {
             Ok(
                 serde_json::json!({"type": "object", "properties": {"a": {"type": 7}}})
@@ -119,11 +138,12 @@ mod tests {
                     .clone(),
             )
         });
-        let mut warnings = Vec::new();
-        let schemas = OutputSchemas::compile(&registry, &mut warnings);
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].contains("sent unchecked"), "{warnings:?}");
+        let schemas = OutputSchemas::new(&registry);
         let action = registry.iter().next().unwrap();
         assert_eq!(schemas.check(action, &serde_json::json!(1)), Ok(()));
+        assert!(
+            matches!(schemas.validators[action.id()].get(), Some(None)),
+            "tried once, and remembered as not compiling"
+        );
     }
 }

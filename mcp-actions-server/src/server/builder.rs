@@ -1,6 +1,7 @@
 //! [`ActionsServerBuilder`]: configuration, registry, services, policy and authenticator in;
 //! a checked [`ActionsServer`] out.
 
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use mcp_actions::dispatch::OutputCheck;
@@ -47,6 +48,7 @@ pub struct ActionsServerBuilder {
     version: String,
     default_name: Option<String>,
     direct_dispatch: bool,
+    list_page_size: Option<usize>,
 }
 
 impl std::fmt::Debug for ActionsServerBuilder {
@@ -74,6 +76,7 @@ impl ActionsServerBuilder {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             default_name: None,
             direct_dispatch: true,
+            list_page_size: None,
         }
     }
 
@@ -180,14 +183,22 @@ impl ActionsServerBuilder {
         self
     }
 
-    /// Whether plain stateless `tools/call` and `tools/list` requests — no `_meta` (so no
-    /// progress token), no pagination cursor, a protocol revision before 2026-07-28 — are
+    /// Whether plain stateless `tools/call`, `tools/list` and (2026-07-28) `server/discover`
+    /// requests — no `_meta` but what their revision requires (so no progress token), matching
+    /// SEP-2243 headers on 2026-07-28 — are
     /// answered without building rmcp's per-request service around them (default `true`).
     /// The answers are the same, byte for byte; the server does about half the work per call
     /// (see `BENCHMARKS.md`). `false` sends every request through rmcp's Streamable HTTP
     /// service.
     pub fn direct_dispatch(mut self, enabled: bool) -> Self {
         self.direct_dispatch = enabled;
+        self
+    }
+
+    /// Tools per `tools/list` page, instead of `mcpActions.listPageSize` (`0`: every tool on
+    /// one page). A client pages on with the `nextCursor` of each answer.
+    pub fn list_page_size(mut self, tools: usize) -> Self {
+        self.list_page_size = Some(tools);
         self
     }
 
@@ -250,9 +261,9 @@ impl ActionsServerBuilder {
             .unwrap_or_else(|| Arc::new(mcp_actions::AllowAll));
         // Cancels the calls still running when the shutdown grace period is over.
         let calls = CancellationToken::new();
-        // Compiled once, for the served actions; shared by every endpoint.
-        let output_schemas: Arc<dyn OutputCheck> =
-            Arc::new(OutputSchemas::compile(&plan.served, &mut warnings));
+        // For the served actions, each compiled at its first use; shared by every endpoint.
+        let output_schemas: Arc<dyn OutputCheck> = Arc::new(OutputSchemas::new(&plan.served));
+        let page_size = NonZeroUsize::new(self.list_page_size.unwrap_or(mcp.list_page_size));
         let handler = |registry: Registry, identity: ServerIdentity| {
             let dispatcher = Dispatcher::new(registry)
                 .with_services(Arc::clone(&services))
@@ -260,7 +271,9 @@ impl ActionsServerBuilder {
                 .with_timeout(mcp.limits.action_timeout())
                 .with_output_check(Arc::clone(&output_schemas))
                 .with_scope_rules(&scope_rules);
-            ActionsHandler::new(dispatcher, identity, &names).cancel_calls_with(calls.clone())
+            ActionsHandler::new(dispatcher, identity, &names)
+                .cancel_calls_with(calls.clone())
+                .page_tools_by(page_size)
         };
         let identity = |name: &str, description: &Option<String>, instructions: &Option<String>| {
             ServerIdentity {
