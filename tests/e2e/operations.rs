@@ -193,3 +193,183 @@ async fn refused_authentication_is_audited_without_the_token() {
     assert_eq!(event["target"]["server"], "default");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Reads the audit file of a stopped server: one JSON object per line.
+fn audit_events(file: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn audit_file(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mcp-actions-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(name);
+    let _ = std::fs::remove_file(&file);
+    file
+}
+
+#[tokio::test]
+async fn every_call_and_list_is_audited_once_with_its_outcome_and_no_arguments() {
+    let file = audit_file("calls.jsonl");
+    let server = TestServer::start(server_with(&format!(
+        "mcpActions:\n  audit:\n    file: {}\n",
+        file.display()
+    )))
+    .await;
+    let calls = [
+        (
+            FULL_TOKEN,
+            "e2e_echo",
+            json!({ "message": "secret-argument-77", "options": { "loud": false } }),
+        ),
+        (FULL_TOKEN, "e2e_fail", json!({ "error": "InputError" })),
+        (FULL_TOKEN, "e2e_explode", json!({})),
+        (FULL_TOKEN, "no_such_tool", json!({})),
+        // Hidden from this token (its plugin is outside the restriction): like an unknown tool.
+        (RESTRICTED_TOKEN, "e2e_other_plugin", json!({})),
+    ];
+    for (token, tool, arguments) in &calls {
+        post(
+            &server.endpoint,
+            Some(token),
+            &call_request(1, tool, arguments.clone()),
+        )
+        .await;
+    }
+    post(
+        &server.endpoint,
+        Some(FULL_TOKEN),
+        &rpc(2, "tools/list", None),
+    )
+    .await;
+    server.stop().await.unwrap();
+    let events = audit_events(&file);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("secret-argument-77"), "{text}");
+    assert!(!text.contains(FULL_TOKEN), "{text}");
+    let executions: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "mcp-actions.tool-execution")
+        .collect();
+    assert_eq!(executions.len(), calls.len(), "{text}");
+    let summary: Vec<(String, String, String)> = executions
+        .iter()
+        .map(|e| {
+            (
+                e["target"]["tool"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+                e["error"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("e2e_echo", "succeeded", ""),
+        ("e2e_fail", "failed", "InputError"),
+        ("e2e_explode", "failed", "InternalError"),
+        ("no_such_tool", "failed", "NotFoundError"),
+        ("e2e_other_plugin", "failed", "NotFoundError"),
+    ];
+    assert_eq!(
+        summary,
+        expected
+            .iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect::<Vec<_>>()
+    );
+    let echo = executions[0];
+    assert_eq!(echo["actor"]["principal"], "service:mcp-clients");
+    assert_eq!(echo["actor"]["authentication"], "token");
+    assert_eq!(echo["target"]["actionId"], "e2e:e2e_echo");
+    assert!(echo["durationMs"].as_f64().unwrap() >= 0.0);
+    assert!(echo.get("arguments").is_none());
+    // The internal error's reference id, as the client got it.
+    assert!(
+        executions[2]["referenceId"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()),
+        "{}",
+        executions[2]
+    );
+    // A hidden action is not named to the audit reader either way: no action id.
+    assert!(executions[4]["target"].get("actionId").is_none());
+    let discoveries: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "mcp-actions.tool-discovery")
+        .collect();
+    assert_eq!(discoveries.len(), 1, "{text}");
+    assert_eq!(discoveries[0]["outcome"], "succeeded");
+}
+
+#[tokio::test]
+async fn arguments_are_audited_only_when_asked_and_then_redacted() {
+    let file = audit_file("arguments.jsonl");
+    let server = TestServer::start(server_with(&format!(
+        "mcpActions:\n  audit:\n    file: {}\n    arguments: true\n",
+        file.display()
+    )))
+    .await;
+    post(
+        &server.endpoint,
+        Some(FULL_TOKEN),
+        &call_request(
+            1,
+            "e2e_echo",
+            json!({ "message": "hello", "options": { "loud": true }, "apiToken": "tok-123456" }),
+        ),
+    )
+    .await;
+    server.stop().await.unwrap();
+    let events = audit_events(&file);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains("tok-123456"), "{text}");
+    assert_eq!(
+        events[0]["arguments"],
+        json!({ "message": "hello", "options": { "loud": true }, "apiToken": "***" })
+    );
+}
+
+#[tokio::test]
+async fn the_operation_histogram_counts_calls_by_tool_and_error_type() {
+    let port = free_port();
+    let server = TestServer::start(server_with(&format!(
+        "mcpActions:\n  admin:\n    listen: {{ host: 127.0.0.1, port: {port} }}\n"
+    )))
+    .await;
+    for _ in 0..3 {
+        let arguments = json!({ "message": "m", "options": { "loud": false } });
+        post(
+            &server.endpoint,
+            Some(FULL_TOKEN),
+            &call_request(1, "e2e_echo", arguments),
+        )
+        .await;
+    }
+    post(
+        &server.endpoint,
+        Some(FULL_TOKEN),
+        &call_request(1, "e2e_fail", json!({ "error": "NotFoundError" })),
+    )
+    .await;
+    post(
+        &server.endpoint,
+        Some(FULL_TOKEN),
+        &call_request(1, "nope", json!({})),
+    )
+    .await;
+    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "mcp_server_operation_duration_seconds_count{mcp_method_name=\"tools/call\",gen_ai_tool_name=\"e2e_echo\",error_type=\"\",mcp_protocol_version=\"2025-11-25\",server=\"default\"} 3",
+        "mcp_server_operation_duration_seconds_count{mcp_method_name=\"tools/call\",gen_ai_tool_name=\"e2e_fail\",error_type=\"tool_error\",mcp_protocol_version=\"2025-11-25\",server=\"default\"} 1",
+        "mcp_server_operation_duration_seconds_count{mcp_method_name=\"tools/call\",gen_ai_tool_name=\"nope\",error_type=\"-32602\",mcp_protocol_version=\"2025-11-25\",server=\"default\"} 1",
+    ] {
+        assert!(text.contains(line), "{line}\nin\n{text}");
+    }
+}

@@ -15,7 +15,7 @@ use crate::auth::{Authenticator, StaticTokenAuthenticator, default_token, genera
 use crate::config::Config;
 use crate::http::ConcurrencyLimit;
 use crate::http::health::Readiness;
-use crate::mcp::{ActionsHandler, OutputSchemas, ServerIdentity, ToolNames, ToolNaming};
+use crate::mcp::{ActionsHandler, Observer, OutputSchemas, ServerIdentity, ToolNames, ToolNaming};
 use crate::telemetry::{Audit, Telemetry};
 
 /// Builds an [`ActionsServer`].
@@ -264,7 +264,14 @@ impl ActionsServerBuilder {
         // For the served actions, each compiled at its first use; shared by every endpoint.
         let output_schemas: Arc<dyn OutputCheck> = Arc::new(OutputSchemas::new(&plan.served));
         let page_size = NonZeroUsize::new(self.list_page_size.unwrap_or(mcp.list_page_size));
-        let handler = |registry: Registry, identity: ServerIdentity| {
+        let audit = Audit::from_config(&mcp.audit).map_err(|error| {
+            BuildError::Config(crate::ConfigError::invalid(
+                "mcpActions.audit.file",
+                format!("cannot open the audit file: {error}"),
+            ))
+        })?;
+        let telemetry = Telemetry::new(audit);
+        let handler = |registry: Registry, identity: ServerIdentity, key: &str| {
             let dispatcher = Dispatcher::new(registry)
                 .with_services(Arc::clone(&services))
                 .with_policy(Arc::clone(&policy))
@@ -274,6 +281,7 @@ impl ActionsServerBuilder {
             ActionsHandler::new(dispatcher, identity, &names)
                 .cancel_calls_with(calls.clone())
                 .page_tools_by(page_size)
+                .observed_by(Observer::new(telemetry.clone(), key))
         };
         let identity = |name: &str, description: &Option<String>, instructions: &Option<String>| {
             ServerIdentity {
@@ -293,6 +301,7 @@ impl ActionsServerBuilder {
             handler: handler(
                 plan.served.clone(),
                 identity(name, &mcp.description, &mcp.instructions),
+                "default",
             ),
         }];
         for (key, actions, _) in &plan.servers {
@@ -303,6 +312,7 @@ impl ActionsServerBuilder {
                 handler: handler(
                     actions.clone(),
                     identity(&server.name, &server.description, &server.instructions),
+                    key,
                 ),
             });
         }
@@ -311,13 +321,6 @@ impl ActionsServerBuilder {
             tracing::warn!(target: WARNINGS_TARGET, "{warning}");
         }
         let concurrency = ConcurrencyLimit::new(mcp.limits.max_concurrent_requests);
-        let audit = Audit::from_config(&mcp.audit).map_err(|error| {
-            BuildError::Config(crate::ConfigError::invalid(
-                "mcpActions.audit.file",
-                format!("cannot open the audit file: {error}"),
-            ))
-        })?;
-        let telemetry = Telemetry::new(audit);
         #[cfg(feature = "jwt")]
         if let Some(jwt) = &jwt {
             jwt.count_fetches_in(Arc::clone(&telemetry.metrics));
