@@ -373,3 +373,131 @@ async fn the_operation_histogram_counts_calls_by_tool_and_error_type() {
         assert!(text.contains(line), "{line}\nin\n{text}");
     }
 }
+
+/// A real Prometheus (Debian's `prometheus`, installed by `.ci/run`) scrapes the admin
+/// listener every second, and a PromQL query through its HTTP API counts the calls per tool
+/// and error type this test made.
+#[tokio::test]
+async fn prometheus_scrapes_the_calls_per_tool_and_error_type() {
+    let Some(prometheus) = real_part("prometheus") else {
+        return;
+    };
+    let admin_port = free_port();
+    let server = TestServer::start(server_with(&format!(
+        "mcpActions:\n  admin:\n    listen: {{ host: 127.0.0.1, port: {admin_port} }}\n"
+    )))
+    .await;
+    let dir = std::env::temp_dir().join(format!("mcp-actions-prometheus-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        format!(
+            "global: {{ scrape_interval: 1s, evaluation_interval: 1s }}\n\
+             scrape_configs:\n  - job_name: mcp-actions\n    static_configs: [ {{ targets: ['127.0.0.1:{admin_port}'] }} ]\n"
+        ),
+    )
+    .unwrap();
+    let web_port = free_port();
+    let _prometheus = tokio::process::Command::new(prometheus)
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{web_port}"))
+        .arg("--log.level=warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start prometheus");
+    let web = format!("http://127.0.0.1:{web_port}");
+    eventually("Prometheus to be ready", || async {
+        let response = reqwest::get(format!("{web}/-/ready")).await.ok()?;
+        response.status().is_success().then_some(())
+    })
+    .await;
+    for _ in 0..4 {
+        let arguments = json!({ "message": "m", "options": { "loud": false } });
+        post(
+            &server.endpoint,
+            Some(FULL_TOKEN),
+            &call_request(1, "e2e_echo", arguments),
+        )
+        .await;
+    }
+    for _ in 0..2 {
+        let arguments = json!({ "error": "ConflictError" });
+        post(
+            &server.endpoint,
+            Some(FULL_TOKEN),
+            &call_request(1, "e2e_fail", arguments),
+        )
+        .await;
+    }
+    let query = "sum by (gen_ai_tool_name, error_type) (mcp_server_operation_duration_seconds_count{mcp_method_name=\"tools/call\"})";
+    let counts = eventually("Prometheus to have scraped the calls", || async {
+        let response = reqwest::Client::new()
+            .get(format!("{web}/api/v1/query"))
+            .query(&[("query", query)])
+            .send()
+            .await
+            .ok()?;
+        let body: Value = response.json().await.ok()?;
+        let mut counts: Vec<(String, String, String)> = body["data"]["result"]
+            .as_array()?
+            .iter()
+            .map(|series| {
+                (
+                    series["metric"]["gen_ai_tool_name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    series["metric"]["error_type"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    series["value"][1].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        counts.sort();
+        (counts.len() == 2 && counts.iter().all(|c| c.2 != "0")).then_some(counts)
+    })
+    .await;
+    assert_eq!(
+        counts,
+        [
+            ("e2e_echo".to_owned(), String::new(), "4".to_owned()),
+            (
+                "e2e_fail".to_owned(),
+                "tool_error".to_owned(),
+                "2".to_owned()
+            ),
+        ]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The path of a program the test drives (a real Prometheus, nginx…): `None`, with a loud
+/// message, when it is not installed; under `CI` its absence fails the test.
+fn real_part(program: &str) -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|path| path.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`{program}` is not installed; .ci/run installs it (apt-get install {program})"
+        );
+        eprintln!("SKIPPED: `{program}` is not installed (apt-get install {program})");
+    }
+    found
+}
