@@ -158,11 +158,11 @@ where
     E: StdError + Send + Sync + 'static,
 {
     let cli = Cli::from_env_of(Some(binary));
-    init_logging_for(&cli);
+    let logging = init_logging_for(&cli);
     let setup = move |builder: ActionsServerBuilder| {
         setup(builder.version(binary.version).default_name(binary.name))
     };
-    exit_on_error(run_cli(cli, setup).await);
+    exit_on_error(run_cli(cli, setup).await, logging);
     Ok(())
 }
 
@@ -187,13 +187,15 @@ where
     E: StdError + Send + Sync + 'static,
 {
     let cli = Cli::from_env();
-    init_logging_for(&cli);
-    exit_on_error(run_cli(cli, setup).await);
+    let logging = init_logging_for(&cli);
+    exit_on_error(run_cli(cli, setup).await, logging);
     Ok(())
 }
 
-/// Prints `result`'s error to stderr and exits with its [`RunError::exit_code`].
-fn exit_on_error(result: Result<(), RunError>) {
+/// Prints `result`'s error to stderr and exits with its [`RunError::exit_code`], after the log
+/// lines still queued are written (`logging`'s guard).
+fn exit_on_error<G>(result: Result<(), RunError>, logging: Option<G>) {
+    drop(logging);
     if let Err(error) = result {
         // The message already says everything (causes included); returning it to `main` would
         // add `Debug` output and, with RUST_BACKTRACE set, a backtrace of our own code.
