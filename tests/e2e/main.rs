@@ -23,4 +23,5 @@ mod listing;
 mod naming;
 mod operations;
 mod permissions;
+mod replicas;
 mod servers;

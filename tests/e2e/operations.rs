@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::setup::*;
 
 /// A port nobody listens on right now (bound, then released).
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -486,9 +486,11 @@ async fn prometheus_scrapes_the_calls_per_tool_and_error_type() {
 
 /// The path of a program the test drives (a real Prometheus, nginx…): `None`, with a loud
 /// message, when it is not installed; under `CI` its absence fails the test.
-fn real_part(program: &str) -> Option<std::path::PathBuf> {
+pub(crate) fn real_part(program: &str) -> Option<std::path::PathBuf> {
+    // Debian puts daemons such as nginx in /usr/sbin, which a user's PATH may lack.
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
+            .chain(["/usr/sbin".into()])
             .map(|dir| dir.join(program))
             .find(|path| path.is_file())
     });
