@@ -8,7 +8,8 @@ figures and ratios. Everything is bounded in time; nothing leaves 127.0.0.1.
     python3 benches/bench.py [--duration S] [--rounds N] [--quick] [--only SECTION,...]
     python3 benches/bench.py --smoke   # the servers start and answer; nothing measured (CI)
 
-Sections: servers (mcp-actions, with and without direct dispatch, vs rmcp vs raw axum vs TS SDK), startup (time to first served
+Sections: servers (mcp-actions, with and without direct dispatch, vs rmcp vs raw axum vs TS SDK), jwt
+(tools/call with a JWT vs a static token, and a token's first-use cost), startup (time to first served
 request, RSS), scaling (1..5,000 actions), instructions (per call, under callgrind: mcp-actions,
 rmcp, raw axum, 100..5,000 actions), compile (200 #[action] vs 200 #[tool]).
 Results also go to benches/results/results.json and benches/results/results.md.
@@ -182,8 +183,9 @@ class Server:
         return cpu_seconds(self.proc.pid)
 
 
-def port_after_config(config_dir):
-    """mcp-actions binaries: a YAML config with the port and a static token."""
+def port_after_config(config_dir, more_access=""):
+    """mcp-actions binaries: a YAML config with the port and a static token (and
+    `more_access`: further `externalAccess` entries, as YAML lines)."""
 
     def make(argv, port):
         # one server runs at a time, so one file (rewritten with each start's port)
@@ -196,6 +198,7 @@ def port_after_config(config_dir):
                 "    externalAccess:\n"
                 "      - type: static\n"
                 f"        options: {{ token: {TOKEN}, subject: bench }}\n"
+                + more_access
             )
         return argv + ["--config", path]
 
@@ -238,11 +241,11 @@ def check_server(server):
             "content_type": ctype.split(";")[0]}
 
 
-def run_wrk(server, concurrency, method="call", duration=5, tool="greet_user"):
+def run_wrk(server, concurrency, method="call", duration=5, tool="greet_user", token=TOKEN):
     threads = min(concurrency, 2)
     argv = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "--timeout", "10s",
             "-s", os.path.join(HERE, "wrk", "mcp.lua"), f"http://127.0.0.1:{server.port}{PATH}"]
-    env = dict(os.environ, MCP_METHOD=method, MCP_TOKEN=TOKEN, MCP_TOOL=tool, MCP_REVISION=server.revision)
+    env = dict(os.environ, MCP_METHOD=method, MCP_TOKEN=token, MCP_TOOL=tool, MCP_REVISION=server.revision)
     cpu0 = server.cpu()
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -382,6 +385,85 @@ def section_servers(args):
                           "lists": [best_run(a["lists"][c]) for c in args.list_concurrency],
                           **a["info"]}
     return results
+
+
+JWT_AUDIENCE = "https://mcp.example.com/api/mcp-actions/v1"
+
+
+def section_jwt(args):
+    """tools/call with a JWT next to the same call with a static token, on one mcp-actions server
+    (it accepts both), in turn for `rounds` rounds; each figure is the best round. A JWT is
+    verified once (signature, claims) and then found in the server's cache by digest. Also the
+    first-use cost: the mean latency of calls each with a new token (verified then) minus that
+    of calls with one cached token, sequential, on one connection each."""
+    import http.server
+    import threading
+    jwks_port = free_port()
+    issuer = f"http://127.0.0.1:{jwks_port}"
+    fixture = json.loads(subprocess.check_output(
+        [os.path.join(RELEASE, "jwt-fixture"), issuer, JWT_AUDIENCE, str(args.jwt_tokens + 1)]))
+    jwks = json.dumps(fixture["jwks"]).encode()
+    fetches = []
+
+    class Jwks(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            fetches.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(jwks)))
+            self.end_headers()
+            self.wfile.write(jwks)
+
+        def log_message(self, *a):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", jwks_port), Jwks)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+
+    config = port_after_config(RESULTS, "      - type: jwks\n"
+                               f"        options: {{ url: '{issuer}/jwks', issuer: '{issuer}', "
+                               f"audience: '{JWT_AUDIENCE}' }}\n")
+
+    jwt, fresh = fixture["tokens"][0], fixture["tokens"][1:]
+    jwt_headers = lambda token: dict(HEADERS, Authorization=f"Bearer {token}")
+    server = Server("mcp-actions (JWT)", [os.path.join(RELEASE, "greet-user")], env={"RUST_LOG": "warn"},
+                    log_name="mcp-actions-jwt")
+    runs = {"static": {c: [] for c in args.concurrency}, "jwt": {c: [] for c in args.concurrency}}
+    try:
+        server.start(config)
+        status, _, raw = post(server.port, CALL, headers=jwt_headers(jwt))
+        if status != 200:
+            raise RuntimeError(f"a JWT call got {status}: {raw[:300]!r}")
+        run_wrk(server, 32, duration=1)  # warm-up, not recorded
+        for rnd in range(args.rounds):
+            for c in args.concurrency:
+                for kind, token in (("static", TOKEN), ("jwt", jwt)):
+                    r = run_wrk(server, c, "call", args.duration, token=token)
+                    log(f"   {kind:6} c={c:<3} {r['rps']:9.0f} req/s  p50 {r['p50_ms']:.3f} ms  p99 {r['p99_ms']:.3f} ms"
+                        f"  errors {r['errors']}")
+                    runs[kind][c].append(r)
+
+        def per_call_us(tokens):
+            """Mean latency and server CPU time per call, sequential calls."""
+            cpu0, total = server.cpu(), 0.0
+            for token in tokens:
+                t = time.perf_counter()
+                status, _, raw = post(server.port, CALL, headers=jwt_headers(token))
+                total += time.perf_counter() - t
+                if status != 200:
+                    raise RuntimeError(f"a JWT call got {status}: {raw[:300]!r}")
+            return 1e6 * total / len(tokens), 1e6 * (server.cpu() - cpu0) / len(tokens)
+
+        cached_us, cached_cpu_us = per_call_us([jwt] * len(fresh))
+        first_use_us, first_use_cpu_us = per_call_us(fresh)
+    finally:
+        server.stop()
+        httpd.shutdown()
+    return {"static": [best_run(runs["static"][c]) for c in args.concurrency],
+            "jwt": [best_run(runs["jwt"][c]) for c in args.concurrency],
+            "cached_call_us": cached_us, "first_use_call_us": first_use_us,
+            "cached_cpu_us": cached_cpu_us, "first_use_cpu_us": first_use_cpu_us,
+            "tokens": len(fresh), "jwks_fetches": len(fetches)}
 
 
 def smoke(args):
@@ -686,6 +768,27 @@ def render(res):
                f"at end {' / '.join(res.get('loadavg_end', ['?']))}.")
     out.append("")
     srv = res.get("servers")
+    jwt = res.get("jwt")
+    if jwt:
+        a = res["args"]
+        out.append(f"### tools/call with a JWT vs a static token (one mcp-actions server, in turn; best of "
+                   f"{a.get('rounds', 1)} rounds of {a['duration']} s)")
+        out.append("")
+        out.append("| concurrency | static token | JWT (cached verification) | JWT / static |")
+        out.append("|---|---|---|---|")
+        for i, c in enumerate(a["concurrency"]):
+            st, jw = jwt["static"][i], jwt["jwt"][i]
+            out.append(f"| {c} | {st['rps']:,.0f} ({st['p50_ms']:.2f} / {st['p99_ms']:.2f}) | "
+                       f"{jw['rps']:,.0f} ({jw['p50_ms']:.2f} / {jw['p99_ms']:.2f}) | "
+                       f"{fmt_ratio(jw['rps'], st['rps'])} thr |")
+        out.append("")
+        out.append(f"First use of a token (ES256 signature and claims checked, then cached), {jwt['tokens']} "
+                   f"sequential calls each with a new token vs as many with one cached token: server CPU "
+                   f"{jwt['first_use_cpu_us']:.0f} vs {jwt['cached_cpu_us']:.0f} µs per call "
+                   f"(+{jwt['first_use_cpu_us'] - jwt['cached_cpu_us']:.0f} µs), latency "
+                   f"{jwt['first_use_call_us']:.0f} vs {jwt['cached_call_us']:.0f} µs; "
+                   f"{jwt['jwks_fetches']} JWKS fetch(es) in all.")
+        out.append("")
     if srv:
         names = list(srv)
         pairs = [p for p in RATIO_COLUMNS if p[0] in srv]
@@ -835,7 +938,9 @@ def main():
     p.add_argument("--scaling-rounds", type=int, default=3,
                    help="times each N-action server is measured, in turn; figures are the best round (default 3)")
     p.add_argument("--starts", type=int, default=5, help="start-up repetitions (default 5)")
-    p.add_argument("--only", default="servers,startup,scaling,instructions,compile",
+    p.add_argument("--jwt-tokens", type=int, default=2000,
+                   help="distinct tokens for the JWT first-use cost (default 2000)")
+    p.add_argument("--only", default="servers,jwt,startup,scaling,instructions,compile",
                    help="comma-separated sections to run (default: all of them)")
     p.add_argument("--callgrind-requests", type=int, default=300,
                    help="requests counted under callgrind per server (default 300)")
@@ -866,7 +971,7 @@ def main():
                                           "scaling_rounds": args.scaling_rounds,
                                           "compile_profiles": args.compile_profiles}}
     res["section_s"] = {}
-    for name, run in [("servers", section_servers), ("startup", section_startup),
+    for name, run in [("servers", section_servers), ("jwt", section_jwt), ("startup", section_startup),
                       ("scaling", section_scaling), ("instructions", section_instructions),
                       ("compile", section_compile)]:
         if name in sections:

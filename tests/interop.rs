@@ -18,6 +18,10 @@
 //! `node`/`npm` (or `python3`) the tests are skipped with a loud message, unless `CI` is set (then
 //! they fail). `MCP_ACTIONS_SKIP_INTEROP=1` skips them on purpose (an error under `CI` too).
 //!
+//! * OAuth against a real authorization server, `oidc-provider` (`interop/oidc-provider.mjs`):
+//!   client-credentials tokens with both SDKs, the TypeScript SDK's authorization-code flow with
+//!   dynamic registration and step-up, key rotation (see `interop/oauth.rs`).
+//!
 //! Every subprocess is bounded by a timeout and killed when it runs out.
 
 use std::path::{Path, PathBuf};
@@ -34,6 +38,10 @@ use mcp_actions_tests::server::TestServer;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 use tokio::process::Command;
+
+/// OAuth with a real authorization server (oidc-provider) and the SDKs' OAuth clients.
+#[path = "interop/oauth.rs"]
+mod oauth;
 
 // Link the examples, so that their actions are in the inventory (catalog is linked through
 // `catalog::setup`).

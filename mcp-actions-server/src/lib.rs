@@ -14,12 +14,18 @@ pub mod config;
 mod http;
 mod mcp;
 mod server;
+mod telemetry;
 #[cfg(test)]
 mod test_support;
 #[cfg(any(feature = "sse", feature = "stdio"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "sse", feature = "stdio"))))]
 pub mod transport;
 
+#[cfg(feature = "jwt")]
+pub use auth::{
+    ASYMMETRIC_ALGORITHMS, DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH, JwtAuthenticator, JwtConfigError,
+    JwtIssuer, TokenRejection, VerifiedToken,
+};
 pub use auth::{AuthError, Authenticator, StaticTokenAuthenticator, bearer_token};
 #[cfg(feature = "cli")]
 pub use cli::{RunError, run, run_cli, run_with};

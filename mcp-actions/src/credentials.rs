@@ -88,6 +88,7 @@ impl AccessRestriction {
 pub struct Credentials {
     principal: Principal,
     restrictions: Option<Arc<[AccessRestriction]>>,
+    scopes: Option<Arc<[String]>>,
 }
 
 impl Credentials {
@@ -96,6 +97,7 @@ impl Credentials {
         Self {
             principal,
             restrictions: None,
+            scopes: None,
         }
     }
 
@@ -126,6 +128,36 @@ impl Credentials {
     ) -> Self {
         self.restrictions = Some(restrictions.into_iter().collect());
         self
+    }
+
+    /// The OAuth scopes the caller's access token was granted (a JWT's `scope` or `scp`). Only
+    /// credentials with scopes are governed by scope rules (`mcpActions.auth`); a static token
+    /// has none and is governed by its access restrictions instead.
+    pub fn with_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The granted scopes, or `None` when these credentials are not scope-governed.
+    pub fn scopes(&self) -> Option<&[String]> {
+        self.scopes.as_deref()
+    }
+
+    /// Which of `needed` these credentials lack: none when they are not scope-governed.
+    /// Scopes match exactly (no prefix matching, no case folding).
+    pub fn missing_scopes<'a>(&self, needed: &'a [String]) -> Vec<&'a str> {
+        match self.scopes.as_deref() {
+            None => Vec::new(),
+            Some(granted) => needed
+                .iter()
+                .filter(|scope| !granted.contains(scope))
+                .map(String::as_str)
+                .collect(),
+        }
     }
 
     /// The caller.
@@ -167,6 +199,18 @@ mod tests {
         let c = Credentials::service("mcp-clients");
         assert!(c.allows_plugin("anything"));
         assert!(c.allows_permission("anything", &DELETE));
+    }
+
+    #[test]
+    fn scopes_match_exactly() {
+        let needed = ["catalog.read".to_owned(), "catalog.write".to_owned()];
+        assert!(Credentials::service("s").missing_scopes(&needed).is_empty());
+        let c =
+            Credentials::user("user:default/jane").with_scopes(["catalog.read", "Catalog.Write"]);
+        assert_eq!(c.missing_scopes(&needed), ["catalog.write"]);
+        assert_eq!(c.scopes().unwrap().len(), 2);
+        let c = Credentials::service("s").with_scopes(["catalog"]);
+        assert_eq!(c.missing_scopes(&needed), ["catalog.read", "catalog.write"]);
     }
 
     #[test]

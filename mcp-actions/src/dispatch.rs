@@ -6,6 +6,7 @@
 //! steps ([`CallError::Hidden`]) is kept apart from every later failure
 //! ([`CallError::Failed`]): servers answer the first like an unknown action.
 
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use tracing::Instrument;
 use crate::context::{ActionContext, NoProgress, ProgressReporter};
 use crate::credentials::Credentials;
 use crate::error::ActionError;
+use crate::filter::ScopeRules;
 use crate::policy::{AllowAll, Decision, PermissionPolicy, check_permission};
 use crate::registry::{RegisteredAction, Registry};
 use crate::services::Services;
@@ -113,6 +115,8 @@ pub struct Dispatcher {
     policy: Arc<dyn PermissionPolicy>,
     timeout: Option<Duration>,
     output_check: Option<Arc<dyn OutputCheck>>,
+    /// Action id → the OAuth scopes calling it needs (only actions that need some).
+    action_scopes: Arc<HashMap<String, Vec<String>>>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -135,6 +139,7 @@ impl Dispatcher {
             policy: Arc::new(AllowAll),
             timeout: None,
             output_check: None,
+            action_scopes: Arc::default(),
         }
     }
 
@@ -161,6 +166,29 @@ impl Dispatcher {
     pub fn with_output_check(mut self, check: Arc<dyn OutputCheck>) -> Self {
         self.output_check = Some(check);
         self
+    }
+
+    /// Requires the scopes of `rules` (`mcpActions.auth.actionScopes`) to see and call the
+    /// registry's actions, from credentials that carry scopes (see
+    /// [`Credentials::with_scopes`]); credentials without scopes are not affected.
+    pub fn with_scope_rules(mut self, rules: &ScopeRules) -> Self {
+        self.action_scopes = Arc::new(
+            self.registry
+                .iter()
+                .filter_map(|action| {
+                    let scopes = rules.scopes_for(action.descriptor());
+                    (!scopes.is_empty()).then(|| (action.id().to_owned(), scopes))
+                })
+                .collect(),
+        );
+        self
+    }
+
+    /// The scopes calling `action` needs by the scope rules (empty when none).
+    pub fn required_scopes(&self, action: &RegisteredAction) -> &[String] {
+        self.action_scopes
+            .get(action.id())
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The registry.
@@ -205,6 +233,14 @@ impl Dispatcher {
                 "this token's access is restricted to other plugins; action `{}` belongs to plugin `{}`",
                 action.name(),
                 action.plugin()
+            )));
+        }
+        let missing = credentials.missing_scopes(self.required_scopes(action));
+        if !missing.is_empty() {
+            return Err(ActionError::not_allowed(format!(
+                "the access token lacks the scope(s) {} needed to call `{}`",
+                missing.join(" "),
+                action.name()
             )));
         }
         if let Some(permission) = action.descriptor().permission {

@@ -295,6 +295,51 @@ impl ActionFilter {
     }
 }
 
+/// `mcpActions.auth.actionScopes`: which OAuth scopes calling an action needs. Each rule has the
+/// shape of a filter rule (an id glob and/or attribute conditions) plus the scopes the actions it
+/// matches need; an action needs the scopes of every rule it matches.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeRules {
+    rules: Vec<(CompiledRule, Vec<String>)>,
+}
+
+impl ScopeRules {
+    /// Compiles `rules`; a bad glob is an error naming `actionScopes[i]`.
+    pub fn new(
+        rules: impl IntoIterator<Item = (FilterRule, Vec<String>)>,
+    ) -> Result<Self, FilterError> {
+        let rules = rules
+            .into_iter()
+            .enumerate()
+            .map(|(i, (rule, scopes))| {
+                Ok((CompiledRule::compile("actionScopes", i, rule)?, scopes))
+            })
+            .collect::<Result<Vec<_>, FilterError>>()?;
+        Ok(Self { rules })
+    }
+
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The scopes calling `action` needs: those of every matching rule, each once, in rule order.
+    pub fn scopes_for(&self, action: &ActionDescriptor) -> Vec<String> {
+        let id = action.id();
+        let mut out: Vec<String> = Vec::new();
+        for (rule, scopes) in &self.rules {
+            if rule.matches(&id, &action.attributes) {
+                for scope in scopes {
+                    if !out.contains(scope) {
+                        out.push(scope.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,6 +369,26 @@ mod tests {
             destructive,
             idempotent: None,
         }
+    }
+
+    #[test]
+    fn scope_rules_add_up() {
+        let rules = ScopeRules::new([
+            (FilterRule::id("catalog:*"), vec!["catalog.read".to_owned()]),
+            (
+                FilterRule {
+                    id: Some("catalog:*".into()),
+                    attributes: Some(attrs(Some(false), None)),
+                },
+                vec!["catalog.write".to_owned(), "catalog.read".to_owned()],
+            ),
+        ])
+        .unwrap();
+        assert_eq!(rules.scopes_for(&GET), ["catalog.read"]);
+        assert_eq!(rules.scopes_for(&DELETE), ["catalog.read", "catalog.write"]);
+        assert!(rules.scopes_for(&GREET).is_empty());
+        let error = ScopeRules::new([(FilterRule::id("cat[alog"), vec![])]).unwrap_err();
+        assert_eq!((error.list, error.index), ("actionScopes", 0));
     }
 
     #[test]

@@ -90,8 +90,53 @@ fn keyed_cases() -> Vec<(String, &'static str, &'static str)> {
         ),
         (
             "backend:\n  auth:\n    externalAccess:\n      - type: static\n        options: { token: valid-token-1 }\n".into(),
+            "backend.auth.externalAccess[0].options.subject",
+            "is missing; a static entry needs `options: { token: …, subject: … }`",
+        ),
+        (
+            "backend:\n  auth:\n    externalAccess:\n      - type: jwks\n".into(),
             "backend.auth.externalAccess[0].options",
-            "missing field `subject`",
+            "a jwks entry needs at least `options: { issuer: … }`",
+        ),
+        (
+            "backend:\n  auth:\n    externalAccess:\n      - type: jwks\n        options: { url: https://idp.example.com/jwks }\n".into(),
+            "backend.auth.externalAccess[0].options.issuer",
+            "is missing; a jwks entry needs the `iss`",
+        ),
+        (
+            "backend:\n  auth:\n    externalAccess:\n      - type: jwks\n        options: { issuer: https://idp.example.com, url: 'file:///etc/jwks' }\n".into(),
+            "backend.auth.externalAccess[0].options.url",
+            "is not an absolute http(s) URL",
+        ),
+        (
+            "backend:\n  auth:\n    externalAccess:\n      - type: jwks\n        options: { issuer: https://idp.example.com, algorithm: [RS256, HS256] }\n".into(),
+            "backend.auth.externalAccess[0].options.algorithm",
+            "`HS256` is not accepted; use one or more of RS256",
+        ),
+        (
+            "backend:\n  auth:\n    externalAccess:\n      - type: jwks\n        options: { issuer: https://idp.example.com, token: valid-token-1 }\n".into(),
+            "backend.auth.externalAccess[0].options.token",
+            "`token` is an option of `type: static` entries, not of this one",
+        ),
+        (
+            "backend:\n  auth:\n    externalAccess:\n      - type: jwks\n        options: { issuer: https://idp.example.com, issuerr: x }\n".into(),
+            "backend.auth.externalAccess[0].options.issuerr",
+            "unknown field `issuerr`",
+        ),
+        (
+            "mcpActions:\n  auth:\n    actionScopes: [ { id: 'cat[alog', scopes: [a] } ]\n".into(),
+            "mcpActions.auth.actionScopes[0].id",
+            "is not a valid glob",
+        ),
+        (
+            "mcpActions:\n  auth:\n    actionScopes: [ { id: 'catalog:*', scopes: [] } ]\n".into(),
+            "mcpActions.auth.actionScopes[0].scopes",
+            "must name at least one scope",
+        ),
+        (
+            "mcpActions:\n  auth:\n    requiredScopes: ['has space']\n".into(),
+            "mcpActions.auth.requiredScopes",
+            "a scope must be non-empty, without spaces",
         ),
         (
             "backend:\n  auth:\n    externalAccess:\n      - type: static\n        options: { token: 12345678901, subject: a }\n".into(),

@@ -9,6 +9,7 @@
 pub mod client;
 pub mod config;
 pub mod http;
+pub mod idp;
 pub mod interop;
 pub mod logs;
 pub mod server;

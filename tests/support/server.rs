@@ -41,6 +41,16 @@ impl TestServer {
         .await
     }
 
+    /// Serves an already built server on `listener`, bound by the caller (when the port must be
+    /// known before the server is built: a token audience, an identity provider's resource).
+    pub async fn serve_on(listener: TcpListener, server: ActionsServer) -> Self {
+        Self::spawn_on(
+            listener,
+            CancellationToken::new(),
+            |listener, signal| async move { Ok(server.serve_with_shutdown(listener, signal).await?) },
+        )
+    }
+
     /// Serves a bare router (e.g. an `SseEndpoint`'s) with axum, shutting down gracefully
     /// when `shutdown` is cancelled — by [`TestServer::shut_down`], or by whoever else holds it
     /// (give it to what must end its streams on shutdown).
@@ -61,6 +71,14 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1:0");
+        Self::spawn_on(listener, shutdown, serve)
+    }
+
+    fn spawn_on<F, Fut>(listener: TcpListener, shutdown: CancellationToken, serve: F) -> Self
+    where
+        F: FnOnce(TcpListener, tokio_util::sync::WaitForCancellationFutureOwned) -> Fut,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
         let addr = listener.local_addr().expect("the bound address");
         let task = tokio::spawn(serve(listener, shutdown.clone().cancelled_owned()));
         let base_url = format!("http://{addr}");

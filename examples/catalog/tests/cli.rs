@@ -1027,3 +1027,135 @@ async fn version_names_this_binary() {
         format!("catalog {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// A config accepting JWTs of `idp` (audience: this server's URL under `baseUrl`), requiring
+/// the scope `mcp`, and the catalog's write actions needing `catalog.write`.
+fn jwt_config(idp: &mcp_actions_tests::idp::TestIdp) -> String {
+    format!(
+        r#"
+backend:
+  baseUrl: https://mcp.example.com
+  auth:
+    externalAccess:
+      - type: jwks
+        options: {{ url: "{}", issuer: "{}", subjectPrefix: acme }}
+mcpActions:
+  auth:
+    requiredScopes: [mcp]
+    actionScopes:
+      - {{ attributes: {{ readOnly: false }}, scopes: [catalog.write] }}
+"#,
+        idp.jwks_url, idp.issuer
+    )
+}
+
+const AUDIENCE: &str = "https://mcp.example.com/api/mcp-actions/v1";
+
+#[tokio::test]
+async fn token_verify_explains_a_jwt_or_the_one_reason_it_is_refused() {
+    use mcp_actions_tests::idp::{TestIdp, now};
+    let idp = TestIdp::start().await;
+    let config = TempConfig::new("token-verify", &jwt_config(&idp));
+    let verify = |token: String| {
+        let config = config.path().to_owned();
+        async move { run_with_stdin(&["--config", &config, "token", "verify", "-"], &[], &token).await }
+    };
+    let reader = verify(idp.token(&idp.claims(AUDIENCE, "mcp"))).await;
+    reader.assert_code(0);
+    for line in [
+        "caller: service:external:acme:svc-client\n",
+        &format!("kind: JWT of {}\n", idp.issuer),
+        "scopes: mcp\n",
+        "access restrictions: none\n",
+        "  get_catalog_entity (catalog:get_catalog_entity)\n",
+    ] {
+        assert!(
+            reader.stdout.contains(line),
+            "{line:?} in\n{}",
+            reader.stdout
+        );
+    }
+    assert!(
+        !reader.stdout.contains("delete_catalog_entity"),
+        "{}",
+        reader.stdout
+    );
+    let writer = verify(idp.token(&idp.claims(AUDIENCE, "mcp catalog.write"))).await;
+    writer.assert_code(0);
+    assert!(
+        writer.stdout.contains("delete_catalog_entity"),
+        "{}",
+        writer.stdout
+    );
+
+    let mut expired = idp.claims(AUDIENCE, "mcp");
+    expired["exp"] = json!(now() - 185);
+    let refused = verify(idp.token(&expired)).await;
+    refused.assert_code(1);
+    assert!(
+        refused
+            .stderr
+            .ends_with("error: the token is refused: the token expired 3 min ago\n"),
+        "{}",
+        refused.stderr
+    );
+    let refused = verify(idp.token(&idp.claims("https://other.example/mcp", "mcp"))).await;
+    refused.assert_code(1);
+    assert!(
+        refused.stderr.contains(&format!(
+            "audience https://other.example/mcp is not this server's (accepted: {AUDIENCE})"
+        )),
+        "{}",
+        refused.stderr
+    );
+    let refused = verify(idp.token(&idp.claims(AUDIENCE, "catalog.write"))).await;
+    refused.assert_code(1);
+    assert!(
+        refused
+            .stderr
+            .contains("it lacks the scope(s) mcp that mcpActions.auth.requiredScopes requires"),
+        "{}",
+        refused.stderr
+    );
+    let refused = verify("not-a-token".into()).await;
+    refused.assert_code(1);
+    assert!(
+        refused.stderr.contains("dot-separated parts"),
+        "{}",
+        refused.stderr
+    );
+}
+
+#[tokio::test]
+async fn token_verify_of_a_static_token_names_its_caller_and_restrictions() {
+    let run = exec(
+        &["--config", EXAMPLE_CONFIG, "token", "verify", READER],
+        &ENV,
+    )
+    .await;
+    run.assert_code(0);
+    assert!(run.stdout.contains("kind: static token"), "{}", run.stdout);
+    assert!(run.stdout.contains("may call"), "{}", run.stdout);
+    assert!(!run.stdout.contains(READER) && !run.stderr.contains(READER));
+}
+
+#[tokio::test]
+async fn config_check_warns_when_the_signing_keys_cannot_be_fetched() {
+    use mcp_actions_tests::idp::{JwksMode, TestIdp};
+    let idp = TestIdp::start().await;
+    idp.set_mode(JwksMode::Down);
+    let config = TempConfig::new("jwks-down", &jwt_config(&idp));
+    let run = exec(&["--config", config.path(), "config", "check"], &[]).await;
+    run.assert_code(0);
+    assert!(
+        run.stderr
+            .contains("the signing keys of a `type: jwks` entry cannot be fetched now")
+            && run.stderr.contains("503"),
+        "{}",
+        run.stderr
+    );
+    idp.set_mode(JwksMode::Normal);
+    let run = exec(&["--config", config.path(), "config", "check"], &[]).await;
+    run.assert_code(0);
+    assert!(!run.stderr.contains("cannot be fetched"), "{}", run.stderr);
+}

@@ -21,6 +21,10 @@ pub(crate) struct ProtectedResourceMetadata {
     pub(crate) resource: String,
     /// Authorization servers that issue tokens for it (may be empty: static tokens only).
     pub(crate) authorization_servers: Vec<String>,
+    /// The scopes this resource uses: `requiredScopes` and every `actionScopes` scope of the
+    /// endpoint's actions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) scopes_supported: Vec<String>,
     /// How a token may be sent: only the `Authorization` header.
     pub(crate) bearer_methods_supported: Vec<String>,
     /// A human-readable name of the resource.
@@ -34,11 +38,13 @@ impl ProtectedResourceMetadata {
         base_url: &str,
         endpoint_path: &str,
         authorization_servers: Vec<String>,
+        scopes_supported: Vec<String>,
         resource_name: Option<String>,
     ) -> Self {
         Self {
             resource: format!("{base_url}{endpoint_path}"),
             authorization_servers,
+            scopes_supported,
             bearer_methods_supported: vec!["header".to_owned()],
             resource_name,
         }

@@ -4,15 +4,19 @@
 //! |---|---|
 //! | `mod.rs` | the [`Authenticator`] hook (request head → credentials), [`AuthError`], [`bearer_token`] |
 //! | `static_token.rs` | [`StaticTokenAuthenticator`]: Backstage's `type: static` external access, `MCP_TOKEN`, generated tokens |
-//! | `challenge.rs` | the gate every MCP request passes: credentials into the request, or a 401 with its challenge |
+//! | `jwt/` | `JwtAuthenticator` (feature `jwt`): Backstage's `type: jwks` external access, JWT access tokens of an identity provider verified with its published keys, and static tokens next to them |
+//! | `challenge.rs` | the gate every MCP request passes: credentials into the request, a 401 with its challenge, or a 403 `insufficient_scope` |
 //! | `metadata.rs` | the RFC 9728 protected-resource metadata document the challenge points at |
 //!
 //! A failed authentication is answered with HTTP 401 and an RFC 9728 `WWW-Authenticate: Bearer
 //! resource_metadata="…"` challenge, so OAuth-capable clients can discover where to get a
-//! token. Another way to authenticate (a JWT verifier, mTLS, a trusted proxy header) is one
-//! more [`Authenticator`].
+//! token. A JWT without the OAuth scopes the server requires is answered 403 with an
+//! `insufficient_scope` challenge naming them. Another way to authenticate (OAuth token
+//! introspection, mTLS, a trusted proxy header) is one more [`Authenticator`].
 
 mod challenge;
+#[cfg(feature = "jwt")]
+pub(crate) mod jwt;
 pub(crate) mod metadata;
 mod static_token;
 
@@ -20,7 +24,14 @@ use http::header;
 use http::request::Parts;
 use mcp_actions::{BoxFuture, Credentials};
 
-pub(crate) use challenge::Gate;
+pub(crate) use challenge::{Gate, actor, insufficient_scope};
+#[cfg(feature = "jwt")]
+pub(crate) use jwt::ExternalAccess;
+#[cfg(feature = "jwt")]
+pub use jwt::{
+    ASYMMETRIC_ALGORITHMS, DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH, JwtAuthenticator, JwtConfigError,
+    JwtIssuer, TokenRejection, VerifiedToken,
+};
 pub use static_token::StaticTokenAuthenticator;
 pub(crate) use static_token::{TOKEN_ENV_VAR, default_token, generate_token};
 
@@ -41,6 +52,10 @@ pub enum AuthError {
     /// server could each pick a different one), so none does.
     #[error("send exactly one `Authorization` header; this request has {0}")]
     AmbiguousToken(usize),
+    /// A JWT that was refused, and why (the reason never contains the token).
+    #[cfg(feature = "jwt")]
+    #[error("the access token is not valid: {0}")]
+    TokenRefused(TokenRejection),
 }
 
 /// Turns the head of an HTTP request into the caller's [`Credentials`].

@@ -24,7 +24,7 @@ struct StaticToken {
     credentials: Credentials,
 }
 
-fn token_digest(token: &str) -> [u8; 32] {
+pub(crate) fn token_digest(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -70,8 +70,12 @@ impl StaticTokenAuthenticator {
 
     /// The tokens of `backend.auth.externalAccess`.
     pub fn from_config(entries: &[ExternalAccessConfig]) -> Self {
-        entries.iter().fold(Self::new(), |auth, entry| {
-            auth.with_token(entry.options.token.clone(), entry.credentials())
+        let statics = entries
+            .iter()
+            .filter(|e| e.kind == crate::config::ExternalAccessType::Static);
+        statics.fold(Self::new(), |auth, entry| match &entry.options.token {
+            Some(token) => auth.with_token(token.clone(), entry.credentials()),
+            None => auth,
         })
     }
 
@@ -85,11 +89,15 @@ impl StaticTokenAuthenticator {
         self.tokens.is_empty()
     }
 
-    fn check(&self, presented: &str) -> Option<&Credentials> {
-        let presented = token_digest(presented);
+    pub(crate) fn check(&self, presented: &str) -> Option<&Credentials> {
+        self.check_digest(&token_digest(presented))
+    }
+
+    /// [`Self::check`] with the SHA-256 of the presented token already computed.
+    pub(crate) fn check_digest(&self, presented: &[u8; 32]) -> Option<&Credentials> {
         let mut found = None;
         for entry in &self.tokens {
-            let equal: bool = entry.digest.ct_eq(&presented).into();
+            let equal: bool = entry.digest.ct_eq(presented).into();
             if equal && found.is_none() {
                 found = Some(&entry.credentials);
             }

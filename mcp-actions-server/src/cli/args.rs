@@ -68,10 +68,14 @@ pub enum Command {
         after_long_help = EXIT_CODES
     )]
     Call(CallArgs),
-    /// Print a new random access token (24 bytes, base64) for `backend.auth.externalAccess` or
-    /// MCP_TOKEN.
-    #[command(after_long_help = EXIT_CODES)]
-    Token,
+    /// Print a new random access token, or check one against the configuration.
+    #[command(
+        long_about = "Without a subcommand, print a new random access token (24 bytes, base64) \
+                      for `backend.auth.externalAccess` or MCP_TOKEN. `token verify` checks a \
+                      token exactly as the server would.",
+        after_long_help = EXIT_CODES
+    )]
+    Token(TokenArgs),
     /// Work with the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -161,6 +165,44 @@ pub struct CallArgs {
 
 /// The subject `call` uses when neither `--subject` nor `--user` is given.
 pub const DEFAULT_CALL_SUBJECT: &str = "cli";
+
+/// The options of `token`.
+#[derive(Debug, Clone, Default, Args)]
+#[non_exhaustive]
+pub struct TokenArgs {
+    /// What to do; without one, print a new random token.
+    #[command(subcommand)]
+    pub command: Option<TokenCommand>,
+}
+
+/// `token` commands.
+#[derive(Debug, Clone, Subcommand)]
+#[non_exhaustive]
+pub enum TokenCommand {
+    /// Print a new random access token (the default).
+    New,
+    /// Check an access token (static or JWT) against the configuration, as the server would.
+    #[command(
+        long_about = "Check an access token against the configuration exactly as the server \
+                      would: a static token of backend.auth.externalAccess, or a JWT of a \
+                      `type: jwks` entry (its signature with the issuer's published keys, \
+                      issuer, audience, expiry, algorithm). Prints who the caller is, its \
+                      scopes, when it expires and the tools it may call on each server; or the \
+                      one reason it is refused (exit status 1). Pass `-` to read the token \
+                      from stdin, which keeps it out of the shell history and the process list.",
+        after_long_help = EXIT_CODES
+    )]
+    Verify(VerifyArgs),
+}
+
+/// The options of `token verify`.
+#[derive(Debug, Clone, Args)]
+#[non_exhaustive]
+pub struct VerifyArgs {
+    /// The token, without `Bearer `; `-` reads it from stdin.
+    #[arg(value_name = "TOKEN")]
+    pub token: String,
+}
 
 /// `config` commands.
 #[derive(Debug, Clone, Subcommand)]

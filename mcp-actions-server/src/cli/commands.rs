@@ -286,9 +286,8 @@ fn call_credentials(server: &ActionsServer, args: &CallArgs) -> Result<Credentia
         .config()
         .backend()
         .auth
-        .external_access
-        .iter()
-        .find(|t| t.options.subject == subject);
+        .static_entries()
+        .find(|t| t.options.subject.as_deref() == Some(subject));
     Ok(entry.map_or_else(|| Credentials::service(subject), |e| e.credentials()))
 }
 
@@ -342,7 +341,7 @@ pub(super) async fn call(server: &ActionsServer, args: CallArgs) -> Result<(), R
     print_json(&output)
 }
 
-pub(super) fn check(server: &ActionsServer, args: &CheckArgs) -> Result<(), RunError> {
+pub(super) async fn check(server: &ActionsServer, args: &CheckArgs) -> Result<(), RunError> {
     let config = server.config();
     let effective = config.effective();
     let text = match args.format {
@@ -359,6 +358,10 @@ pub(super) fn check(server: &ActionsServer, args: &CheckArgs) -> Result<(), RunE
     };
     print(&text)?;
     for warning in server.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let jwks_warnings = jwks_warnings(server).await;
+    for warning in &jwks_warnings {
         eprintln!("warning: {warning}");
     }
     for unset in config.unset_variables() {
@@ -390,7 +393,7 @@ pub(super) fn check(server: &ActionsServer, args: &CheckArgs) -> Result<(), RunE
             endpoint.path()
         ));
     }
-    let warnings = server.warnings().len();
+    let warnings = server.warnings().len() + jwks_warnings.len();
     if warnings > 0 {
         summary.push_str(&format!(
             "; {warnings} warning{}",
@@ -399,6 +402,40 @@ pub(super) fn check(server: &ActionsServer, args: &CheckArgs) -> Result<(), RunE
     }
     eprintln!("{summary}");
     Ok(())
+}
+
+/// What `config check` says of the `type: jwks` entries beyond their shape: keys that cannot
+/// be fetched now (the server would start anyway, refusing their JWTs until they can), and
+/// plain-HTTP URLs off the loopback interface.
+async fn jwks_warnings(server: &ActionsServer) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let auth = &server.config().backend().auth;
+    for (i, entry) in auth.external_access.iter().enumerate() {
+        let options = &entry.options;
+        let urls = options
+            .url
+            .iter()
+            .chain(options.issuer.iter().flat_map(|i| i.0.iter()));
+        for url in urls {
+            let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+                .iter()
+                .any(|prefix| url.starts_with(prefix));
+            if url.starts_with("http://") && !loopback {
+                warnings.push(format!(
+                    "backend.auth.externalAccess[{i}]: `{url}` is plain HTTP; signing keys fetched without TLS can be replaced on the way, use https"
+                ));
+            }
+        }
+    }
+    #[cfg(feature = "jwt")]
+    if let Some(jwt) = server.jwt_authenticator()
+        && let Err(error) = jwt.fetch_keys().await
+    {
+        warnings.push(format!(
+            "the signing keys of a `type: jwks` entry cannot be fetched now: {error}; the server starts anyway and refuses that issuer's JWTs until they can be fetched (static tokens keep working)"
+        ));
+    }
+    warnings
 }
 
 /// Writes `text` to stdout. A closed pipe (`… | head -n 3`) is not an error: the reader has

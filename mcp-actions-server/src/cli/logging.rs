@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
 use super::args::{Cli, Command};
@@ -33,14 +34,34 @@ fn init_logging_with(default: &str, timestamps: bool) {
     };
 }
 
-/// Logging for `cli`'s command: timestamped `info` for `serve`, only warnings otherwise.
-pub(super) fn init_logging_for(cli: &Cli) {
+/// Logging for a server: written to stderr by a thread of its own, so that a request never
+/// waits on the terminal or a log pipe; nothing is dropped (a full buffer makes the logging
+/// thread wait). The returned guard flushes what is left when dropped: hold it until exit.
+fn init_serve_logging() -> Option<WorkerGuard> {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(SERVE_LOG_DEFAULT));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("mcp-actions-log")
+        .finish(std::io::stderr());
+    let installed = tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(filter)
+        .try_init();
+    installed.is_ok().then_some(guard)
+}
+
+/// Logging for `cli`'s command: timestamped `info` for `serve` (off the request path; keep
+/// the guard until exit), only warnings otherwise.
+pub(super) fn init_logging_for(cli: &Cli) -> Option<WorkerGuard> {
     match &cli.command {
-        None | Some(Command::Serve(_)) => init_logging_with(SERVE_LOG_DEFAULT, true),
+        None | Some(Command::Serve(_)) => return init_serve_logging(),
         // `config check` prints the start-up warnings itself.
         Some(Command::Config(_)) => {
             init_logging_with(&format!("warn,{WARNINGS_TARGET}=off"), false)
         }
         Some(_) => init_logging_with("warn", false),
     }
+    None
 }

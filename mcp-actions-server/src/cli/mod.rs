@@ -28,6 +28,7 @@ mod args;
 mod clients;
 mod commands;
 mod logging;
+mod token;
 
 use std::error::Error as StdError;
 use std::io::IsTerminal;
@@ -36,7 +37,7 @@ use mcp_actions::{ActionError, BoxFuture};
 
 pub use args::{
     Binary, CallArgs, CheckArgs, Cli, Client, Command, ConfigCommand, ConfigFormat, ListArgs,
-    ListFormat, SchemaArgs, ServeArgs,
+    ListFormat, SchemaArgs, ServeArgs, TokenArgs, TokenCommand, VerifyArgs,
 };
 pub use logging::init_logging;
 
@@ -76,6 +77,9 @@ pub enum RunError {
         /// Who the caller was, and how to name another.
         hint: String,
     },
+    /// `token verify`: the token is refused, for this reason.
+    #[error("the token is refused: {0}")]
+    TokenRefused(String),
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -154,11 +158,11 @@ where
     E: StdError + Send + Sync + 'static,
 {
     let cli = Cli::from_env_of(Some(binary));
-    init_logging_for(&cli);
+    let logging = init_logging_for(&cli);
     let setup = move |builder: ActionsServerBuilder| {
         setup(builder.version(binary.version).default_name(binary.name))
     };
-    exit_on_error(run_cli(cli, setup).await);
+    exit_on_error(run_cli(cli, setup).await, logging);
     Ok(())
 }
 
@@ -183,13 +187,15 @@ where
     E: StdError + Send + Sync + 'static,
 {
     let cli = Cli::from_env();
-    init_logging_for(&cli);
-    exit_on_error(run_cli(cli, setup).await);
+    let logging = init_logging_for(&cli);
+    exit_on_error(run_cli(cli, setup).await, logging);
     Ok(())
 }
 
-/// Prints `result`'s error to stderr and exits with its [`RunError::exit_code`].
-fn exit_on_error(result: Result<(), RunError>) {
+/// Prints `result`'s error to stderr and exits with its [`RunError::exit_code`], after the log
+/// lines still queued are written (`logging`'s guard).
+fn exit_on_error<G>(result: Result<(), RunError>, logging: Option<G>) {
+    drop(logging);
     if let Err(error) = result {
         // The message already says everything (causes included); returning it to `main` would
         // add `Debug` output and, with RUST_BACKTRACE set, a backtrace of our own code.
@@ -228,7 +234,10 @@ fn prepare(cli: Cli, setup: Setup<'_>) -> Result<Option<(ActionsServer, Command)
         .command
         .clone()
         .unwrap_or_else(|| Command::Serve(ServeArgs::from_env()));
-    if let Command::Token = command {
+    if let Command::Token(TokenArgs {
+        command: None | Some(TokenCommand::New),
+    }) = command
+    {
         commands::print(&format!("{}\n", crate::auth::generate_token().expose()))?;
         if std::io::stderr().is_terminal() {
             eprintln!(
@@ -265,8 +274,11 @@ fn execute(server: ActionsServer, command: Command) -> BoxFuture<'static, Result
             Command::List(args) => commands::list(&server, &args),
             Command::Schema(args) => commands::schema(&server, &args),
             Command::Call(args) => commands::call(&server, args).await,
-            Command::Config(ConfigCommand::Check(args)) => commands::check(&server, &args),
-            Command::Token => unreachable!("handled before loading the config"),
+            Command::Config(ConfigCommand::Check(args)) => commands::check(&server, &args).await,
+            Command::Token(TokenArgs {
+                command: Some(TokenCommand::Verify(args)),
+            }) => token::verify(&server, args).await,
+            Command::Token(_) => unreachable!("handled before loading the config"),
         }
     })
 }

@@ -34,10 +34,12 @@
 //! The keys, their defaults and what they do are listed in the crate's
 //! [configuration reference](crate#configuration-reference).
 
+mod access;
 mod effective;
 mod error;
 mod loader;
 mod model;
+mod operations;
 #[cfg(test)]
 mod reference;
 mod secret;
@@ -52,14 +54,18 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+pub use access::{
+    AccessRestrictionConfig, ActionScopeRule, AttributeConditions, AuthConfig,
+    ExternalAccessConfig, ExternalAccessOptions, ExternalAccessType, McpAuthConfig,
+    PermissionAttributeConfig,
+};
 pub use error::{ConfigError, ConfigProblem};
 pub use loader::ConfigLoader;
 pub use model::{
-    AccessRestrictionConfig, ActionsConfig, AuthConfig, BackendConfig, CallerError,
-    ExternalAccessConfig, FilterConfig, LimitsConfig, ListenConfig, McpActionsConfig,
-    NamedServerConfig, PermissionAttributeConfig, SseConfig, StaticTokenOptions, StdioConfig,
-    credentials_from,
+    ActionsConfig, BackendConfig, CallerError, FilterConfig, LimitsConfig, ListenConfig,
+    McpActionsConfig, NamedServerConfig, SseConfig, StdioConfig, credentials_from,
 };
+pub use operations::{AdminConfig, AuditConfig};
 pub use secret::Secret;
 pub use shapes::OneOrMany;
 pub use validate::TokenShapeError;

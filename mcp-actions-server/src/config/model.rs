@@ -9,13 +9,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use mcp_actions::Credentials;
 use mcp_actions::filter::{ActionFilter, FilterError, FilterRule};
-use mcp_actions::{AccessRestriction, Credentials, PermissionAction};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::secret::Secret;
-use super::shapes::{self, OneOrMany};
+use super::access::{AuthConfig, McpAuthConfig};
+use super::operations::{AdminConfig, AuditConfig};
+use super::shapes;
 
 /// The keys of a config file this crate reads. Every other section (the rest of a Backstage
 /// `app-config.yaml`) is left to the application ([`Config::get`](super::Config::get)).
@@ -146,116 +147,6 @@ impl<'de> Deserialize<'de> for ListenConfig {
     }
 }
 
-/// `backend.auth`: the keys this crate reads. Backstage's other keys of this section are
-/// accepted and left alone; anything else is a typo, and an error.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct AuthConfig {
-    /// Access for callers outside Backstage: `type: static` entries with `options: { token,
-    /// subject }` (a token of 8 or more characters, no spaces, unique; compared in constant
-    /// time, never logged) and optional `accessRestrictions` (`[{ plugin, permission,
-    /// permissionAttribute: { action } }]`). None: the token in `MCP_TOKEN`, or one generated
-    /// and printed at start-up.
-    pub external_access: Vec<ExternalAccessConfig>,
-    // Backstage's own keys of `backend.auth`, accepted (so that a Backstage `app-config.yaml`
-    // loads as it is) and not used. Not `#[serde(flatten)]`: serde then accepts any key.
-    #[serde(skip_serializing)]
-    #[schemars(skip)]
-    keys: Option<serde_json::Value>,
-    #[serde(skip_serializing)]
-    #[schemars(skip)]
-    dangerously_disable_default_auth_policy: Option<serde_json::Value>,
-    #[serde(skip_serializing)]
-    #[schemars(skip)]
-    plugin_key_store: Option<serde_json::Value>,
-    #[serde(skip_serializing)]
-    #[schemars(skip)]
-    omit_identity_token_ownership_claim: Option<serde_json::Value>,
-}
-
-/// One entry of `backend.auth.externalAccess`.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct ExternalAccessConfig {
-    /// The kind of access: `static`.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// The static token and the subject its caller is known by.
-    pub options: StaticTokenOptions,
-    /// What the token may reach; absent: everything.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_restrictions: Option<Vec<AccessRestrictionConfig>>,
-}
-
-impl ExternalAccessConfig {
-    /// The caller this entry authenticates: `Principal::Service { subject }` with the entry's
-    /// access restrictions.
-    pub fn credentials(&self) -> Credentials {
-        let credentials = Credentials::service(self.options.subject.clone());
-        match &self.access_restrictions {
-            Some(restrictions) => credentials.with_restrictions(
-                restrictions
-                    .iter()
-                    .map(AccessRestrictionConfig::restriction),
-            ),
-            None => credentials,
-        }
-    }
-}
-
-/// `options` of a `type: static` entry.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct StaticTokenOptions {
-    /// The token clients send as `Authorization: Bearer <token>`: 8 or more characters, no
-    /// whitespace, unique.
-    pub token: Secret,
-    /// The subject the caller is known by (`Principal::Service { subject }`).
-    pub subject: String,
-}
-
-/// One of `accessRestrictions`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-#[non_exhaustive]
-pub struct AccessRestrictionConfig {
-    /// The plugin the token may reach.
-    pub plugin: String,
-    /// Only these permissions (by name) may be used on it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub permission: Option<OneOrMany<String>>,
-    /// Only permissions with these attributes may be used on it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub permission_attribute: Option<PermissionAttributeConfig>,
-}
-
-/// `permissionAttribute` of an access restriction.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-#[non_exhaustive]
-pub struct PermissionAttributeConfig {
-    /// `read`, `create`, `update`, `delete`: one or a list.
-    #[schemars(with = "OneOrMany<String>")]
-    pub action: OneOrMany<PermissionAction>,
-}
-
-impl AccessRestrictionConfig {
-    /// The restriction as the core crate checks it.
-    pub fn restriction(&self) -> AccessRestriction {
-        let mut restriction = AccessRestriction::plugin(self.plugin.clone());
-        if let Some(OneOrMany(names)) = &self.permission {
-            restriction = restriction.with_permissions(names.iter().cloned());
-        }
-        if let Some(attribute) = &self.permission_attribute {
-            restriction = restriction.with_actions(attribute.action.0.iter().copied());
-        }
-        restriction
-    }
-}
-
 /// `backend.actions` (Backstage's keys).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
@@ -347,8 +238,17 @@ pub struct McpActionsConfig {
     /// the listen host, `localhost`, `127.0.0.1`, `::1`, and the host of `backend.baseUrl`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub allowed_hosts: Option<Vec<String>>,
-    /// OAuth authorization servers named in the protected-resource metadata.
+    /// OAuth authorization servers named in the protected-resource metadata, where MCP clients
+    /// get tokens for this server. Default: the issuers of the `type: jwks` external access
+    /// entries.
     pub authorization_servers: Vec<String>,
+    /// The OAuth scopes JWT callers need: `requiredScopes` for every request, `actionScopes`
+    /// per action.
+    pub auth: McpAuthConfig,
+    /// The admin listener: metrics and health checks.
+    pub admin: AdminConfig,
+    /// The audit trail.
+    pub audit: AuditConfig,
     /// Limits on requests and calls.
     pub limits: LimitsConfig,
     /// Tools per `tools/list` page (`0`: every tool on one page). A client pages on with the
@@ -381,6 +281,9 @@ impl Default for McpActionsConfig {
             instructions: None,
             allowed_hosts: None,
             authorization_servers: Vec::new(),
+            auth: McpAuthConfig::default(),
+            admin: AdminConfig::default(),
+            audit: AuditConfig::default(),
             limits: LimitsConfig::default(),
             list_page_size: 0,
             namespaced_tool_names: false,

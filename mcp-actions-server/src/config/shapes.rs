@@ -49,6 +49,18 @@ where
     }
 }
 
+/// [`whole_number`] for an optional key (`null` is absent).
+pub(crate) fn optional_whole_number<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<u64> + FromStr,
+{
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        value => whole_number(value).map(Some).map_err(D::Error::custom),
+    }
+}
+
 /// `true`/`false`, also as a string (after `${VAR}` substitution).
 pub(crate) fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     match Value::deserialize(d)? {

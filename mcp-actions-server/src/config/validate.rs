@@ -3,10 +3,12 @@
 
 use mcp_actions::filter::ActionFilter;
 
+use super::access::{ExternalAccessConfig, ExternalAccessType, JWT_ALGORITHMS};
 use super::error::ConfigProblem;
 use super::model::{
     FilterConfig, ListenConfig, ListenTextError, RESERVED_SERVER_KEYS, Root, credentials_from,
 };
+use super::shapes::OneOrMany;
 
 /// The shortest static token accepted (Backstage's rule).
 pub(crate) const MIN_TOKEN_LENGTH: usize = 8;
@@ -71,23 +73,24 @@ fn external_access_types(tree: &serde_json::Value) -> Vec<ConfigProblem> {
     let mut problems = Vec::new();
     for (i, entry) in entries.into_iter().flatten().enumerate() {
         let key = format!("backend.auth.externalAccess[{i}]");
+        // Only when nothing else is wrong with the entry's keys (an `optionz` is named as an
+        // unknown key when the model is read).
+        let lacks_options = entry.as_object().is_some_and(|keys| {
+            keys.keys()
+                .all(|k| k == "type" || k == "accessRestrictions")
+        });
         match entry.get("type").and_then(serde_json::Value::as_str) {
-            // Only when nothing else is wrong with the entry's keys (an `optionz` is named as
-            // an unknown key when the model is read).
-            Some("static")
-                if entry.as_object().is_some_and(|keys| {
-                    keys.keys()
-                        .all(|k| k == "type" || k == "accessRestrictions")
-                }) =>
-            {
-                problems.push(ConfigProblem::new(
-                    format!("{key}.options"),
-                    "is missing; a static entry needs `options: { token: …, subject: … }`",
-                ))
-            }
-            Some(kind) if kind != "static" => problems.push(ConfigProblem::new(
+            Some("static") if lacks_options => problems.push(ConfigProblem::new(
+                format!("{key}.options"),
+                "is missing; a static entry needs `options: { token: …, subject: … }`",
+            )),
+            Some("jwks") if lacks_options => problems.push(ConfigProblem::new(
+                format!("{key}.options"),
+                "is missing; a jwks entry needs at least `options: { issuer: … }` (and `url` when the issuer publishes no discovery document)",
+            )),
+            Some(kind) if kind != "static" && kind != "jwks" => problems.push(ConfigProblem::new(
                 format!("{key}.type"),
-                format!("type `{kind}` is not supported yet; supported: `static`"),
+                format!("type `{kind}` is not supported; supported: `static`, `jwks`"),
             )),
             _ => {}
         }
@@ -118,6 +121,7 @@ pub(crate) fn check(root: &Root) -> Vec<ConfigProblem> {
         }
     }
     static_tokens(root, &mut problem);
+    jwks_entries(root, &mut problem);
     globs(
         "backend.actions.filter",
         &backend.actions.filter,
@@ -181,28 +185,213 @@ pub(crate) fn check(root: &Root) -> Vec<ConfigProblem> {
 fn static_tokens(root: &Root, problem: &mut impl FnMut(String, String)) {
     let entries = &root.backend.auth.external_access;
     for (i, entry) in entries.iter().enumerate() {
+        if entry.kind != ExternalAccessType::Static {
+            continue;
+        }
         let key = format!("backend.auth.externalAccess[{i}]");
         let options = &entry.options;
-        if let Err(error) = check_token_shape(options.token.expose()) {
-            problem(format!("{key}.options.token"), error.to_string());
+        misplaced_options(&key, entry, problem);
+        match &options.token {
+            None => problem(
+                format!("{key}.options.token"),
+                "is missing; a static entry needs `options: { token: …, subject: … }`".into(),
+            ),
+            Some(token) => {
+                if let Err(error) = check_token_shape(token.expose()) {
+                    problem(format!("{key}.options.token"), error.to_string());
+                }
+                if let Some(first) = entries[..i]
+                    .iter()
+                    .position(|e| e.options.token.as_ref() == Some(token))
+                {
+                    problem(
+                        format!("{key}.options.token"),
+                        format!(
+                            "the same token is already configured at `backend.auth.externalAccess[{first}]`; every static token must be unique"
+                        ),
+                    );
+                }
+            }
         }
-        if options.subject.trim().is_empty() || options.subject.chars().any(char::is_whitespace) {
-            problem(
+        match &options.subject {
+            None => problem(
                 format!("{key}.options.subject"),
-                "the subject must be non-empty and contain no spaces".into(),
-            );
+                "is missing; a static entry needs `options: { token: …, subject: … }`".into(),
+            ),
+            Some(subject)
+                if subject.trim().is_empty() || subject.chars().any(char::is_whitespace) =>
+            {
+                problem(
+                    format!("{key}.options.subject"),
+                    "the subject must be non-empty and contain no spaces".into(),
+                )
+            }
+            Some(_) => {}
         }
-        if let Some(first) = entries[..i]
-            .iter()
-            .position(|e| e.options.token == options.token)
+    }
+}
+
+/// The `type: jwks` entries: an issuer, URLs that are http(s) URLs, known asymmetric
+/// algorithms, and `mcpActions.auth`'s scope rules.
+fn jwks_entries(root: &Root, problem: &mut impl FnMut(String, String)) {
+    for (i, entry) in root.backend.auth.external_access.iter().enumerate() {
+        if entry.kind != ExternalAccessType::Jwks {
+            continue;
+        }
+        let key = format!("backend.auth.externalAccess[{i}].options");
+        let options = &entry.options;
+        misplaced_options(&format!("backend.auth.externalAccess[{i}]"), entry, problem);
+        match &options.issuer {
+            None => problem(
+                format!("{key}.issuer"),
+                "is missing; a jwks entry needs the `iss` of the tokens it accepts, e.g. `https://idp.example.com/realms/acme`".into(),
+            ),
+            Some(OneOrMany(issuers)) if issuers.is_empty() => {
+                problem(format!("{key}.issuer"), "must name at least one issuer".into())
+            }
+            Some(OneOrMany(issuers)) => {
+                for issuer in issuers {
+                    if let Err(message) = check_http_url(issuer) {
+                        problem(format!("{key}.issuer"), message);
+                    }
+                }
+            }
+        }
+        if let Some(url) = &options.url
+            && let Err(message) = check_http_url(url)
+        {
+            problem(format!("{key}.url"), message);
+        }
+        if let Some(OneOrMany(audiences)) = &options.audience
+            && (audiences.is_empty() || audiences.iter().any(|a| a.trim().is_empty()))
         {
             problem(
-                format!("{key}.options.token"),
-                format!(
-                    "the same token is already configured at `backend.auth.externalAccess[{first}]`; every static token must be unique"
-                ),
+                format!("{key}.audience"),
+                "must name at least one audience, none of them empty (leave `audience` out to accept tokens for this server's URL)".into(),
             );
         }
+        if let Some(OneOrMany(algorithms)) = &options.algorithm {
+            if algorithms.is_empty() {
+                problem(
+                    format!("{key}.algorithm"),
+                    "must name at least one algorithm".into(),
+                );
+            }
+            for algorithm in algorithms {
+                if !JWT_ALGORITHMS.contains(&algorithm.as_str()) {
+                    problem(
+                        format!("{key}.algorithm"),
+                        format!(
+                            "`{algorithm}` is not accepted; use one or more of {} (HMAC algorithms and `none` are never accepted with a JWKS)",
+                            JWT_ALGORITHMS.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        for (name, value) in [
+            ("subjectPrefix", &options.subject_prefix),
+            ("userClaim", &options.user_claim),
+        ] {
+            if value
+                .as_ref()
+                .is_some_and(|v| v.trim().is_empty() || v.contains(char::is_whitespace))
+            {
+                problem(
+                    format!("{key}.{name}"),
+                    "must be non-empty and contain no spaces".into(),
+                );
+            }
+        }
+    }
+    let auth = &root.mcp_actions.auth;
+    for (i, rule) in auth.action_scopes.iter().enumerate() {
+        if rule.scopes.0.is_empty() {
+            problem(
+                format!("mcpActions.auth.actionScopes[{i}].scopes"),
+                "must name at least one scope".into(),
+            );
+        }
+    }
+    if let Err(error) = auth.compile() {
+        problem(
+            format!("mcpActions.auth.actionScopes[{}].id", error.index),
+            format!(
+                "`{}` is not a valid glob: {}; globs match the action id `plugin:name`, e.g. `catalog:*`",
+                error.glob, error.reason
+            ),
+        );
+    }
+    for (list, scopes) in [("requiredScopes", &auth.required_scopes)]
+        .into_iter()
+        .chain(
+            auth.action_scopes
+                .iter()
+                .map(|rule| ("actionScopes", &rule.scopes.0)),
+        )
+    {
+        if scopes.iter().any(|s| {
+            s.is_empty() || s.contains(char::is_whitespace) || s.contains('"') || s.contains('\\')
+        }) {
+            problem(
+                format!("mcpActions.auth.{list}"),
+                "a scope must be non-empty, without spaces, quotes or backslashes (RFC 6749 scope tokens)".into(),
+            );
+        }
+    }
+}
+
+/// Options of one type of entry used in an entry of the other.
+fn misplaced_options(
+    key: &str,
+    entry: &ExternalAccessConfig,
+    problem: &mut impl FnMut(String, String),
+) {
+    let o = &entry.options;
+    let (present, kind): (Vec<&str>, &str) = match entry.kind {
+        ExternalAccessType::Static => (
+            [
+                ("url", o.url.is_some()),
+                ("issuer", o.issuer.is_some()),
+                ("audience", o.audience.is_some()),
+                ("algorithm", o.algorithm.is_some()),
+                ("subjectPrefix", o.subject_prefix.is_some()),
+                ("userClaim", o.user_claim.is_some()),
+                ("leewaySeconds", o.leeway_seconds.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, set)| set.then_some(name))
+            .collect(),
+            "jwks",
+        ),
+        _ => (
+            [
+                ("token", o.token.is_some()),
+                ("subject", o.subject.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(name, set)| set.then_some(name))
+            .collect(),
+            "static",
+        ),
+    };
+    for name in present {
+        problem(
+            format!("{key}.options.{name}"),
+            format!("`{name}` is an option of `type: {kind}` entries, not of this one"),
+        );
+    }
+}
+
+/// An absolute `http://` or `https://` URL with a host.
+fn check_http_url(url: &str) -> Result<(), String> {
+    match url.parse::<http::Uri>() {
+        Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => {
+            Ok(())
+        }
+        _ => Err(format!(
+            "`{url}` is not an absolute http(s) URL like `https://idp.example.com/realms/acme`"
+        )),
     }
 }
 

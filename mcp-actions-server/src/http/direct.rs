@@ -45,7 +45,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::body::content_type_is_json;
-use crate::mcp::ActionsHandler;
+use crate::mcp::{ActionsHandler, Seen};
 
 /// Whether requests of the revision `version` may be answered here: a revision rmcp knows and
 /// the handler supports, from before both the SEP-2243 standard headers (`Mcp-Method`,
@@ -83,9 +83,9 @@ impl Direct {
             return None;
         }
         let answer = match &revision {
-            Revision::Legacy => self.legacy(&request.method, request.params, credentials),
+            Revision::Legacy => self.legacy(&request.method, request.params, credentials, parts),
             Revision::Stateless(headers) => {
-                self.stateless(headers, &request.method, request.params, credentials)
+                self.stateless(headers, &request.method, request.params, credentials, parts)
             }
         }?
         .await;
@@ -138,13 +138,14 @@ impl Direct {
         method: &str,
         params: Option<Value>,
         credentials: &'a Credentials,
+        parts: &'a Parts,
     ) -> Option<BoxFuture<'a, Answer>> {
         let params = match params {
             None if method == "tools/list" => Map::new(),
             Some(Value::Object(params)) => params,
             _ => return None,
         };
-        self.dispatch(method, params, credentials, false)
+        self.dispatch(method, params, credentials, parts, false)
     }
 
     /// A 2026-07-28 request: the metadata that revision requires in `_meta` and nothing else
@@ -157,6 +158,7 @@ impl Direct {
         method: &str,
         params: Option<Value>,
         credentials: &'a Credentials,
+        parts: &'a Parts,
     ) -> Option<BoxFuture<'a, Answer>> {
         let Some(Value::Object(mut params)) = params else {
             return None;
@@ -189,7 +191,7 @@ impl Direct {
             let result = ServerResult::DiscoverResult(self.handler.discover_result());
             return Some(Box::pin(std::future::ready(Ok(result))));
         }
-        self.dispatch(method, params, credentials, true)
+        self.dispatch(method, params, credentials, parts, true)
     }
 
     /// `tools/list` (a `cursor` at most) or `tools/call` (a `name`, object `arguments` at
@@ -199,8 +201,16 @@ impl Direct {
         method: &str,
         mut params: Map<String, Value>,
         credentials: &'a Credentials,
+        parts: &'a Parts,
         hints: bool,
     ) -> Option<BoxFuture<'a, Answer>> {
+        let seen = || {
+            let version = parts
+                .headers
+                .get("mcp-protocol-version")
+                .and_then(|v| v.to_str().ok());
+            self.handler.seen(Some(parts), credentials, version)
+        };
         match method {
             "tools/list" => {
                 let cursor = match params.remove("cursor") {
@@ -211,9 +221,10 @@ impl Direct {
                 if !params.is_empty() {
                     return None;
                 }
+                let seen = seen();
                 Some(Box::pin(async move {
                     self.handler
-                        .list_for(credentials, cursor.as_deref(), hints)
+                        .list_for(credentials, cursor.as_deref(), hints, &seen)
                         .await
                         .map(ServerResult::ListToolsResult)
                 }))
@@ -235,6 +246,7 @@ impl Direct {
                     name,
                     arguments,
                     credentials.clone(),
+                    seen(),
                 )))
             }
             _ => None,
@@ -367,13 +379,14 @@ async fn call(
     name: String,
     arguments: Option<Value>,
     credentials: Credentials,
+    seen: Seen,
 ) -> Result<ServerResult, McpError> {
     let cancellation = handler.call_cancellation();
     let options = CallOptions::new(credentials).with_cancellation(cancellation.clone());
     let handler = handler.clone();
     FinishOnDrop {
         call: Some(Box::pin(async move {
-            handler.call(&name, arguments, options).await
+            handler.call(&name, arguments, options, seen).await
         })),
         cancellation,
     }

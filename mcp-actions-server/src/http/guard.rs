@@ -1,6 +1,8 @@
 //! The guard in front of every Streamable HTTP endpoint: the concurrency limit,
 //! authentication, the body limit, the Host check, then the direct path or rmcp.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -9,19 +11,22 @@ use std::task::{Context, Poll};
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::Request;
 use axum::response::Response;
+use http::request::Parts;
 use http::{HeaderValue, StatusCode, header};
 use http_body_util::Full;
-use mcp_actions::BoxFuture;
+use mcp_actions::{BoxFuture, Credentials};
 use rmcp::transport::streamable_http_server::StreamableHttpService;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use serde::Deserialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::Service;
 
 use super::body::{answer_early, content_type_is_json, invalid_message, json_rpc_error, read_body};
 use super::direct::Direct;
 use super::hosts::AllowedHosts;
-use crate::auth::Gate;
+use crate::auth::{Gate, actor, insufficient_scope};
 use crate::mcp::ActionsHandler;
+use crate::telemetry::{AuditEvent, Target, Telemetry};
 
 /// The `Retry-After` of a 503 sent when `mcpActions.limits.maxConcurrentRequests` requests are
 /// already in progress, in seconds.
@@ -103,6 +108,92 @@ pub(crate) struct Guards {
     pub(crate) gate: Gate,
     pub(crate) body_limit: usize,
     pub(crate) hosts: AllowedHosts,
+    pub(crate) scopes: ToolScopes,
+    pub(crate) telemetry: Telemetry,
+    /// The endpoint's server key (`default` for the default server), for audit events.
+    pub(crate) server: Arc<str>,
+}
+
+/// The OAuth scopes of `tools/call`: a JWT without the scopes of the tool it calls is answered
+/// 403 `insufficient_scope` naming them (so the client can step up and retry), before the
+/// request reaches the handler. Credentials without scopes (static tokens) are not checked.
+#[derive(Clone, Default)]
+pub(crate) struct ToolScopes {
+    /// `requiredScopes`.
+    required: Vec<String>,
+    /// Tool name → its `actionScopes` (only tools that need some).
+    tools: Arc<HashMap<String, Vec<String>>>,
+}
+
+impl ToolScopes {
+    pub(crate) fn new(required: Vec<String>, tools: HashMap<String, Vec<String>>) -> Self {
+        Self {
+            required,
+            tools: Arc::new(tools),
+        }
+    }
+
+    /// The 403 for a `tools/call` whose tool needs scopes the credentials lack.
+    fn check(&self, guards: &Guards, parts: &Parts, body: &[u8]) -> Option<Response> {
+        if self.tools.is_empty() {
+            return None;
+        }
+        let credentials = parts.extensions.get::<Credentials>()?;
+        credentials.scopes()?;
+        #[derive(Deserialize)]
+        struct Message<'a> {
+            #[serde(borrow)]
+            method: Cow<'a, str>,
+            params: Option<Params>,
+        }
+        #[derive(Deserialize)]
+        struct Params {
+            name: String,
+        }
+        let message: Message = serde_json::from_slice(body).ok()?;
+        if message.method != "tools/call" {
+            return None;
+        }
+        let name = message.params?.name;
+        let action_scopes = self.tools.get(&name)?;
+        let missing = credentials.missing_scopes(action_scopes);
+        if missing.is_empty() {
+            return None;
+        }
+        let mut needed = self.required.clone();
+        needed.extend(
+            action_scopes
+                .iter()
+                .filter(|s| !self.required.contains(s))
+                .cloned(),
+        );
+        tracing::info!(
+            outcome = "insufficient_scope",
+            tool = %name,
+            principal = %credentials.principal(),
+            missing = %missing.join(" "),
+            "refused a tools/call"
+        );
+        guards.telemetry.metrics.auth_failure("insufficient_scope");
+        guards.telemetry.audit(|| {
+            AuditEvent::new(
+                "mcp-actions.tool-execution",
+                actor(parts, Some(credentials)),
+                Target {
+                    tool: Some(name.clone()),
+                    action_id: None,
+                    server: guards.server.to_string(),
+                },
+            )
+            .failed("NotAllowedError")
+        });
+        Some(insufficient_scope(
+            guards.gate.challenge(),
+            &needed,
+            &missing,
+            Some(&name),
+        ))
+    }
 }
 
 struct Guarded {
@@ -131,17 +222,27 @@ impl Guarded {
     async fn serve(&self, request: Request) -> Response {
         let guards = &self.guards;
         let Some(permit) = guards.concurrency.try_acquire() else {
+            guards.telemetry.metrics.refused("concurrency_limit");
             return guards.concurrency.busy(request);
         };
+        let in_flight = InFlight::start(&guards.telemetry);
         let request = match authenticate(&guards.gate, request).await {
             Ok(request) => request,
             Err(unauthorized) => return unauthorized,
         };
         let (parts, bytes) = match read_body(guards.body_limit, request).await {
             Ok(read) => read,
-            Err(refused) => return refused,
+            Err(refused) => {
+                if refused.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    guards.telemetry.metrics.refused("body_limit");
+                }
+                return refused;
+            }
         };
         if let Err(refused) = guards.hosts.check(&parts.uri, &parts.headers) {
+            return refused;
+        }
+        if let Some(refused) = guards.scopes.check(guards, &parts, &bytes) {
             return refused;
         }
         let direct = match &self.direct {
@@ -168,6 +269,7 @@ impl Guarded {
             Body::new(PermitBody {
                 inner: body,
                 _permit: permit,
+                _in_flight: in_flight,
             })
         })
     }
@@ -188,10 +290,28 @@ impl Service<Request> for GuardedMcpService {
     }
 }
 
-/// A response body that holds a concurrency permit until it is done (or dropped).
+/// A response body that holds a concurrency permit, and counts as a request in flight, until it
+/// is done (or dropped).
 struct PermitBody {
     inner: Body,
     _permit: OwnedSemaphorePermit,
+    _in_flight: InFlight,
+}
+
+/// One request counted in `mcp_actions_requests_in_flight` until dropped.
+struct InFlight(Arc<crate::telemetry::Metrics>);
+
+impl InFlight {
+    fn start(telemetry: &Telemetry) -> Self {
+        telemetry.metrics.in_flight(1);
+        Self(Arc::clone(&telemetry.metrics))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight(-1);
+    }
 }
 
 impl HttpBody for PermitBody {

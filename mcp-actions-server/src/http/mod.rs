@@ -2,18 +2,20 @@
 //!
 //! | file | what it owns |
 //! |---|---|
-//! | `guard.rs` | the one service in front of each Streamable HTTP endpoint: concurrency limit, authentication, body limit, Host check, then the direct path or rmcp |
+//! | `guard.rs` | the one service in front of each Streamable HTTP endpoint: concurrency limit, authentication, body limit, Host check, the OAuth scopes of `tools/call`, then the direct path or rmcp |
 //! | `direct.rs` | the direct path: plain stateless `tools/call`, `tools/list` and `server/discover` answered without rmcp's per-request service, on 2025-11-25 and 2026-07-28 |
 //! | `body.rs` | body limit, early answers that keep keep-alive connections usable, JSON-RPC errors for bodies that are not JSON-RPC |
 //! | `hosts.rs` | the DNS-rebinding guard: one decision for every transport |
+//! | `health.rs` | `/healthz` and `/readyz` (503 while draining) |
 
 pub(crate) mod body;
 mod direct;
 mod guard;
+pub(crate) mod health;
 pub(crate) mod hosts;
 
 pub(crate) use direct::Direct;
 #[cfg(feature = "sse")]
 pub(crate) use guard::require_auth;
-pub(crate) use guard::{ConcurrencyLimit, GuardedMcpService, Guards};
+pub(crate) use guard::{ConcurrencyLimit, GuardedMcpService, Guards, ToolScopes};
 pub(crate) use hosts::AllowedHosts;

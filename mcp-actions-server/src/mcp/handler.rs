@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use mcp_actions::{
     ActionError, BoxFuture, CallError, CallOptions, Credentials, Dispatcher, Progress,
@@ -31,7 +32,11 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::list::{self, Listing};
+use super::observe::{Ended, Observer, Seen};
 use super::tools::{ToolNames, tool_named};
+
+/// JSON-RPC's "invalid params" code, which an unknown tool is answered with.
+const INVALID_PARAMS: i32 = -32602;
 
 /// How the server presents itself to clients (`serverInfo`, `instructions`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +77,8 @@ struct Inner {
     info: ServerConfig,
     /// Cancels every call in progress (the server's shutdown, once its grace period is over).
     calls: CancellationToken,
+    /// Where operations are recorded (metrics, audit); none in a bare handler.
+    observer: Option<Observer>,
 }
 
 impl std::fmt::Debug for ActionsHandler {
@@ -117,7 +124,30 @@ impl ActionsHandler {
                 param_headers: OnceLock::new(),
                 info,
                 calls: CancellationToken::new(),
+                observer: None,
             }),
+        }
+    }
+
+    /// Records every `tools/call` and `tools/list` with `observer`.
+    pub(crate) fn observed_by(mut self, observer: Observer) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.observer = Some(observer),
+            None => unreachable!("observed_by is called before the handler is shared"),
+        }
+        self
+    }
+
+    /// What is known of a request besides its message, for the observer.
+    pub(crate) fn seen(
+        &self,
+        parts: Option<&http::request::Parts>,
+        credentials: &Credentials,
+        version: Option<&str>,
+    ) -> Seen {
+        match &self.inner.observer {
+            Some(observer) => observer.seen(parts, credentials, version),
+            None => Seen::default(),
         }
     }
 
@@ -155,6 +185,21 @@ impl ActionsHandler {
     /// Every tool, unfiltered, in registry order (rmcp's `Tool`).
     pub fn all_tools(&self) -> &[Tool] {
         &self.inner.tools
+    }
+
+    /// Tool name → the OAuth scopes calling it needs by `mcpActions.auth.actionScopes`, for
+    /// the tools that need some.
+    pub(crate) fn tool_scopes(&self) -> HashMap<String, Vec<String>> {
+        let inner = &self.inner;
+        inner
+            .tools
+            .iter()
+            .zip(&inner.actions)
+            .filter_map(|(tool, action)| {
+                let scopes = inner.dispatcher.required_scopes(action);
+                (!scopes.is_empty()).then(|| (tool.name.to_string(), scopes.to_vec()))
+            })
+            .collect()
     }
 
     /// The server's name as clients see it (`serverInfo.name`).
@@ -216,12 +261,19 @@ impl ActionsHandler {
         credentials: &Credentials,
         cursor: Option<&str>,
         hints: bool,
+        seen: &Seen,
     ) -> Result<ListToolsResult, McpError> {
+        let started = Instant::now();
         let visible = self.visible_positions(credentials).await;
-        let (page, next) = self
-            .inner
-            .listing
-            .page(&self.inner.tools, &visible, cursor)?;
+        let (page, next) = match self.inner.listing.page(&self.inner.tools, &visible, cursor) {
+            Ok(page) => page,
+            Err(error) => {
+                if let Some(observer) = &self.inner.observer {
+                    observer.list(seen, Err(error.code.0), started);
+                }
+                return Err(error);
+            }
+        };
         tracing::debug!(
             principal = %credentials.principal(),
             visible = visible.len(),
@@ -229,10 +281,13 @@ impl ActionsHandler {
             page = ?page,
             "tools/list"
         );
-        let tools = visible[page]
+        let tools: Vec<Tool> = visible[page]
             .iter()
             .map(|&position| self.inner.tools[position].clone())
             .collect();
+        if let Some(observer) = &self.inner.observer {
+            observer.list(seen, Ok(tools.len()), started);
+        }
         Ok(list::result(tools, next, hints))
     }
 
@@ -244,9 +299,19 @@ impl ActionsHandler {
         name: &str,
         arguments: Option<Value>,
         options: CallOptions,
+        seen: Seen,
     ) -> Result<CallToolResult, McpError> {
+        let started = Instant::now();
+        let observer = self.inner.observer.as_ref();
+        let audited = observer.and_then(|o| o.arguments(arguments.as_ref()));
+        let ended = |id: Option<&str>, ended: Ended<'_>| {
+            if let Some(observer) = observer {
+                observer.call(seen, name, id, ended, started, audited);
+            }
+        };
         let Some(action) = self.action(name) else {
             tracing::debug!(tool = name, "tools/call of an unknown tool");
+            ended(None, Ended::Protocol(INVALID_PARAMS, "NotFoundError"));
             return Err(unknown_tool(name));
         };
         match self
@@ -255,9 +320,23 @@ impl ActionsHandler {
             .call_visible(action, arguments, options)
             .await
         {
-            Ok(output) => Ok(CallToolResult::structured(output)),
-            Err(CallError::Hidden(_)) => Err(unknown_tool(name)),
-            Err(error) => Ok(error_result(&error.into_action_error())),
+            Ok(output) => {
+                ended(Some(action.id()), Ended::Output);
+                Ok(CallToolResult::structured(output))
+            }
+            Err(CallError::Hidden(_)) => {
+                // Audited under the tool's name only: the caller may not see the action.
+                ended(None, Ended::Protocol(INVALID_PARAMS, "NotFoundError"));
+                Err(unknown_tool(name))
+            }
+            Err(error) => {
+                let error = error.into_action_error();
+                ended(
+                    Some(action.id()),
+                    Ended::ToolError(error.name(), error.reference()),
+                );
+                Ok(error_result(&error))
+            }
         }
     }
 }
@@ -347,8 +426,14 @@ impl ServerHandler for ActionsHandler {
     ) -> Result<ListToolsResult, McpError> {
         let credentials = credentials_of(&ctx)?;
         let cursor = request.as_ref().and_then(|r| r.cursor.as_deref());
-        let hints = list::has_cache_hints(ctx.protocol_version().as_ref());
-        self.list_for(&credentials, cursor, hints).await
+        let version = ctx.protocol_version();
+        let hints = list::has_cache_hints(version.as_ref());
+        let seen = self.seen(
+            ctx.extensions.get::<http::request::Parts>(),
+            &credentials,
+            version.as_ref().map(|v| v.as_str()),
+        );
+        self.list_for(&credentials, cursor, hints, &seen).await
     }
 
     async fn call_tool(
@@ -357,6 +442,12 @@ impl ServerHandler for ActionsHandler {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let credentials = credentials_of(&ctx)?;
+        let version = ctx.protocol_version();
+        let seen = self.seen(
+            ctx.extensions.get::<http::request::Parts>(),
+            &credentials,
+            version.as_ref().map(|v| v.as_str()),
+        );
         // Cancelled by the client (a disconnect, `notifications/cancelled`) or by the server's
         // shutdown.
         let cancellation = self.call_cancellation();
@@ -368,7 +459,7 @@ impl ServerHandler for ActionsHandler {
             }));
         }
         let arguments = request.arguments.map(Value::Object);
-        let call = self.call(&request.name, arguments, options);
+        let call = self.call(&request.name, arguments, options, seen);
         tokio::pin!(call);
         let result = tokio::select! {
             biased;

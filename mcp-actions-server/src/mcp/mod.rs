@@ -6,9 +6,11 @@
 //! | `list.rs` | `tools/list`: the order, pages and cursors (`mcpActions.listPageSize`), 2026-07-28 caching hints |
 //! | `tools.rs` | tool names (computed once for every linked action, checked for the served ones) and tool descriptions |
 //! | `output.rs` | every output checked against its action's output schema |
+//! | `observe.rs` | each `tools/call` and `tools/list` as a metric sample and an audit event |
 
 mod handler;
 mod list;
+mod observe;
 mod output;
 mod tools;
 
@@ -16,6 +18,7 @@ pub use handler::ActionsHandler;
 pub(crate) use handler::ServerIdentity;
 #[cfg(test)]
 pub(crate) use list::LIST_TTL_MS;
+pub(crate) use observe::{Observer, Seen};
 pub(crate) use output::OutputSchemas;
 pub(crate) use tools::ToolNames;
 pub use tools::{ToolNameProblem, ToolNaming};

@@ -14,7 +14,9 @@ use super::{ActionsServer, Endpoint, MCP_PATH};
 use crate::auth::{Authenticator, StaticTokenAuthenticator, default_token, generate_token};
 use crate::config::Config;
 use crate::http::ConcurrencyLimit;
-use crate::mcp::{ActionsHandler, OutputSchemas, ServerIdentity, ToolNames, ToolNaming};
+use crate::http::health::Readiness;
+use crate::mcp::{ActionsHandler, Observer, OutputSchemas, ServerIdentity, ToolNames, ToolNaming};
+use crate::telemetry::{Audit, Telemetry};
 
 /// Builds an [`ActionsServer`].
 ///
@@ -41,6 +43,8 @@ pub struct ActionsServerBuilder {
     services: Services,
     policy: Option<Arc<dyn PermissionPolicy>>,
     authenticator: Option<Arc<dyn Authenticator>>,
+    #[cfg(feature = "jwt")]
+    jwt: Option<Arc<crate::auth::JwtAuthenticator>>,
     version: String,
     default_name: Option<String>,
     direct_dispatch: bool,
@@ -67,6 +71,8 @@ impl ActionsServerBuilder {
             services: Services::new(),
             policy: None,
             authenticator: None,
+            #[cfg(feature = "jwt")]
+            jwt: None,
             version: env!("CARGO_PKG_VERSION").to_owned(),
             default_name: None,
             direct_dispatch: true,
@@ -152,6 +158,17 @@ impl ActionsServerBuilder {
         self
     }
 
+    /// Accepts the JWTs of `jwt`'s issuers, next to the static tokens of
+    /// `backend.auth.externalAccess` (it replaces the config's `type: jwks` entries). Unlike an
+    /// [`authenticator`](Self::authenticator), the server knows it: the protected-resource
+    /// metadata names its issuers as the authorization servers (unless
+    /// `mcpActions.authorizationServers` is set), and `config check` fetches their keys.
+    #[cfg(feature = "jwt")]
+    pub fn jwt_authenticator(mut self, jwt: crate::auth::JwtAuthenticator) -> Self {
+        self.jwt = Some(Arc::new(jwt));
+        self
+    }
+
     /// The server name reported in `serverInfo` when the config does not set `mcpActions.name`
     /// (without either: `mcp-actions`). [`run!`](crate::run!) passes the binary's package name.
     pub fn default_name(mut self, name: impl Into<String>) -> Self {
@@ -217,10 +234,26 @@ impl ActionsServerBuilder {
             BuildError::Actions(problems.into_iter().map(StartupProblem::ToolName).collect())
         })?;
 
-        let (authenticator, generated_token) = match self.authenticator {
-            Some(authenticator) => (authenticator, None),
+        let (authenticator, generated_token, jwt) = match self.authenticator {
+            Some(authenticator) => (authenticator, None, None),
+            #[cfg(feature = "jwt")]
+            None if self.jwt.is_some() => {
+                let jwt = self.jwt.clone().expect("checked");
+                let static_tokens = StaticTokenAuthenticator::from_config(
+                    &self.config.backend().auth.external_access,
+                );
+                let authenticator: Arc<dyn Authenticator> = Arc::new(crate::auth::ExternalAccess {
+                    static_tokens,
+                    jwt: Arc::clone(&jwt),
+                });
+                (authenticator, None, Some(jwt))
+            }
             None => default_authenticator(&self.config)?,
         };
+        #[cfg(not(feature = "jwt"))]
+        let _: Option<()> = jwt;
+        // Validated with the rest of the configuration.
+        let scope_rules = mcp.auth.compile().unwrap_or_default();
 
         let services = Arc::new(self.services);
         let policy = self
@@ -231,15 +264,24 @@ impl ActionsServerBuilder {
         // For the served actions, each compiled at its first use; shared by every endpoint.
         let output_schemas: Arc<dyn OutputCheck> = Arc::new(OutputSchemas::new(&plan.served));
         let page_size = NonZeroUsize::new(self.list_page_size.unwrap_or(mcp.list_page_size));
-        let handler = |registry: Registry, identity: ServerIdentity| {
+        let audit = Audit::from_config(&mcp.audit).map_err(|error| {
+            BuildError::Config(crate::ConfigError::invalid(
+                "mcpActions.audit.file",
+                format!("cannot open the audit file: {error}"),
+            ))
+        })?;
+        let telemetry = Telemetry::new(audit);
+        let handler = |registry: Registry, identity: ServerIdentity, key: &str| {
             let dispatcher = Dispatcher::new(registry)
                 .with_services(Arc::clone(&services))
                 .with_policy(Arc::clone(&policy))
                 .with_timeout(mcp.limits.action_timeout())
-                .with_output_check(Arc::clone(&output_schemas));
+                .with_output_check(Arc::clone(&output_schemas))
+                .with_scope_rules(&scope_rules);
             ActionsHandler::new(dispatcher, identity, &names)
                 .cancel_calls_with(calls.clone())
                 .page_tools_by(page_size)
+                .observed_by(Observer::new(telemetry.clone(), key))
         };
         let identity = |name: &str, description: &Option<String>, instructions: &Option<String>| {
             ServerIdentity {
@@ -259,6 +301,7 @@ impl ActionsServerBuilder {
             handler: handler(
                 plan.served.clone(),
                 identity(name, &mcp.description, &mcp.instructions),
+                "default",
             ),
         }];
         for (key, actions, _) in &plan.servers {
@@ -269,6 +312,7 @@ impl ActionsServerBuilder {
                 handler: handler(
                     actions.clone(),
                     identity(&server.name, &server.description, &server.instructions),
+                    key,
                 ),
             });
         }
@@ -277,6 +321,10 @@ impl ActionsServerBuilder {
             tracing::warn!(target: WARNINGS_TARGET, "{warning}");
         }
         let concurrency = ConcurrencyLimit::new(mcp.limits.max_concurrent_requests);
+        #[cfg(feature = "jwt")]
+        if let Some(jwt) = &jwt {
+            jwt.count_fetches_in(Arc::clone(&telemetry.metrics));
+        }
         Ok(ActionsServer {
             endpoints,
             exposure,
@@ -285,25 +333,43 @@ impl ActionsServerBuilder {
             config: self.config,
             authenticator,
             generated_token,
+            #[cfg(feature = "jwt")]
+            jwt,
             calls,
             sse_shutdown: CancellationToken::new(),
             shutdown: CancellationToken::new(),
             direct_dispatch: self.direct_dispatch,
+            telemetry,
+            readiness: Readiness::new(),
         })
     }
 }
 
-/// The static tokens of `backend.auth.externalAccess`; without any, the token in `MCP_TOKEN`,
-/// or one generated for this run (returned too, so that it can be shown).
-fn default_authenticator(
-    config: &Config,
-) -> Result<(Arc<dyn Authenticator>, Option<crate::config::Secret>), BuildError> {
-    let entries = &config.backend().auth.external_access;
-    if !entries.is_empty() {
-        return Ok((
-            Arc::new(StaticTokenAuthenticator::from_config(entries)),
-            None,
-        ));
+/// What authenticates without a custom authenticator.
+#[cfg(feature = "jwt")]
+type Defaults = (
+    Arc<dyn Authenticator>,
+    Option<crate::config::Secret>,
+    Option<Arc<crate::auth::JwtAuthenticator>>,
+);
+#[cfg(not(feature = "jwt"))]
+type Defaults = (
+    Arc<dyn Authenticator>,
+    Option<crate::config::Secret>,
+    Option<()>,
+);
+
+/// `backend.auth.externalAccess`: its static tokens and, for `type: jwks` entries, a JWT
+/// verifier (returned too: the server tells it its URLs). Without any entry, the token in
+/// `MCP_TOKEN`, or one generated for this run (returned too, so that it can be shown).
+fn default_authenticator(config: &Config) -> Result<Defaults, BuildError> {
+    let auth = &config.backend().auth;
+    if !auth.external_access.is_empty() {
+        let static_tokens = StaticTokenAuthenticator::from_config(&auth.external_access);
+        if auth.jwks_entries().next().is_none() {
+            return Ok((Arc::new(static_tokens), None, None));
+        }
+        return jwt_authenticator(config, static_tokens);
     }
     let (token, generated) = match default_token(config)? {
         Some(token) => (token, None),
@@ -314,7 +380,47 @@ fn default_authenticator(
     };
     let authenticator =
         StaticTokenAuthenticator::new().with_token(token, Credentials::service("mcp-clients"));
-    Ok((Arc::new(authenticator), generated))
+    Ok((Arc::new(authenticator), generated, None))
+}
+
+#[cfg(feature = "jwt")]
+fn jwt_authenticator(
+    config: &Config,
+    static_tokens: StaticTokenAuthenticator,
+) -> Result<Defaults, BuildError> {
+    use crate::auth::{ExternalAccess, JwtAuthenticator, JwtIssuer};
+    let issuers = config
+        .backend()
+        .auth
+        .jwks_entries()
+        .map(JwtIssuer::from_config);
+    let jwt = JwtAuthenticator::for_this_server(issuers).map_err(|error| {
+        BuildError::Config(crate::ConfigError::invalid(
+            "backend.auth.externalAccess",
+            error.to_string(),
+        ))
+    })?;
+    let jwt = Arc::new(jwt);
+    let authenticator = ExternalAccess {
+        static_tokens,
+        jwt: Arc::clone(&jwt),
+    };
+    Ok((Arc::new(authenticator), None, Some(jwt)))
+}
+
+#[cfg(not(feature = "jwt"))]
+fn jwt_authenticator(config: &Config, _: StaticTokenAuthenticator) -> Result<Defaults, BuildError> {
+    let index = config
+        .backend()
+        .auth
+        .external_access
+        .iter()
+        .position(|e| e.kind == crate::config::ExternalAccessType::Jwks)
+        .unwrap_or_default();
+    Err(BuildError::Config(crate::ConfigError::invalid(
+        format!("backend.auth.externalAccess[{index}].type"),
+        "`jwks` needs the `jwt` feature of mcp-actions-server, which this binary was built without",
+    )))
 }
 
 fn registry_problems(error: RegistryError) -> BuildError {

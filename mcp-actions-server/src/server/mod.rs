@@ -29,7 +29,9 @@ pub use exposure::{ActionExposure, WARNINGS_TARGET};
 use crate::auth::Authenticator;
 use crate::config::{Config, Secret};
 use crate::http::ConcurrencyLimit;
+use crate::http::health::Readiness;
 use crate::mcp::ActionsHandler;
+use crate::telemetry::Telemetry;
 
 /// The path of the MCP endpoint.
 pub const MCP_PATH: &str = "/api/mcp-actions/v1";
@@ -91,6 +93,10 @@ pub struct ActionsServer {
     config: Config,
     authenticator: Arc<dyn Authenticator>,
     generated_token: Option<Secret>,
+    /// The JWT verifier of `type: jwks` entries, if any: it learns this server's URLs (the
+    /// default audience) when the router is built.
+    #[cfg(feature = "jwt")]
+    jwt: Option<Arc<crate::auth::JwtAuthenticator>>,
     /// Cancels the calls in progress (in-band `ServiceUnavailableError`): at shutdown, once
     /// the grace period is over.
     calls: CancellationToken,
@@ -100,6 +106,10 @@ pub struct ActionsServer {
     shutdown: CancellationToken,
     /// See [`ActionsServerBuilder::direct_dispatch`].
     direct_dispatch: bool,
+    /// Metrics and the audit sink.
+    telemetry: Telemetry,
+    /// `/readyz`: 503 once shutdown begins.
+    readiness: Readiness,
 }
 
 impl std::fmt::Debug for ActionsServer {
@@ -158,6 +168,37 @@ impl ActionsServer {
     /// The authenticator of the HTTP endpoints.
     pub fn authenticator(&self) -> &Arc<dyn Authenticator> {
         &self.authenticator
+    }
+
+    /// The JWT verifier of the configuration's `type: jwks` entries, if it has any.
+    #[cfg(feature = "jwt")]
+    pub fn jwt_authenticator(&self) -> Option<&Arc<crate::auth::JwtAuthenticator>> {
+        self.jwt.as_ref()
+    }
+
+    /// The authorization servers named in the protected-resource metadata:
+    /// `mcpActions.authorizationServers`, or the issuers of the `type: jwks` entries.
+    pub fn authorization_servers(&self) -> Vec<String> {
+        let configured = &self.config.mcp_actions().authorization_servers;
+        #[cfg(feature = "jwt")]
+        if configured.is_empty()
+            && let Some(jwt) = &self.jwt
+        {
+            return jwt.authorization_servers();
+        }
+        configured.clone()
+    }
+
+    /// Every endpoint's URL under `base_url`: the resources (RFC 8707) JWTs must be for when a
+    /// `type: jwks` entry names no `audience`. Also starts fetching the issuers' keys.
+    pub(crate) fn accept_tokens_for(&self, base_url: &str) {
+        #[cfg(feature = "jwt")]
+        if let Some(jwt) = &self.jwt {
+            jwt.set_resource_urls(self.endpoints.iter().map(|e| e.url(base_url)).collect());
+            jwt.prefetch();
+        }
+        #[cfg(not(feature = "jwt"))]
+        let _ = base_url;
     }
 
     /// The token generated for this run, when neither `backend.auth.externalAccess` nor

@@ -11,7 +11,8 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use super::{ActionsServer, Endpoint};
 use crate::auth::Gate;
 use crate::auth::metadata::{self, ProtectedResourceMetadata};
-use crate::http::{AllowedHosts, Direct, GuardedMcpService, Guards};
+use crate::http::health;
+use crate::http::{AllowedHosts, Direct, GuardedMcpService, Guards, ToolScopes};
 #[cfg(feature = "sse")]
 use crate::transport::{SseEndpoint, SseOptions};
 
@@ -22,11 +23,11 @@ impl ActionsServer {
     /// Merge it into your own axum app, or serve it with [`ActionsServer::serve`].
     pub fn router(&self, base_url: &str) -> Router {
         let base_url = base_url.trim_end_matches('/');
-        self.endpoints
-            .iter()
-            .fold(Router::new(), |router, endpoint| {
-                router.merge(self.endpoint_router(endpoint, base_url))
-            })
+        self.accept_tokens_for(base_url);
+        self.endpoints.iter().fold(
+            health::router(self.readiness.clone()),
+            |router, endpoint| router.merge(self.endpoint_router(endpoint, base_url)),
+        )
     }
 
     /// The routes of one endpoint: its MCP transports, and its protected-resource metadata
@@ -52,7 +53,18 @@ impl ActionsServer {
             Arc::new(NeverSessionManager::default()),
             http_config,
         );
-        let gate = Gate::new(Arc::clone(&self.authenticator), challenge.clone());
+        let auth = &mcp.auth;
+        let server_key = endpoint.key().unwrap_or("default");
+        let gate = Gate::new(Arc::clone(&self.authenticator), challenge.clone())
+            .with_required_scopes(&auth.required_scopes)
+            .with_telemetry(self.telemetry.clone(), server_key);
+        let tool_scopes = endpoint.handler.tool_scopes();
+        let mut scopes_supported = auth.required_scopes.clone();
+        for scope in tool_scopes.values().flatten() {
+            if !scopes_supported.contains(scope) {
+                scopes_supported.push(scope.clone());
+            }
+        }
         // Streamable HTTP behind the concurrency limit (503), authentication (401), the body
         // limit and JSON-RPC errors for bodies that are not one JSON-RPC message, and the Host
         // check. Only this route: an unknown path (e.g. an unknown server key) stays a 404,
@@ -65,13 +77,17 @@ impl ActionsServer {
             gate: gate.clone(),
             body_limit: limit,
             hosts: AllowedHosts::new(&allowed_hosts),
+            scopes: ToolScopes::new(auth.required_scopes.clone(), tool_scopes),
+            telemetry: self.telemetry.clone(),
+            server: server_key.into(),
         };
         let guarded = GuardedMcpService::new(guards, direct, service);
         let streamable = Router::new().route_service(&endpoint.path, guarded);
         let metadata = ProtectedResourceMetadata::new(
             base_url,
             &endpoint.path,
-            mcp.authorization_servers.clone(),
+            self.authorization_servers(),
+            scopes_supported,
             Some(endpoint.name().to_owned()),
         );
         let router = streamable.merge(metadata::router(&endpoint.path, metadata));
@@ -97,6 +113,7 @@ impl ActionsServer {
             Arc::clone(&self.authenticator),
         )
         .challenge(challenge)
+        .required_scopes(&mcp.auth.required_scopes)
         .options(
             SseOptions::from_config(&mcp.sse)
                 .with_max_request_body_bytes(mcp.limits.max_request_body_bytes)

@@ -2,6 +2,10 @@
 
 use std::future::Future;
 
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
 use axum::serve::ListenerExt;
 use mcp_actions::BoxFuture;
 use tokio::net::TcpListener;
@@ -9,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::router::not_found;
 use super::{ActionsServer, ServeError};
+use crate::http::health;
 
 /// At shutdown, how long the calls cancelled at the end of the grace period have to send their
 /// (in-band) answers before every connection is cut.
@@ -88,12 +93,17 @@ impl ActionsServer {
                 tracing::debug!(%error, "could not set TCP_NODELAY");
             }
         });
+        let admin = self.serve_admin(shutdown.clone()).await?;
+        let audit = self.telemetry.audit.clone();
+        let readiness = self.readiness.clone();
         let grace = self.config.mcp_actions().limits.shutdown_grace();
         let stopping = CancellationToken::new();
-        let serving = axum::serve(listener, router).with_graceful_shutdown({
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let serving = axum::serve(listener, service).with_graceful_shutdown({
             let stopping = stopping.clone();
             async move {
                 signal.await;
+                readiness.draining();
                 tracing::info!(
                     grace_seconds = grace.as_secs(),
                     "shutting down: no new connections; requests in progress may finish"
@@ -130,6 +140,60 @@ impl ActionsServer {
         calls.cancel();
         sse_shutdown.cancel();
         shutdown.cancel();
+        if let Some(admin) = admin {
+            let _ = admin.await;
+        }
+        if let Some(audit) = audit {
+            audit.flush();
+        }
         Ok(())
+    }
+
+    /// The admin listener's routes: `/metrics` (Prometheus text), `/healthz`, `/readyz`.
+    /// Anyone who can reach it may call them: keep it on an internal interface
+    /// (`mcpActions.admin.listen`).
+    pub fn admin_router(&self) -> Router {
+        let metrics = Arc::clone(&self.telemetry.metrics);
+        health::router(self.readiness.clone()).route(
+            "/metrics",
+            get(move || {
+                let text = metrics.encode();
+                async move {
+                    (
+                        [(
+                            http::header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        text,
+                    )
+                }
+            }),
+        )
+    }
+
+    /// Serves the admin listener, when `mcpActions.admin.listen` is set, until `until`.
+    async fn serve_admin(
+        &self,
+        until: CancellationToken,
+    ) -> Result<Option<tokio::task::JoinHandle<()>>, ServeError> {
+        let Some(listen) = &self.config.mcp_actions().admin.listen else {
+            return Ok(None);
+        };
+        let address = listen.address();
+        let listener = TcpListener::bind(&address)
+            .await
+            .map_err(|source| ServeError::Bind { address, source })?;
+        tracing::info!(
+            address = %listener.local_addr()?,
+            "serving /metrics, /healthz and /readyz on the admin listener"
+        );
+        let router = self.admin_router();
+        Ok(Some(tokio::spawn(async move {
+            let serving = axum::serve(listener, router)
+                .with_graceful_shutdown(async move { until.cancelled().await });
+            if let Err(error) = serving.await {
+                tracing::warn!(%error, "the admin listener failed");
+            }
+        })))
     }
 }

@@ -175,6 +175,8 @@ pub struct SseEndpoint {
     handler: ActionsHandler,
     authenticator: Arc<dyn Authenticator>,
     challenge: String,
+    /// `mcpActions.auth.requiredScopes`.
+    required_scopes: Vec<String>,
     options: SseOptions,
     shutdown: CancellationToken,
     sessions: Arc<Sessions>,
@@ -204,6 +206,7 @@ impl SseEndpoint {
             handler,
             authenticator,
             challenge: "Bearer".to_owned(),
+            required_scopes: Vec::new(),
             options: SseOptions::default(),
             shutdown: CancellationToken::new(),
             sessions: Arc::default(),
@@ -214,6 +217,13 @@ impl SseEndpoint {
     /// the Streamable HTTP endpoint's).
     pub fn challenge(mut self, www_authenticate: impl Into<String>) -> Self {
         self.challenge = www_authenticate.into();
+        self
+    }
+
+    /// Requires these OAuth scopes of every JWT (`mcpActions.auth.requiredScopes`): a token
+    /// without them is answered 403 `insufficient_scope`, and the 401 challenge names them.
+    pub fn required_scopes(mut self, scopes: &[String]) -> Self {
+        self.required_scopes = scopes.to_vec();
         self
     }
 
@@ -254,7 +264,8 @@ impl SseEndpoint {
             shutdown: self.shutdown.clone(),
             sessions: Arc::clone(&self.sessions),
         });
-        let gate = Gate::new(Arc::clone(&self.authenticator), self.challenge.clone());
+        let gate = Gate::new(Arc::clone(&self.authenticator), self.challenge.clone())
+            .with_required_scopes(&self.required_scopes);
         let successor = HeaderValue::from_str(&format!(
             "<{DEPRECATION_INFO_URL}>; rel=\"deprecation\"; type=\"text/html\", <{}>; rel=\"successor-version\"",
             if self.base_path.is_empty() { "/" } else { &self.base_path }

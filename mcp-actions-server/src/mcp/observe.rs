@@ -1,0 +1,159 @@
+//! Each `tools/call` and `tools/list` as operators see it: a sample of
+//! `mcp.server.operation.duration` and an audit event (`mcp-actions.tool-execution`,
+//! `mcp-actions.tool-discovery`), on the direct path and through rmcp alike.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::request::Parts;
+use mcp_actions::Credentials;
+use serde_json::Value;
+
+use crate::auth::actor;
+use crate::telemetry::audit::redacted;
+use crate::telemetry::metrics::OperationLabels;
+use crate::telemetry::{Actor, AuditEvent, Target, Telemetry};
+
+/// Where an endpoint's operations are recorded.
+#[derive(Clone, Debug)]
+pub(crate) struct Observer {
+    telemetry: Telemetry,
+    /// The server key: `default`, or a named server's.
+    server: Arc<str>,
+}
+
+/// What is known of a request besides its message: its revision and, when auditing, who sent
+/// it.
+#[derive(Debug, Default)]
+pub(crate) struct Seen {
+    version: String,
+    actor: Option<Actor>,
+}
+
+/// How a call ended.
+pub(crate) enum Ended<'a> {
+    /// The action's output.
+    Output,
+    /// An in-band error (`isError: true`): its name and reference id.
+    ToolError(&'static str, Option<&'a str>),
+    /// A JSON-RPC error: its code and the error name its message reads.
+    Protocol(i32, &'static str),
+}
+
+impl Observer {
+    pub(crate) fn new(telemetry: Telemetry, server: &str) -> Self {
+        Self {
+            telemetry,
+            server: server.into(),
+        }
+    }
+
+    /// What is known of a request from its HTTP head (`None` over stdio) and revision.
+    pub(crate) fn seen(
+        &self,
+        parts: Option<&Parts>,
+        credentials: &Credentials,
+        version: Option<&str>,
+    ) -> Seen {
+        let audited = self.telemetry.audit.is_some();
+        Seen {
+            version: version.unwrap_or_default().to_owned(),
+            actor: audited.then(|| match parts {
+                Some(parts) => actor(parts, Some(credentials)),
+                None => Actor {
+                    principal: Some(credentials.principal().to_string()),
+                    authentication: "stdio",
+                    ..Actor::default()
+                },
+            }),
+        }
+    }
+
+    /// The arguments as the audit records them: `None` unless `mcpActions.audit.arguments`.
+    pub(crate) fn arguments(&self, arguments: Option<&Value>) -> Option<Value> {
+        let audit = self.telemetry.audit.as_ref()?;
+        audit
+            .records_arguments()
+            .then(|| arguments.map(redacted).unwrap_or(Value::Null))
+    }
+
+    /// A `tools/call` of `tool` (action `action_id`, when found) that `ended` after `started`.
+    pub(crate) fn call(
+        &self,
+        seen: Seen,
+        tool: &str,
+        action_id: Option<&str>,
+        ended: Ended<'_>,
+        started: Instant,
+        arguments: Option<Value>,
+    ) {
+        let elapsed = started.elapsed();
+        let (error_type, error, reference) = match ended {
+            Ended::Output => (String::new(), None, None),
+            Ended::ToolError(name, reference) => ("tool_error".to_owned(), Some(name), reference),
+            Ended::Protocol(code, name) => (code.to_string(), Some(name), None),
+        };
+        self.telemetry.metrics.operation(
+            OperationLabels {
+                mcp_method_name: "tools/call".to_owned(),
+                gen_ai_tool_name: tool.to_owned(),
+                error_type,
+                mcp_protocol_version: seen.version,
+                server: self.server.to_string(),
+            },
+            elapsed.as_secs_f64(),
+        );
+        if let Some(actor) = seen.actor {
+            self.telemetry.audit(|| {
+                let mut event = AuditEvent::new(
+                    "mcp-actions.tool-execution",
+                    actor,
+                    Target {
+                        tool: Some(tool.to_owned()),
+                        action_id: action_id.map(str::to_owned),
+                        server: self.server.to_string(),
+                    },
+                )
+                .took(elapsed);
+                if let Some(error) = error {
+                    event = event.failed(error);
+                }
+                event.reference_id = reference.map(str::to_owned);
+                event.arguments = arguments;
+                event
+            });
+        }
+    }
+
+    /// A `tools/list` that answered `listed` tools (or the JSON-RPC error `Err(code)`).
+    pub(crate) fn list(&self, seen: &Seen, listed: Result<usize, i32>, started: Instant) {
+        let elapsed = started.elapsed();
+        self.telemetry.metrics.operation(
+            OperationLabels {
+                mcp_method_name: "tools/list".to_owned(),
+                gen_ai_tool_name: String::new(),
+                error_type: listed.err().map(|c| c.to_string()).unwrap_or_default(),
+                mcp_protocol_version: seen.version.clone(),
+                server: self.server.to_string(),
+            },
+            elapsed.as_secs_f64(),
+        );
+        if let Some(actor) = &seen.actor {
+            self.telemetry.audit(|| {
+                let event = AuditEvent::new(
+                    "mcp-actions.tool-discovery",
+                    actor.clone(),
+                    Target {
+                        server: self.server.to_string(),
+                        ..Target::default()
+                    },
+                )
+                .took(elapsed);
+                match listed {
+                    Ok(_) => event,
+                    Err(_) => event.failed("InputError"),
+                }
+            });
+        }
+    }
+}
