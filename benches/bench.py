@@ -183,9 +183,10 @@ class Server:
         return cpu_seconds(self.proc.pid)
 
 
-def port_after_config(config_dir, more_access=""):
+def port_after_config(config_dir, more_access="", more=""):
     """mcp-actions binaries: a YAML config with the port and a static token (and
-    `more_access`: further `externalAccess` entries, as YAML lines)."""
+    `more_access`: further `externalAccess` entries, as YAML lines; `more`: further top-level
+    YAML)."""
 
     def make(argv, port):
         # one server runs at a time, so one file (rewritten with each start's port)
@@ -199,6 +200,7 @@ def port_after_config(config_dir, more_access=""):
                 "      - type: static\n"
                 f"        options: {{ token: {TOKEN}, subject: bench }}\n"
                 + more_access
+                + more
             )
         return argv + ["--config", path]
 
@@ -291,6 +293,7 @@ def run_wrk(server, concurrency, method="call", duration=5, tool="greet_user", t
 
 
 HTTP_ONLY = "mcp-actions (HTTP only)"
+AUDIT_OFF = "mcp-actions (audit off)"
 # The label of a server measured with its clients on the 2026-07-28 wire.
 MODERN = {name: f"{name} @{V2026}" for name in ("mcp-actions", "mcp-actions via rmcp", "rmcp")}
 
@@ -303,6 +306,11 @@ def server_defs():
                                env={"RUST_LOG": "warn"}), cfg),
         "mcp-actions (log=info)": (Server("mcp-actions (log=info)", [os.path.join(RELEASE, "greet-user")],
                                           log_name="mcp-actions-info"), cfg),
+        # The audit trail off (it is on by default: a JSON line per call on stderr, here the
+        # server's log file); metrics are always counted.
+        AUDIT_OFF: (Server(AUDIT_OFF, [os.path.join(RELEASE, "greet-user")], env={"RUST_LOG": "warn"},
+                           log_name="mcp-actions-audit-off"),
+                    port_after_config(RESULTS, more="mcpActions:\n  audit: { enabled: false }\n")),
         "mcp-actions via rmcp": (Server("mcp-actions via rmcp", [os.path.join(RELEASE, "greet-user-via-rmcp")],
                                         env={"RUST_LOG": "warn"}, log_name="mcp-actions-via-rmcp"), cfg),
         # `default-features = false`: Streamable HTTP only (no SSE, stdio or CLI); start-up, memory
@@ -340,14 +348,15 @@ def best_run(runs):
 
 # The servers measured `rounds` times: those whose ratios have a 10% target. The others (the
 # cost of logging, the raw axum ceiling, the TS SDK 10-40x away) are measured once.
-ROUNDS_FOR = ("mcp-actions", "mcp-actions via rmcp", "rmcp", *MODERN.values())
+ROUNDS_FOR = ("mcp-actions", AUDIT_OFF, "mcp-actions via rmcp", "rmcp", *MODERN.values())
 
 
 def section_servers(args):
     """Each server in turn, mcp-actions and rmcp `rounds` times over (so a slow spell of a shared
     machine hits both alike rather than one); each of their figures is the best round."""
     # The HTTP-only build makes the same calls as mcp-actions: start-up, memory and size only.
-    defs = {label: d for label, d in server_defs().items() if label != HTTP_ONLY}
+    defs = {label: d for label, d in server_defs().items() if label != HTTP_ONLY
+            and (not args.servers or label in args.servers)}
     acc = {label: {"calls": {c: [] for c in args.concurrency},
                    "lists": {c: [] for c in args.list_concurrency}, "peak": 0}
            for label in defs}
@@ -754,7 +763,7 @@ def targets(res):
 
 
 # The ratio columns of the tools/call tables: (numerator, denominator) server labels.
-RATIO_COLUMNS = [("mcp-actions", "rmcp"), ("mcp-actions", "raw axum"), ("mcp-actions", "TS SDK"),
+RATIO_COLUMNS = [("mcp-actions", AUDIT_OFF), ("mcp-actions", "rmcp"), ("mcp-actions", "raw axum"), ("mcp-actions", "TS SDK"),
                  ("mcp-actions via rmcp", "rmcp"),
                  (MODERN["mcp-actions"], MODERN["rmcp"]), (MODERN["mcp-actions"], "raw axum"),
                  (MODERN["mcp-actions via rmcp"], MODERN["rmcp"])]
@@ -938,6 +947,8 @@ def main():
     p.add_argument("--scaling-rounds", type=int, default=3,
                    help="times each N-action server is measured, in turn; figures are the best round (default 3)")
     p.add_argument("--starts", type=int, default=5, help="start-up repetitions (default 5)")
+    p.add_argument("--servers", default="",
+                   help="comma-separated labels of the servers section to run (default: all of them)")
     p.add_argument("--jwt-tokens", type=int, default=2000,
                    help="distinct tokens for the JWT first-use cost (default 2000)")
     p.add_argument("--only", default="servers,jwt,startup,scaling,instructions,compile",
@@ -960,6 +971,7 @@ def main():
     if args.quick:
         args.duration, args.starts, args.rounds, args.incremental_reps = 1, 2, 1, 1
         args.scaling_rounds = 1
+    args.servers = [x for x in args.servers.split(",") if x]
     args.concurrency = CONCURRENCY
     args.list_concurrency = [1, 32]
     args.actions = ACTION_COUNTS

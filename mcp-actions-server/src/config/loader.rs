@@ -108,6 +108,7 @@ impl ConfigLoader {
     /// the secrets that serving needs. `only_under`: only in keys that start with one of these
     /// prefixes (`call` runs an action, which may need the application's own secrets, so only
     /// the serving tokens may be missing); empty: everywhere.
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))] // read by the CLI's commands
     pub(crate) fn allow_unset_variables(mut self, only_under: &[&'static str]) -> Self {
         self.lenient = if only_under.is_empty() {
             Lenient::Everywhere
@@ -244,6 +245,7 @@ struct Env<'a> {
 
 /// Where an unset `${VAR}` may stand for a placeholder.
 #[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "cli"), allow(dead_code))] // read by the CLI's commands
 enum Lenient {
     Nowhere,
     Everywhere,

@@ -81,6 +81,7 @@ pub struct Config {
     sources: Vec<String>,
     root: model::Root,
     env: EnvSource,
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))] // read by the CLI's commands
     unset: Vec<UnsetVariable>,
 }
 
@@ -168,6 +169,7 @@ impl Config {
     }
 
     /// The `${VAR}`s left unset (only by commands that serve nothing).
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))] // read by the CLI's commands
     pub(crate) fn unset_variables(&self) -> &[UnsetVariable] {
         &self.unset
     }
