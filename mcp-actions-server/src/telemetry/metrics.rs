@@ -175,7 +175,7 @@ mod tests {
         metrics.jwks_fetch(true);
         let text = metrics.encode();
         for line in [
-            "mcp_server_operation_duration_seconds_bucket{mcp_method_name=\"tools/call\",gen_ai_tool_name=\"greet_user\",error_type=\"\",mcp_protocol_version=\"2025-11-25\",server=\"default\",le=\"0.01\"} 1",
+            "mcp_server_operation_duration_seconds_bucket{le=\"0.01\",mcp_method_name=\"tools/call\",gen_ai_tool_name=\"greet_user\",error_type=\"\",mcp_protocol_version=\"2025-11-25\",server=\"default\"} 1",
             "mcp_actions_auth_failures_total{reason=\"invalid_token\"} 1",
             "mcp_actions_requests_refused_total{reason=\"concurrency_limit\"} 1",
             "mcp_actions_requests_in_flight 1",
