@@ -42,6 +42,8 @@ fn init_serve_logging() -> Option<WorkerGuard> {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(SERVE_LOG_DEFAULT));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        // The default (128,000 lines) preallocates ~3 MB; a full queue makes logging wait.
+        .buffered_lines_limit(4096)
         .thread_name("mcp-actions-log")
         .finish(std::io::stderr());
     let installed = tracing_subscriber::fmt()

@@ -1,13 +1,17 @@
 //! The audit trail: one JSON line per `tools/call` (`mcp-actions.tool-execution`), per
 //! `tools/list` (`mcp-actions.tool-discovery`) and per refused authentication
-//! (`mcp-actions.connection`), written by a thread of its own (a call never waits on the disk)
-//! to stderr or appended to a file, whatever `RUST_LOG` says. Nothing is dropped: when the
-//! writer falls behind by [`QUEUE`] events, calls wait for it.
+//! (`mcp-actions.connection`), to stderr or appended to a file, whatever `RUST_LOG` says.
+//!
+//! A call serializes its event into a shared buffer and goes on; a thread of its own writes the
+//! buffer out every [`FLUSH_EVERY`] (or as soon as it holds [`FLUSH_AT`] bytes), so the disk
+//! and the terminal are off the request path and a busy server makes one write per batch, not
+//! per call. Nothing is dropped: past [`BACKLOG`] bytes not yet written, calls wait for the
+//! writer; [`Audit::flush`] (at shutdown) writes everything out.
 
 use std::fs::OpenOptions;
-use std::io::{self, BufWriter, Write};
-use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -15,18 +19,40 @@ use serde_json::Value;
 
 use crate::config::AuditConfig;
 
-/// Events queued for the writer at most.
-pub(crate) const QUEUE: usize = 16_384;
+/// How often the writer writes what has been recorded.
+pub(crate) const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// A buffer this large is written at once.
+pub(crate) const FLUSH_AT: usize = 64 * 1024;
+/// Recording waits while this much is not yet written (a stalled disk or terminal).
+pub(crate) const BACKLOG: usize = 4 * 1024 * 1024;
 
-enum Message {
-    Line(String),
-    Flush(SyncSender<()>),
+#[derive(Default)]
+struct Shared {
+    buffer: Mutex<Buffer>,
+    /// Wakes the writer: a full buffer, a flush, the end.
+    wake: Condvar,
+    /// Wakes recorders and flushers: the buffer was written.
+    written: Condvar,
+}
+
+#[derive(Default)]
+struct Buffer {
+    bytes: Vec<u8>,
+    /// Batches handed to the writer so far, and written so far.
+    taken: u64,
+    done: u64,
+    flush_requested: bool,
+    closed: bool,
 }
 
 /// The audit sink.
 pub(crate) struct Audit {
-    sender: Mutex<Option<SyncSender<Message>>>,
+    shared: Arc<Shared>,
     arguments: bool,
+    /// Event ids: a random prefix for this process and a counter.
+    id_prefix: u64,
+    id_counter: AtomicU64,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Audit {
@@ -137,14 +163,22 @@ impl Audit {
 
     /// A sink writing to `writer` on a thread of its own.
     pub(crate) fn to_writer(writer: Box<dyn Write + Send>, arguments: bool) -> Self {
-        let (sender, receiver) = sync_channel(QUEUE);
-        std::thread::Builder::new()
-            .name("mcp-actions-audit".into())
-            .spawn(move || write_events(receiver, writer))
-            .expect("starting the audit writer thread");
+        let shared = Arc::new(Shared::default());
+        let handle = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("mcp-actions-audit".into())
+                .spawn(move || write_batches(&shared, writer))
+                .expect("starting the audit writer thread")
+        };
+        let mut prefix = [0u8; 8];
+        let _ = getrandom::fill(&mut prefix);
         Self {
-            sender: Mutex::new(Some(sender)),
+            shared,
             arguments,
+            id_prefix: u64::from_le_bytes(prefix),
+            id_counter: AtomicU64::new(0),
+            writer: Mutex::new(Some(handle)),
         }
     }
 
@@ -155,76 +189,117 @@ impl Audit {
 
     /// Records `event` with its time and a new event id.
     pub(crate) fn record(&self, event: &AuditEvent) {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Line<'a> {
-            time: String,
-            event_id: String,
-            #[serde(flatten)]
-            event: &'a AuditEvent,
-        }
-        let mut id = [0u8; 16];
-        let _ = getrandom::fill(&mut id);
+        use std::fmt::Write as _;
+        let mut event_id = String::with_capacity(32);
+        let count = self.id_counter.fetch_add(1, Ordering::Relaxed);
+        let _ = write!(event_id, "{:016x}{count:016x}", self.id_prefix);
         let line = Line {
-            time: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-            event_id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            time: humantime::format_rfc3339_millis(SystemTime::now()),
+            event_id,
             event,
         };
-        let mut text = serde_json::to_string(&line).expect("audit events serialize");
-        text.push('\n');
-        let sender = self
-            .sender
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(sender) = sender {
-            let _ = sender.send(Message::Line(text));
+        let mut buffer = self.shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        while buffer.bytes.len() >= BACKLOG && !buffer.closed {
+            buffer = self
+                .shared
+                .written
+                .wait(buffer)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        if serde_json::to_writer(&mut buffer.bytes, &line).is_ok() {
+            buffer.bytes.push(b'\n');
+        }
+        if buffer.bytes.len() >= FLUSH_AT {
+            self.shared.wake.notify_one();
         }
     }
 
-    /// Waits until every event recorded so far is written and flushed.
+    /// Waits (at most 5 s) until every event recorded so far is written and flushed.
     pub(crate) fn flush(&self) {
-        let sender = self
-            .sender
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        if let Some(sender) = sender {
-            let (done, wait) = sync_channel(1);
-            if sender.send(Message::Flush(done)).is_ok() {
-                let _ = wait.recv_timeout(Duration::from_secs(5));
+        let mut buffer = self.shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
+        let target = buffer.taken + 1;
+        buffer.flush_requested = true;
+        self.shared.wake.notify_one();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while buffer.done < target && !buffer.closed {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
             }
+            buffer = self
+                .shared
+                .written
+                .wait_timeout(buffer, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
+}
+
+/// One line: the event with its time and id first.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Line<'a> {
+    #[serde(serialize_with = "as_text")]
+    time: humantime::Rfc3339Timestamp,
+    event_id: String,
+    #[serde(flatten)]
+    event: &'a AuditEvent,
+}
+
+fn as_text<S: serde::Serializer>(
+    value: &humantime::Rfc3339Timestamp,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
 }
 
 impl Drop for Audit {
     fn drop(&mut self) {
         self.flush();
-        self.sender.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.shared
+            .buffer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .closed = true;
+        self.shared.wake.notify_one();
+        if let Some(handle) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = handle.join();
+        }
     }
 }
 
-fn write_events(receiver: Receiver<Message>, writer: Box<dyn Write + Send>) {
-    let mut out = BufWriter::new(writer);
-    while let Ok(message) = receiver.recv() {
-        let mut next = Some(message);
-        // Write what is queued, then flush once.
-        while let Some(message) = next.take() {
-            match message {
-                Message::Line(text) => {
-                    let _ = out.write_all(text.as_bytes());
-                }
-                Message::Flush(done) => {
-                    let _ = out.flush();
-                    let _ = done.send(());
-                }
+/// The writer thread: every [`FLUSH_EVERY`], or when woken, takes what was recorded and
+/// writes it with one call.
+fn write_batches(shared: &Shared, mut out: Box<dyn Write + Send>) {
+    loop {
+        let (batch, id, closing) = {
+            let mut buffer = shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
+            if buffer.bytes.is_empty() && !buffer.flush_requested && !buffer.closed {
+                buffer = shared
+                    .wake
+                    .wait_timeout(buffer, FLUSH_EVERY)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
             }
-            next = receiver.try_recv().ok();
+            buffer.flush_requested = false;
+            buffer.taken += 1;
+            let batch = std::mem::take(&mut buffer.bytes);
+            (batch, buffer.taken, buffer.closed)
+        };
+        if !batch.is_empty() {
+            let _ = out.write_all(&batch);
         }
         let _ = out.flush();
+        {
+            let mut buffer = shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
+            buffer.done = id;
+        }
+        shared.written.notify_all();
+        if closing {
+            return;
+        }
     }
-    let _ = out.flush();
 }
 
 /// Keys whose values are replaced by `***` when arguments are recorded.
