@@ -14,6 +14,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use mcp_actions_tests::idp::TestIdp;
 use mcp_actions_tests::prelude::*;
 use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
@@ -22,6 +23,8 @@ use tokio::process::{Child, Command};
 use super::operations::{free_port, real_part};
 
 const TOKEN: &str = "replicas-token-1234";
+/// The audience of the JWTs every replica accepts (the public URL behind the load balancer).
+const JWT_AUDIENCE: &str = "https://mcp.example.com/api/mcp-actions/v1";
 /// Concurrent clients driving load through nginx.
 const CLIENTS: usize = 4;
 /// Calls each client makes at most (a bound on the loop, not a target).
@@ -49,15 +52,24 @@ struct Replica {
     audit: PathBuf,
 }
 
-async fn start_replica(binary: &Path, dir: &Path, index: usize, port: u16) -> Replica {
+async fn start_replica(
+    binary: &Path,
+    dir: &Path,
+    index: usize,
+    port: u16,
+    idp: &TestIdp,
+) -> Replica {
     let audit = dir.join(format!("audit-{index}.jsonl"));
     let config = dir.join(format!("replica-{index}.yaml"));
     std::fs::write(
         &config,
         format!(
             "backend:\n  listen: {{ host: 127.0.0.1, port: {port} }}\n  auth:\n    externalAccess:\n      \
-             - type: static\n        options: {{ token: {TOKEN}, subject: through-nginx }}\n\
+             - type: static\n        options: {{ token: {TOKEN}, subject: through-nginx }}\n      \
+             - type: jwks\n        options: {{ url: \"{}\", issuer: \"{}\", audience: {JWT_AUDIENCE} }}\n\
              mcpActions:\n  audit:\n    file: {}\n  limits:\n    shutdownGraceSeconds: 5\n",
+            idp.jwks_url,
+            idp.issuer,
             audit.display()
         ),
     )
@@ -172,10 +184,11 @@ async fn replicas_behind_nginx_survive_a_restart_and_lose_only_in_flight_calls_t
     let dir = std::env::temp_dir().join(format!("mcp-actions-replicas-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
+    let idp = TestIdp::start().await;
     let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
     let mut replicas = Vec::new();
     for (i, port) in ports.iter().enumerate() {
-        replicas.push(start_replica(&binary, &dir, i, *port).await);
+        replicas.push(start_replica(&binary, &dir, i, *port, &idp).await);
     }
     let listen = free_port();
     std::fs::write(dir.join("nginx.conf"), nginx_config(&dir, listen, &ports)).unwrap();
@@ -201,6 +214,22 @@ async fn replicas_behind_nginx_survive_a_restart_and_lose_only_in_flight_calls_t
     })
     .await;
 
+    // One JWT, verified by whichever replica gets each call: no replica shares state.
+    let jwt = idp.token(&idp.claims(JWT_AUDIENCE, "mcp"));
+    for i in 0..9 {
+        let reply = post(
+            &url,
+            Some(&jwt),
+            &call_request(i, "greet_user", json!({ "name": "jwt" })),
+        )
+        .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert!(
+            !reply.json()["result"]["isError"].as_bool().unwrap_or(true),
+            "{}",
+            reply.body
+        );
+    }
     let load = Arc::new(Load::default());
     let clients: Vec<_> = (0..CLIENTS)
         .map(|_| tokio::spawn(drive(url.clone(), Arc::clone(&load))))
@@ -213,7 +242,7 @@ async fn replicas_behind_nginx_survive_a_restart_and_lose_only_in_flight_calls_t
     bounded("replica 0 to exit", replicas[0].child.wait())
         .await
         .unwrap();
-    let restarted = start_replica(&binary, &dir, 3, replicas[0].port).await;
+    let restarted = start_replica(&binary, &dir, 3, replicas[0].port, &idp).await;
     replicas[0] = restarted;
     let seen = load.ok.load(Ordering::SeqCst);
     calls_reach(&load, seen + 60).await;
