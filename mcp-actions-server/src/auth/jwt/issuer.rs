@@ -25,7 +25,7 @@ pub struct JwtIssuer {
 
 impl JwtIssuer {
     /// Tokens whose `iss` is `issuer`, exactly. Set the [`audiences`](Self::audiences) too:
-    /// [`JwtAuthenticator::new`] refuses an issuer without any.
+    /// [`JwtAuthenticator::new`](super::JwtAuthenticator::new) refuses an issuer without any.
     pub fn new(issuer: impl Into<String>) -> Self {
         Self {
             issuers: vec![issuer.into()],
