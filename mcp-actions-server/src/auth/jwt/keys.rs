@@ -114,11 +114,6 @@ pub(crate) struct IssuerKeys {
     fetch: Mutex<FetchState>,
     /// Why the last fetch failed, if it did.
     last_error: std::sync::Mutex<Option<String>>,
-    /// When a fetch was last attempted, as milliseconds after `created` (0: never): read
-    /// without a lock on every cached-token request, so that stale keys during an outage do
-    /// not start a refresh task per request.
-    attempted_ms: std::sync::atomic::AtomicU64,
-    created: Instant,
     /// Where fetches are counted, once the server has set it.
     metrics: Arc<std::sync::OnceLock<Arc<crate::telemetry::Metrics>>>,
 }
@@ -146,8 +141,6 @@ impl IssuerKeys {
                 discovered: None,
             }),
             last_error: std::sync::Mutex::new(None),
-            attempted_ms: std::sync::atomic::AtomicU64::new(0),
-            created: Instant::now(),
             metrics,
         }
     }
@@ -163,10 +156,7 @@ impl IssuerKeys {
 
     /// Whether the keys are due for a refresh (never fetched, or older than their max-age).
     pub(crate) fn is_stale(&self) -> bool {
-        let attempted = self.attempted_ms.load(std::sync::atomic::Ordering::Relaxed);
-        let since_attempt = self.created.elapsed().as_millis() as u64 - attempted;
-        let may_refetch = attempted == 0 || since_attempt >= self.min_refetch.as_millis() as u64;
-        may_refetch && self.snapshot().is_stale()
+        self.snapshot().is_stale()
     }
 
     /// The key for a token's `kid` and `alg`; an unknown `kid` refetches the set when allowed.
@@ -235,10 +225,6 @@ impl IssuerKeys {
             return Ok(None);
         }
         state.last_attempt = Some(Instant::now());
-        self.attempted_ms.store(
-            (self.created.elapsed().as_millis() as u64).max(1),
-            std::sync::atomic::Ordering::Relaxed,
-        );
         let result = self.fetch_keys(&mut state).await;
         if let Some(metrics) = self.metrics.get() {
             metrics.jwks_fetch(result.is_ok());
