@@ -22,6 +22,7 @@ mod jwt;
 mod listing;
 mod naming;
 mod operations;
+mod otlp;
 mod permissions;
 mod replicas;
 mod servers;

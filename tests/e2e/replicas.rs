@@ -31,7 +31,7 @@ const CLIENTS: usize = 4;
 const MAX_CALLS: usize = 3_000;
 
 /// The greet-user binary `cargo test --workspace` builds next to this test binary.
-fn greet_user_binary() -> Option<PathBuf> {
+pub(crate) fn greet_user_binary() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
     let path = exe.parent()?.parent()?.join("greet-user");
     if path.is_file() {

@@ -12,6 +12,7 @@ pub mod http;
 pub mod idp;
 pub mod interop;
 pub mod logs;
+pub mod otlp;
 pub mod server;
 pub mod sse;
 pub mod wait;

@@ -158,7 +158,7 @@ where
     E: StdError + Send + Sync + 'static,
 {
     let cli = Cli::from_env_of(Some(binary));
-    let logging = init_logging_for(&cli);
+    let logging = logging_or_exit(&cli);
     let setup = move |builder: ActionsServerBuilder| {
         setup(builder.version(binary.version).default_name(binary.name))
     };
@@ -187,14 +187,23 @@ where
     E: StdError + Send + Sync + 'static,
 {
     let cli = Cli::from_env();
-    let logging = init_logging_for(&cli);
+    let logging = logging_or_exit(&cli);
     exit_on_error(run_cli(cli, setup).await, logging);
     Ok(())
 }
 
+/// Sets up logging (and trace export) for `cli`'s command, or exits with status 2 saying why
+/// it cannot be done (an `OTEL_*` variable this server does not support).
+fn logging_or_exit(cli: &Cli) -> logging::Logging {
+    init_logging_for(cli).unwrap_or_else(|error| {
+        eprintln!("error: {error}");
+        std::process::exit(2);
+    })
+}
+
 /// Prints `result`'s error to stderr and exits with its [`RunError::exit_code`], after the log
 /// lines still queued are written (`logging`'s guard).
-fn exit_on_error<G>(result: Result<(), RunError>, logging: Option<G>) {
+fn exit_on_error(result: Result<(), RunError>, logging: logging::Logging) {
     drop(logging);
     if let Err(error) = result {
         // The message already says everything (causes included); returning it to `main` would

@@ -30,10 +30,12 @@ use rmcp::service::{Peer, RequestContext};
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::list::{self, Listing};
 use super::observe::{Ended, Observer, Seen};
 use super::tools::{ToolNames, tool_named};
+use crate::telemetry::trace::{Request, W3c};
 
 /// JSON-RPC's "invalid params" code, which an unknown tool is answered with.
 const INVALID_PARAMS: i32 = -32602;
@@ -138,15 +140,16 @@ impl ActionsHandler {
         self
     }
 
-    /// What is known of a request besides its message, for the observer.
+    /// What is known of `request` besides its message, for the observer.
     pub(crate) fn seen(
         &self,
+        request: &Request<'_>,
         parts: Option<&http::request::Parts>,
         credentials: &Credentials,
         version: Option<&str>,
     ) -> Seen {
         match &self.inner.observer {
-            Some(observer) => observer.seen(parts, credentials, version),
+            Some(observer) => observer.seen(request, parts, credentials, version),
             None => Seen::default(),
         }
     }
@@ -302,6 +305,8 @@ impl ActionsHandler {
         seen: Seen,
     ) -> Result<CallToolResult, McpError> {
         let started = Instant::now();
+        // The action's span, and every span it opens, are children of the request's.
+        let span = seen.span().clone();
         let observer = self.inner.observer.as_ref();
         let audited = observer.and_then(|o| o.arguments(arguments.as_ref()));
         let ended = |id: Option<&str>, ended: Ended<'_>| {
@@ -318,6 +323,7 @@ impl ActionsHandler {
             .inner
             .dispatcher
             .call_visible(action, arguments, options)
+            .instrument(span)
             .await
         {
             Ok(output) => {
@@ -429,6 +435,12 @@ impl ServerHandler for ActionsHandler {
         let version = ctx.protocol_version();
         let hints = list::has_cache_hints(version.as_ref());
         let seen = self.seen(
+            &Request {
+                method: "tools/list",
+                tool: None,
+                id: &ctx.id,
+                context: w3c(&ctx.meta),
+            },
             ctx.extensions.get::<http::request::Parts>(),
             &credentials,
             version.as_ref().map(|v| v.as_str()),
@@ -444,6 +456,12 @@ impl ServerHandler for ActionsHandler {
         let credentials = credentials_of(&ctx)?;
         let version = ctx.protocol_version();
         let seen = self.seen(
+            &Request {
+                method: "tools/call",
+                tool: Some(&request.name),
+                id: &ctx.id,
+                context: w3c(&ctx.meta),
+            },
             ctx.extensions.get::<http::request::Parts>(),
             &credentials,
             version.as_ref().map(|v| v.as_str()),
@@ -544,5 +562,13 @@ impl ServerHandler for ActionsHandler {
         _ctx: RequestContext<RoleServer>,
     ) -> Result<CompleteResult, McpError> {
         Err(McpError::method_not_found::<CompleteRequestMethod>())
+    }
+}
+
+/// The trace context in a request's `_meta` (SEP-414).
+fn w3c(meta: &rmcp::model::RequestMetaObject) -> W3c<'_> {
+    W3c {
+        traceparent: meta.get_traceparent(),
+        tracestate: meta.get_tracestate(),
     }
 }

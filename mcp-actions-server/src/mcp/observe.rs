@@ -1,6 +1,6 @@
 //! Each `tools/call` and `tools/list` as operators see it: a sample of
-//! `mcp.server.operation.duration` and an audit event (`mcp-actions.tool-execution`,
-//! `mcp-actions.tool-discovery`), on the direct path and through rmcp alike.
+//! `mcp.server.operation.duration`, an audit event (`mcp-actions.tool-execution`,
+//! `mcp-actions.tool-discovery`) and a SERVER span, on the direct path and through rmcp alike.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::auth::actor;
 use crate::telemetry::audit::redacted;
 use crate::telemetry::metrics::OperationLabels;
+use crate::telemetry::trace::{self, Request};
 use crate::telemetry::{Actor, AuditEvent, Target, Telemetry};
 
 /// Where an endpoint's operations are recorded.
@@ -22,12 +23,30 @@ pub(crate) struct Observer {
     server: Arc<str>,
 }
 
-/// What is known of a request besides its message: its revision and, when auditing, who sent
-/// it.
-#[derive(Debug, Default)]
+/// What is known of a request besides its message: its revision, its span and, when
+/// auditing, who sent it.
+#[derive(Debug)]
 pub(crate) struct Seen {
     version: String,
     actor: Option<Actor>,
+    span: tracing::Span,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Self {
+            version: String::new(),
+            actor: None,
+            span: tracing::Span::none(),
+        }
+    }
+}
+
+impl Seen {
+    /// The request's span (disabled when nothing records it): the call runs in it.
+    pub(crate) fn span(&self) -> &tracing::Span {
+        &self.span
+    }
 }
 
 /// How a call ended.
@@ -48,15 +67,17 @@ impl Observer {
         }
     }
 
-    /// What is known of a request from its HTTP head (`None` over stdio) and revision.
+    /// What is known of `request` from its HTTP head (`None` over stdio) and revision.
     pub(crate) fn seen(
         &self,
+        request: &Request<'_>,
         parts: Option<&Parts>,
         credentials: &Credentials,
         version: Option<&str>,
     ) -> Seen {
         let audited = self.telemetry.audit.is_some();
         Seen {
+            span: trace::request_span(request, parts, credentials, version, &self.server),
             version: version.unwrap_or_default().to_owned(),
             actor: audited.then(|| match parts {
                 Some(parts) => actor(parts, Some(credentials)),
@@ -93,6 +114,7 @@ impl Observer {
             Ended::ToolError(name, reference) => ("tool_error".to_owned(), Some(name), reference),
             Ended::Protocol(code, name) => (code.to_string(), Some(name), None),
         };
+        trace::record_error(&seen.span, &error_type);
         self.telemetry.metrics.operation(
             OperationLabels {
                 mcp_method_name: "tools/call".to_owned(),
@@ -128,11 +150,13 @@ impl Observer {
     /// A `tools/list` that answered `listed` tools (or the JSON-RPC error `Err(code)`).
     pub(crate) fn list(&self, seen: &Seen, listed: Result<usize, i32>, started: Instant) {
         let elapsed = started.elapsed();
+        let error_type = listed.err().map(|c| c.to_string()).unwrap_or_default();
+        trace::record_error(&seen.span, &error_type);
         self.telemetry.metrics.operation(
             OperationLabels {
                 mcp_method_name: "tools/list".to_owned(),
                 gen_ai_tool_name: String::new(),
-                error_type: listed.err().map(|c| c.to_string()).unwrap_or_default(),
+                error_type,
                 mcp_protocol_version: seen.version.clone(),
                 server: self.server.to_string(),
             },

@@ -117,6 +117,8 @@ impl Metrics {
 
     /// One MCP request handled.
     pub(crate) fn operation(&self, labels: OperationLabels, seconds: f64) {
+        #[cfg(feature = "otel")]
+        super::otel::record_operation(&labels, seconds);
         self.operations.get_or_create(&labels).observe(seconds);
     }
 

@@ -1,13 +1,18 @@
-//! What operators observe: metrics (Prometheus text at the admin listener's `/metrics`) and the
-//! audit trail.
+//! What operators observe: metrics (Prometheus text at the admin listener's `/metrics`, and
+//! OTLP), the audit trail, and a trace span per request (exported over OTLP).
 //!
 //! | file | what it owns |
 //! |---|---|
 //! | `metrics.rs` | the metrics: MCP operation durations, authentication failures, refusals, requests in flight, JWKS fetches |
 //! | `audit.rs` | audit events, one JSON line each, written off the request path |
+//! | `trace.rs` | the SERVER span of each `tools/call` and `tools/list`, its parent from `traceparent` |
+//! | `otel.rs` | OTLP export of spans and metrics, set up from the `OTEL_*` environment (feature `otel`) |
 
 pub(crate) mod audit;
 pub(crate) mod metrics;
+#[cfg(feature = "otel")]
+pub(crate) mod otel;
+pub(crate) mod trace;
 
 use std::sync::Arc;
 

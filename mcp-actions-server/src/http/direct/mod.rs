@@ -46,6 +46,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::body::content_type_is_json;
 use crate::mcp::{ActionsHandler, Seen};
+use crate::telemetry::trace::{Request, W3c};
 
 /// Whether requests of the revision `version` may be answered here: a revision rmcp knows and
 /// the handler supports, from before both the SEP-2243 standard headers (`Mcp-Method`,
@@ -83,9 +84,13 @@ impl Direct {
             return None;
         }
         let answer = match &revision {
-            Revision::Legacy => self.legacy(&request.method, request.params, credentials, parts),
+            Revision::Legacy => {
+                let at = At::new(&request.id, credentials, parts);
+                self.legacy(&request.method, request.params, at)
+            }
             Revision::Stateless(headers) => {
-                self.stateless(headers, &request.method, request.params, credentials, parts)
+                let at = At::new(&request.id, credentials, parts);
+                self.stateless(headers, &request.method, request.params, at)
             }
         }?
         .await;
@@ -137,15 +142,14 @@ impl Direct {
         &'a self,
         method: &str,
         params: Option<Value>,
-        credentials: &'a Credentials,
-        parts: &'a Parts,
+        at: At<'a>,
     ) -> Option<BoxFuture<'a, Answer>> {
         let params = match params {
             None if method == "tools/list" => Map::new(),
             Some(Value::Object(params)) => params,
             _ => return None,
         };
-        self.dispatch(method, params, credentials, parts, false)
+        self.dispatch(method, params, at, false)
     }
 
     /// A 2026-07-28 request: the metadata that revision requires in `_meta` and nothing else
@@ -157,15 +161,15 @@ impl Direct {
         headers: &McpHeaders<'_>,
         method: &str,
         params: Option<Value>,
-        credentials: &'a Credentials,
-        parts: &'a Parts,
+        mut at: At<'a>,
     ) -> Option<BoxFuture<'a, Answer>> {
         let Some(Value::Object(mut params)) = params else {
             return None;
         };
-        let Some(Value::Object(meta)) = params.remove("_meta") else {
+        let Some(Value::Object(mut meta)) = params.remove("_meta") else {
             return None;
         };
+        at.context = TraceContext::take(&mut meta)?;
         if !stateless_meta_is_plain(meta, headers.version?) || headers.method? != method {
             return None;
         }
@@ -191,7 +195,7 @@ impl Direct {
             let result = ServerResult::DiscoverResult(self.handler.discover_result());
             return Some(Box::pin(std::future::ready(Ok(result))));
         }
-        self.dispatch(method, params, credentials, parts, true)
+        self.dispatch(method, params, at, true)
     }
 
     /// `tools/list` (a `cursor` at most) or `tools/call` (a `name`, object `arguments` at
@@ -200,16 +204,28 @@ impl Direct {
         &'a self,
         method: &str,
         mut params: Map<String, Value>,
-        credentials: &'a Credentials,
-        parts: &'a Parts,
+        at: At<'a>,
         hints: bool,
     ) -> Option<BoxFuture<'a, Answer>> {
-        let seen = || {
+        let At {
+            id,
+            credentials,
+            parts,
+            context,
+        } = at;
+        let seen = |method, tool| {
             let version = parts
                 .headers
                 .get("mcp-protocol-version")
                 .and_then(|v| v.to_str().ok());
-            self.handler.seen(Some(parts), credentials, version)
+            let request = Request {
+                method,
+                tool,
+                id,
+                context: context.w3c(),
+            };
+            self.handler
+                .seen(&request, Some(parts), credentials, version)
         };
         match method {
             "tools/list" => {
@@ -221,7 +237,7 @@ impl Direct {
                 if !params.is_empty() {
                     return None;
                 }
-                let seen = seen();
+                let seen = seen("tools/list", None);
                 Some(Box::pin(async move {
                     self.handler
                         .list_for(credentials, cursor.as_deref(), hints, &seen)
@@ -241,15 +257,67 @@ impl Direct {
                 if !params.is_empty() {
                     return None; // `task`, `inputResponses`, `requestState`, …: rmcp's
                 }
+                let seen = seen("tools/call", Some(&name));
                 Some(Box::pin(call(
                     &self.handler,
                     name,
                     arguments,
                     credentials.clone(),
-                    seen(),
+                    seen,
                 )))
             }
             _ => None,
+        }
+    }
+}
+
+/// Who sent a request, and how: what its span and audit event are made of.
+struct At<'a> {
+    id: &'a RequestId,
+    credentials: &'a Credentials,
+    parts: &'a Parts,
+    /// The trace context of `_meta` (2026-07-28 requests only).
+    context: TraceContext,
+}
+
+impl<'a> At<'a> {
+    fn new(id: &'a RequestId, credentials: &'a Credentials, parts: &'a Parts) -> Self {
+        Self {
+            id,
+            credentials,
+            parts,
+            context: TraceContext::default(),
+        }
+    }
+}
+
+/// `_meta.traceparent` and `_meta.tracestate` (SEP-414), taken out of a request's `_meta`
+/// before the rest is checked.
+#[derive(Default)]
+struct TraceContext {
+    traceparent: Option<String>,
+    tracestate: Option<String>,
+}
+
+impl TraceContext {
+    /// Takes the trace context out of `meta`: `None` (rmcp's to answer) when a value is not a
+    /// string.
+    fn take(meta: &mut Map<String, Value>) -> Option<Self> {
+        let mut take = |key| match meta.remove(key) {
+            None => Some(None),
+            Some(Value::String(value)) => Some(Some(value)),
+            Some(_) => None,
+        };
+        Some(Self {
+            traceparent: take("traceparent")?,
+            tracestate: take("tracestate")?,
+        })
+    }
+
+    fn w3c(&self) -> W3c<'_> {
+        W3c {
+            traceparent: self.traceparent.as_deref(),
+            tracestate: self.tracestate.as_deref(),
         }
     }
 }
