@@ -294,6 +294,50 @@ def run_wrk(server, concurrency, method="call", duration=5, tool="greet_user", t
 
 HTTP_ONLY = "mcp-actions (HTTP only)"
 AUDIT_OFF = "mcp-actions (audit off)"
+TRACED = "mcp-actions (traces 100%)"
+
+
+class OtlpSink:
+    """A stand-in OTLP/HTTP collector on loopback: answers every export 200 at once and counts
+    what it received (a real collector's work is not the server's cost)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        sink = self
+        self.requests = 0
+        self.bytes = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                n = int(self.headers.get("content-length", 0))
+                self.rfile.read(n)
+                sink.requests += 1
+                sink.bytes += n
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+_SINK = None
+
+
+def otlp_sink():
+    global _SINK
+    if _SINK is None:
+        _SINK = OtlpSink()
+    return _SINK
 # The label of a server measured with its clients on the 2026-07-28 wire.
 MODERN = {name: f"{name} @{V2026}" for name in ("mcp-actions", "mcp-actions via rmcp", "rmcp")}
 
@@ -313,6 +357,12 @@ def server_defs():
                     port_after_config(RESULTS, more="mcpActions:\n  audit: { enabled: false }\n")),
         "mcp-actions via rmcp": (Server("mcp-actions via rmcp", [os.path.join(RELEASE, "greet-user-via-rmcp")],
                                         env={"RUST_LOG": "warn"}, log_name="mcp-actions-via-rmcp"), cfg),
+        # Every request's spans (the request's and the action's) exported over OTLP/HTTP to a
+        # loopback sink, with the OpenTelemetry SDK's default batching; metrics over OTLP too.
+        TRACED: (Server(TRACED, [os.path.join(RELEASE, "greet-user")],
+                        env={"RUST_LOG": "warn", "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_sink().endpoint,
+                             "OTEL_TRACES_SAMPLER": "always_on", "OTEL_SERVICE_NAME": "bench"},
+                        log_name="mcp-actions-traced"), cfg),
         # `default-features = false`: Streamable HTTP only (no SSE, stdio or CLI); start-up, memory
         # and size only (its calls are those of "mcp-actions").
         HTTP_ONLY: (Server(HTTP_ONLY, [os.path.join(RELEASE, "greet-user-http-only")],
@@ -763,7 +813,7 @@ def targets(res):
 
 
 # The ratio columns of the tools/call tables: (numerator, denominator) server labels.
-RATIO_COLUMNS = [("mcp-actions", AUDIT_OFF), ("mcp-actions", "rmcp"), ("mcp-actions", "raw axum"), ("mcp-actions", "TS SDK"),
+RATIO_COLUMNS = [("mcp-actions", AUDIT_OFF), (TRACED, "mcp-actions"), ("mcp-actions", "rmcp"), ("mcp-actions", "raw axum"), ("mcp-actions", "TS SDK"),
                  ("mcp-actions via rmcp", "rmcp"),
                  (MODERN["mcp-actions"], MODERN["rmcp"]), (MODERN["mcp-actions"], "raw axum"),
                  (MODERN["mcp-actions via rmcp"], MODERN["rmcp"])]

@@ -260,6 +260,25 @@ fn cases_2026() -> Vec<Case> {
                    "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}),
         ),
         with_meta(
+            "a traceparent and a tracestate",
+            json!({"io.modelcontextprotocol/protocolVersion": V2026,
+                   "io.modelcontextprotocol/clientCapabilities": capabilities,
+                   "traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+                   "tracestate": "vendor=opaque"}),
+        ),
+        with_meta(
+            "a traceparent that is not a string",
+            json!({"io.modelcontextprotocol/protocolVersion": V2026,
+                   "io.modelcontextprotocol/clientCapabilities": capabilities,
+                   "traceparent": 7}),
+        ),
+        with_meta(
+            "a malformed traceparent",
+            json!({"io.modelcontextprotocol/protocolVersion": V2026,
+                   "io.modelcontextprotocol/clientCapabilities": capabilities,
+                   "traceparent": "not-a-trace"}),
+        ),
+        with_meta(
             "the tasks capability",
             json!({"io.modelcontextprotocol/protocolVersion": V2026,
                    "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}}}),
