@@ -620,6 +620,43 @@ async fn config_check_without_tokens_says_where_the_token_comes_from() {
 }
 
 #[tokio::test]
+async fn config_check_says_where_opentelemetry_exports_to() {
+    let run = exec(
+        &["config", "check"],
+        &[(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "https://collector:hunter2@otel.internal:4318",
+        )],
+    )
+    .await;
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains(
+            "note: OpenTelemetry export is on (OTEL_* variables): traces to https://otel.internal:4318, metrics to https://otel.internal:4318"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+    let run = exec(
+        &["config", "check"],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://otel.internal:4317"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ],
+    )
+    .await;
+    run.assert_code(0);
+    assert!(
+        run.stderr.contains(
+            "warning: OTEL_EXPORTER_OTLP_PROTOCOL=grpc is not supported: this server exports OTLP over HTTP"
+        ) && run.stderr.contains("`serve` will not start"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[tokio::test]
 async fn an_invalid_config_exits_with_2_naming_the_key() {
     for (yaml, key) in [
         (

@@ -379,6 +379,20 @@ pub(super) async fn check(server: &ActionsServer, args: &CheckArgs) -> Result<()
         };
         eprintln!("note: no `backend.auth.externalAccess` is configured: the server {source}");
     }
+    #[cfg(feature = "otel")]
+    let otel_warning = match crate::telemetry::otel::describe(|name| std::env::var(name).ok()) {
+        None => 0,
+        Some(Ok(note)) => {
+            eprintln!("note: {note}");
+            0
+        }
+        Some(Err(error)) => {
+            eprintln!("warning: {error}; `serve` will not start");
+            1
+        }
+    };
+    #[cfg(not(feature = "otel"))]
+    let otel_warning = 0;
     let endpoints = server.endpoints();
     let mut summary = format!(
         "the configuration is valid: {} of {} actions exposed at {}",
@@ -393,7 +407,7 @@ pub(super) async fn check(server: &ActionsServer, args: &CheckArgs) -> Result<()
             endpoint.path()
         ));
     }
-    let warnings = server.warnings().len() + jwks_warnings.len();
+    let warnings = server.warnings().len() + jwks_warnings.len() + otel_warning;
     if warnings > 0 {
         summary.push_str(&format!(
             "; {warnings} warning{}",

@@ -40,7 +40,7 @@ pub(crate) struct Signals {
 impl Signals {
     /// The signals `var` (the process environment, in production) asks for, or why it cannot
     /// be done.
-    pub(crate) fn from(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+    pub(crate) fn from(var: &impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let set = |name: &str| var(name).is_some_and(|v| !v.trim().is_empty());
         if var("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
             return Ok(Self::default());
@@ -84,6 +84,53 @@ impl Signals {
     }
 }
 
+/// What `config check` says of the export the environment asks for: `None` when there is
+/// none, else a note (`Ok`) or why `serve` will refuse to start (`Err`). Endpoints are shown
+/// as scheme, host and port only: a URL's user info or query may hold a secret.
+pub(crate) fn describe(var: impl Fn(&str) -> Option<String>) -> Option<Result<String, String>> {
+    let signals = match Signals::from(&var) {
+        Ok(signals) if signals == Signals::default() => return None,
+        Ok(signals) => signals,
+        Err(error) => return Some(Err(error)),
+    };
+    let endpoint = |signal: &str, path: &str| {
+        let url = var(signal)
+            .filter(|v| !v.trim().is_empty())
+            .or_else(|| {
+                var("OTEL_EXPORTER_OTLP_ENDPOINT")
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|base| format!("{}{path}", base.trim_end_matches('/')))
+            })
+            .unwrap_or_else(|| format!("http://localhost:4318{path}"));
+        match url.trim().parse::<http::Uri>() {
+            Ok(uri) => format!(
+                "{}://{}{}",
+                uri.scheme_str().unwrap_or("http"),
+                uri.host().unwrap_or("?"),
+                uri.port_u16().map(|p| format!(":{p}")).unwrap_or_default()
+            ),
+            Err(_) => "an endpoint that is not a URL".to_owned(),
+        }
+    };
+    let mut parts = Vec::new();
+    if signals.traces {
+        parts.push(format!(
+            "traces to {}",
+            endpoint("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "/v1/traces")
+        ));
+    }
+    if signals.metrics {
+        parts.push(format!(
+            "metrics to {}",
+            endpoint("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "/v1/metrics")
+        ));
+    }
+    Some(Ok(format!(
+        "OpenTelemetry export is on (OTEL_* variables): {}",
+        parts.join(", ")
+    )))
+}
+
 /// The providers set up for export. Dropping it exports what is still buffered (at most 5 s
 /// per signal) and stops the export threads: hold it until the process ends.
 pub struct OtelGuard {
@@ -122,7 +169,7 @@ impl Drop for OtelGuard {
 /// Sets up what the environment asks to export (`None`: nothing), as the service `name`
 /// unless `OTEL_SERVICE_NAME` or `OTEL_RESOURCE_ATTRIBUTES` names it.
 pub(crate) fn init(name: &str) -> Result<Option<OtelGuard>, String> {
-    let signals = Signals::from(|name| env::var(name).ok())?;
+    let signals = Signals::from(&|name: &str| env::var(name).ok())?;
     if signals == Signals::default() {
         return Ok(None);
     }
@@ -232,7 +279,7 @@ mod tests {
     use super::*;
 
     fn signals(vars: &[(&str, &str)]) -> Result<Signals, String> {
-        Signals::from(|name| {
+        Signals::from(&|name: &str| {
             vars.iter()
                 .find(|(n, _)| *n == name)
                 .map(|(_, v)| (*v).to_owned())
@@ -274,6 +321,40 @@ mod tests {
             ]),
             Ok(Signals::default())
         );
+    }
+
+    #[test]
+    fn config_check_describes_the_export_without_secrets() {
+        let describe = |vars: &[(&str, &str)]| {
+            describe(|name| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            })
+        };
+        assert_eq!(describe(&[]), None);
+        assert_eq!(
+            describe(&[(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://user:hunter2@otel.example.com:4318/?key=s3cret"
+            )]),
+            Some(Ok(
+                "OpenTelemetry export is on (OTEL_* variables): traces to \
+                     https://otel.example.com:4318, metrics to https://otel.example.com:4318"
+                    .to_owned()
+            ))
+        );
+        assert_eq!(
+            describe(&[("OTEL_TRACES_EXPORTER", "otlp")]),
+            Some(Ok(
+                "OpenTelemetry export is on (OTEL_* variables): traces to http://localhost:4318"
+                    .to_owned()
+            ))
+        );
+        assert!(matches!(
+            describe(&[("OTEL_TRACES_EXPORTER", "jaeger")]),
+            Some(Err(_))
+        ));
     }
 
     #[test]
