@@ -6,7 +6,9 @@
 
 use std::process::Stdio;
 
-use mcp_actions_tests::otlp::{ExportedSpan, OtlpReceiver, attribute, histogram_points};
+use mcp_actions_tests::otlp::{
+    ExportedSpan, OtlpReceiver, attribute, histogram_points, sum_points,
+};
 use mcp_actions_tests::prelude::*;
 use serde_json::json;
 use tokio::process::Command;
@@ -129,6 +131,14 @@ async fn spans_and_the_duration_histogram_reach_an_otlp_collector() {
     assert_eq!(reply.rpc_error_code(), -32602);
     let reply = post(&endpoint, Some(TOKEN), &rpc(5, "tools/list", None)).await;
     assert_eq!(reply.status, 200);
+    // A refused token: counted, no span (nothing was handled).
+    let reply = post(
+        &endpoint,
+        Some("wrong-token-123"),
+        &rpc(6, "tools/list", None),
+    )
+    .await;
+    assert_eq!(reply.status, 401);
 
     let spans = eventually("the five request spans to be exported", || async {
         let spans = receiver.spans();
@@ -217,28 +227,46 @@ async fn spans_and_the_duration_histogram_reach_an_otlp_collector() {
     assert!(!everything.contains(SECRET_NAME), "{everything}");
     assert!(!everything.contains(TOKEN), "{everything}");
 
-    let points = eventually("the duration histogram to be exported", || async {
-        let points: Vec<_> = receiver
-            .metrics()
+    // Each export holds the totals so far: wait for one made after the last request.
+    let (points, refused) = eventually("the metrics to be exported", || async {
+        let metrics = receiver.metrics();
+        let points: Vec<_> = metrics
             .iter()
             .filter(|m| m.name == "mcp.server.operation.duration")
             .flat_map(histogram_points)
             .collect();
-        let calls: u64 = points
+        let refused: i64 = metrics
             .iter()
+            .filter(|m| m.name == "mcp_actions.auth.failures")
+            .flat_map(sum_points)
             .filter(|(attributes, _)| {
-                attribute(attributes, "gen_ai.tool.name").as_deref() == Some("greet_user")
+                attribute(attributes, "reason").as_deref() == Some("invalid_token")
             })
-            .map(|(_, count)| *count)
+            .map(|(_, value)| value)
             .max()
             .unwrap_or(0);
-        (calls >= 1).then_some(points)
+        (refused >= 1).then_some((points, refused))
     })
     .await;
-    let tool_error = points.iter().any(|(attributes, count)| {
-        attribute(attributes, "error.type").as_deref() == Some("tool_error") && *count >= 1
-    });
-    assert!(tool_error, "{points:#?}");
+    assert_eq!(refused, 1);
+    for (tool, error_type) in [
+        ("greet_user", ""),
+        ("greet_user", "tool_error"),
+        ("no_such_tool", "-32602"),
+    ] {
+        let recorded = points.iter().any(|(attributes, count)| {
+            attribute(attributes, "gen_ai.tool.name").as_deref() == Some(tool)
+                && attribute(attributes, "error.type").unwrap_or_default() == error_type
+                && *count >= 1
+        });
+        assert!(recorded, "{tool} {error_type}: {points:#?}");
+    }
+    assert!(
+        !spans
+            .iter()
+            .any(|s| s.attribute("jsonrpc.request.id").as_deref() == Some("6")),
+        "a refused request has no span"
+    );
 }
 
 #[tokio::test]

@@ -159,3 +159,19 @@ pub fn histogram_points(metric: &Metric) -> Vec<(Vec<KeyValue>, u64)> {
         _ => Vec::new(),
     }
 }
+
+/// The integer data points of the counter (sum) `metric`, as (attributes, value).
+pub fn sum_points(metric: &Metric) -> Vec<(Vec<KeyValue>, i64)> {
+    use opentelemetry_proto::tonic::metrics::v1::number_data_point::Value;
+    match &metric.data {
+        Some(metric::Data::Sum(sum)) => sum
+            .data_points
+            .iter()
+            .filter_map(|point| match point.value {
+                Some(Value::AsInt(value)) => Some((point.attributes.clone(), value)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}

@@ -8,11 +8,18 @@
 //! | `mcp_actions_requests_in_flight` | gauge | |
 //! | `mcp_actions_jwks_fetches_total` | counter | `outcome`: `ok`, `error` |
 //!
+//! With OTLP export (`otel.rs`) the same are exported as `mcp.server.operation.duration`,
+//! `mcp_actions.auth.failures`, `mcp_actions.requests.refused`,
+//! `mcp_actions.requests.in_flight` and `mcp_actions.jwks.fetches`.
+//!
 //! `mcp.server.operation.duration` is the OpenTelemetry name of the first; `error_type` is
 //! `tool_error` for a result with `isError`, the JSON-RPC error code for a protocol error, and
 //! empty on success.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+
+#[cfg(feature = "otel")]
+use opentelemetry::KeyValue;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -124,16 +131,29 @@ impl Metrics {
 
     /// A request refused by authentication, for `reason`.
     pub(crate) fn auth_failure(&self, reason: &'static str) {
+        #[cfg(feature = "otel")]
+        if let Some(otel) = super::otel::instruments() {
+            otel.auth_failures
+                .add(1, &[KeyValue::new("reason", reason)]);
+        }
         self.auth_failures.get_or_create(&Reason { reason }).inc();
     }
 
     /// A request refused by a limit.
     pub(crate) fn refused(&self, reason: &'static str) {
+        #[cfg(feature = "otel")]
+        if let Some(otel) = super::otel::instruments() {
+            otel.refused.add(1, &[KeyValue::new("reason", reason)]);
+        }
         self.refused.get_or_create(&Reason { reason }).inc();
     }
 
     /// A request started (`1`) or ended (`-1`).
     pub(crate) fn in_flight(&self, delta: i64) {
+        #[cfg(feature = "otel")]
+        if let Some(otel) = super::otel::instruments() {
+            otel.in_flight.add(delta, &[]);
+        }
         self.in_flight.inc_by(delta);
     }
 
@@ -141,6 +161,11 @@ impl Metrics {
     #[cfg_attr(not(feature = "jwt"), allow(dead_code))] // counted by the JWT verifier
     pub(crate) fn jwks_fetch(&self, ok: bool) {
         let outcome = if ok { "ok" } else { "error" };
+        #[cfg(feature = "otel")]
+        if let Some(otel) = super::otel::instruments() {
+            otel.jwks_fetches
+                .add(1, &[KeyValue::new("outcome", outcome)]);
+        }
         self.jwks_fetches.get_or_create(&Outcome { outcome }).inc();
     }
 

@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::Histogram;
+use opentelemetry::metrics::{Counter, Histogram, UpDownCounter};
 use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::metrics::SdkMeterProvider;
@@ -202,14 +202,7 @@ pub(crate) fn init(name: &str) -> Result<Option<OtelGuard>, String> {
             .with_resource(resource)
             .build();
         opentelemetry::global::set_meter_provider(provider.clone());
-        let _ = OPERATION_DURATION.set(
-            opentelemetry::global::meter("mcp-actions-server")
-                .f64_histogram("mcp.server.operation.duration")
-                .with_unit("s")
-                .with_description("The duration of MCP requests as the server handles them")
-                .with_boundaries(DURATION_BUCKETS.to_vec())
-                .build(),
-        );
+        let _ = INSTRUMENTS.set(Instruments::new());
         Some(provider)
     } else {
         None
@@ -242,12 +235,58 @@ fn resource(name: &str) -> Resource {
     }
 }
 
-/// `mcp.server.operation.duration` over OTLP, once [`init`] has set it up.
-static OPERATION_DURATION: OnceLock<Histogram<f64>> = OnceLock::new();
+/// The metrics exported over OTLP: those of `/metrics`, under OpenTelemetry names.
+pub(crate) struct Instruments {
+    duration: Histogram<f64>,
+    pub(crate) auth_failures: Counter<u64>,
+    pub(crate) refused: Counter<u64>,
+    pub(crate) in_flight: UpDownCounter<i64>,
+    pub(crate) jwks_fetches: Counter<u64>,
+}
+
+impl Instruments {
+    fn new() -> Self {
+        let meter = opentelemetry::global::meter("mcp-actions-server");
+        Self {
+            duration: meter
+                .f64_histogram("mcp.server.operation.duration")
+                .with_unit("s")
+                .with_description("The duration of MCP requests as the server handles them")
+                .with_boundaries(DURATION_BUCKETS.to_vec())
+                .build(),
+            auth_failures: meter
+                .u64_counter("mcp_actions.auth.failures")
+                .with_description(
+                    "MCP requests refused by authentication (401) or for missing OAuth scopes (403)",
+                )
+                .build(),
+            refused: meter
+                .u64_counter("mcp_actions.requests.refused")
+                .with_description("MCP requests refused by mcpActions.limits before they were handled")
+                .build(),
+            in_flight: meter
+                .i64_up_down_counter("mcp_actions.requests.in_flight")
+                .with_description("MCP requests in progress")
+                .build(),
+            jwks_fetches: meter
+                .u64_counter("mcp_actions.jwks.fetches")
+                .with_description("Fetches of identity providers' signing keys (JWKS)")
+                .build(),
+        }
+    }
+}
+
+/// The OTLP instruments, once [`init`] has set them up (metrics exported).
+static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
+
+/// The OTLP instruments, when metrics are exported.
+pub(crate) fn instruments() -> Option<&'static Instruments> {
+    INSTRUMENTS.get()
+}
 
 /// Records one MCP request for OTLP, when metrics are exported.
 pub(crate) fn record_operation(labels: &OperationLabels, seconds: f64) {
-    let Some(histogram) = OPERATION_DURATION.get() else {
+    let Some(histogram) = INSTRUMENTS.get().map(|i| &i.duration) else {
         return;
     };
     let mut attributes = Vec::with_capacity(5);
