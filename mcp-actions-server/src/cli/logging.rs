@@ -68,7 +68,10 @@ fn init_serve_logging() -> Result<Logging, String> {
         // The default (128,000 lines) preallocates ~3 MB; a full queue makes logging wait.
         .buffered_lines_limit(4096)
         .thread_name("mcp-actions-log")
-        .finish(std::io::stderr());
+        // Lines reach stderr in batches: the writer thread writes what is queued into the
+        // buffer and flushes once the queue is empty (and at exit), rather than a system call
+        // per line under load.
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
     let ansi = std::io::stderr().is_terminal();
     #[cfg(feature = "otel")]
     {
