@@ -15,6 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::access::{AuthConfig, McpAuthConfig};
+use super::discovery::DiscoveryConfig;
 use super::operations::{AdminConfig, AuditConfig};
 use super::shapes;
 
@@ -26,6 +27,7 @@ pub(crate) struct Root {
     pub(crate) backend: BackendConfig,
     #[serde(rename = "mcpActions")]
     pub(crate) mcp_actions: McpActionsConfig,
+    pub(crate) discovery: DiscoveryConfig,
 }
 
 /// `backend`: the keys of Backstage's `backend` section this crate reads. Its other keys

@@ -325,6 +325,8 @@ impl ActionsServerBuilder {
         if let Some(jwt) = &jwt {
             jwt.count_fetches_in(Arc::clone(&telemetry.metrics));
         }
+        #[cfg(feature = "jwt")]
+        let plugin_tokens = plugin_tokens(&self.config, &telemetry)?;
         Ok(ActionsServer {
             endpoints,
             exposure,
@@ -335,6 +337,8 @@ impl ActionsServerBuilder {
             generated_token,
             #[cfg(feature = "jwt")]
             jwt,
+            #[cfg(feature = "jwt")]
+            plugin_tokens,
             calls,
             sse_shutdown: CancellationToken::new(),
             shutdown: CancellationToken::new(),
@@ -406,6 +410,26 @@ fn jwt_authenticator(
         jwt: Arc::clone(&jwt),
     };
     Ok((Arc::new(authenticator), None, Some(jwt)))
+}
+
+/// The verifier of Backstage plugin tokens, when `discovery.endpoints` lists plugins.
+#[cfg(feature = "jwt")]
+fn plugin_tokens(
+    config: &Config,
+    telemetry: &Telemetry,
+) -> Result<Option<Arc<crate::auth::PluginTokens>>, BuildError> {
+    let discovery = config.discovery();
+    if discovery.endpoints.is_empty() {
+        return Ok(None);
+    }
+    let tokens = crate::auth::PluginTokens::new(discovery.clone()).map_err(|error| {
+        BuildError::Config(crate::ConfigError::invalid(
+            "discovery.endpoints",
+            error.to_string(),
+        ))
+    })?;
+    tokens.count_fetches_in(Arc::clone(&telemetry.metrics));
+    Ok(Some(Arc::new(tokens)))
 }
 
 #[cfg(not(feature = "jwt"))]
