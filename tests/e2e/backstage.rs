@@ -16,22 +16,44 @@ use tokio_util::sync::CancellationToken;
 const TOKEN: &str = "backstage-api-token";
 const OTHER_ONLY: &str = "other-plugin-only-token";
 
-/// A Backstage plugin (`mcp-actions`) that publishes its keys where Backstage does.
+/// A Backstage plugin (`mcp-actions`) that publishes its keys where Backstage does, and
+/// Backstage's `auth` plugin publishing the keys of user tokens.
 struct CallingPlugin {
     key: SigningKey,
+    user_key: SigningKey,
     server: TestServer,
 }
 
 impl CallingPlugin {
     async fn start() -> Self {
         let key = SigningKey::generate("plugin-key-1");
+        let user_key = SigningKey::generate("user-key-1");
         let jwks = json!({ "keys": [key.jwk()] });
-        let router = Router::new().route(
-            "/api/mcp-actions/.backstage/auth/v1/jwks.json",
-            get(move || std::future::ready(axum::Json(jwks.clone()))),
-        );
+        let user_jwks = json!({ "keys": [user_key.jwk()] });
+        let router = Router::new()
+            .route(
+                "/api/mcp-actions/.backstage/auth/v1/jwks.json",
+                get(move || std::future::ready(axum::Json(jwks.clone()))),
+            )
+            .route(
+                "/api/auth/.well-known/jwks.json",
+                get(move || std::future::ready(axum::Json(user_jwks.clone()))),
+            );
         let server = TestServer::serve_router(router, CancellationToken::new()).await;
-        Self { key, server }
+        Self {
+            key,
+            user_key,
+            server,
+        }
+    }
+
+    /// A limited user token for `user`, as Backstage puts in `obo`, signed by `key`.
+    fn limited_user_token(&self, key: &SigningKey, user: &str) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(key.kid.clone());
+        header.typ = Some("vnd.backstage.limited-user".to_owned());
+        let claims = json!({ "sub": user, "iat": now(), "exp": now() + 600 });
+        sign_with_header(key, &header, &claims)
     }
 
     fn claims(&self, aud: &str) -> Value {
@@ -54,7 +76,7 @@ async fn server(caller: Option<&CallingPlugin>) -> TestServer {
     let discovery = caller
         .map(|c| {
             format!(
-                "discovery:\n  endpoints:\n    - target: {}/api/{{{{pluginId}}}}\n      plugins: [mcp-actions, scaffolder-unused]\n",
+                "discovery:\n  endpoints:\n    - target: {}/api/{{{{pluginId}}}}\n      plugins: [mcp-actions, auth]\n",
                 c.server.base_url
             )
         })
@@ -343,5 +365,40 @@ async fn forged_plugin_tokens_are_refused() {
             !reply.body.contains("plugin:mcp-actions"),
             "{what}: {reply:?}"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_plugin_token_on_behalf_of_a_user_makes_the_caller_that_user() {
+    let caller = CallingPlugin::start().await;
+    let server = server(Some(&caller)).await;
+    let url = invoke_url(&server, 1, "e2e:e2e_whoami");
+    let mut claims = caller.claims("e2e");
+    claims["obo"] = json!(caller.limited_user_token(&caller.user_key, "user:default/jane"));
+    let reply = invoke(&url, Some(&caller.token(&claims)), &json!({})).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["output"]["principal"], "user:default/jane");
+
+    // A user token not signed by the `auth` plugin's keys is refused, not ignored.
+    let impostor = SigningKey::generate("user-key-1");
+    claims["obo"] = json!(caller.limited_user_token(&impostor, "user:default/admin"));
+    let reply = invoke(&url, Some(&caller.token(&claims)), &json!({})).await;
+    backstage_error(&reply, 401, "AuthenticationError");
+    claims["obo"] = json!(42);
+    let reply = invoke(&url, Some(&caller.token(&claims)), &json!({})).await;
+    backstage_error(&reply, 401, "AuthenticationError");
+}
+
+#[tokio::test]
+async fn a_calling_plugin_whose_keys_cannot_be_fetched_is_refused_at_once() {
+    let caller = CallingPlugin::start().await;
+    let server = server(Some(&caller)).await;
+    let token = caller.token(&caller.claims("e2e"));
+    let url = invoke_url(&server, 1, "e2e:e2e_whoami");
+    caller.server.stop().await.unwrap();
+    for _ in 0..3 {
+        let reply = invoke(&url, Some(&token), &json!({})).await;
+        let message = backstage_error(&reply, 401, "AuthenticationError");
+        assert!(message.contains("not available"), "{message}");
     }
 }

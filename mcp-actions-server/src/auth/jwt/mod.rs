@@ -6,6 +6,7 @@
 //! | `mod.rs` | [`JwtAuthenticator`], the checks of one token |
 //! | `issuer.rs` | [`JwtIssuer`]: one entry, and its callers' credentials |
 //! | `keys.rs` | fetching, caching and refreshing an issuer's JWKS |
+//! | `plugin_token.rs` | Backstage plugin-to-plugin tokens on the Backstage actions API, with the keys of `keys.rs` |
 //! | `cache.rs` | verified tokens, by digest, until `exp` |
 //! | `rejection.rs` | [`TokenRejection`]: why a token is refused, in words |
 //!
