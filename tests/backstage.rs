@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use mcp_actions::Registry;
 use mcp_actions::prelude::*;
-use mcp_actions_server::ActionsServer;
+use mcp_actions_server::{ActionsServer, Backstage};
 use mcp_actions_tests::interop::on_ci;
 use mcp_actions_tests::prelude::*;
 use serde_json::{Value, json};
@@ -55,6 +55,51 @@ async fn whoami(ctx: &ActionContext) -> Result<Caller, ActionError> {
     })
 }
 
+/// What the catalog answered for an entity.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+struct CatalogAnswer {
+    /// The HTTP status of `GET /api/catalog/entities/by-name/…`
+    status: u16,
+    /// The entity's `metadata.name`, when found
+    name: Option<String>,
+}
+
+/// Which component to read.
+#[derive(Debug, Deserialize, JsonSchema)]
+struct ComponentName {
+    /// The component's name (namespace `default`)
+    name: String,
+}
+
+/// Read a component from Backstage's catalog, through its REST API, with a plugin token for
+/// the catalog on behalf of the caller (Backstage's first rule for actions).
+#[action(plugin = "interop", title = "Read Catalog Component", read_only)]
+async fn read_component(
+    input: ComponentName,
+    ctx: &ActionContext,
+    backstage: Service<Backstage>,
+) -> Result<CatalogAnswer, ActionError> {
+    let base = backstage.base_url("catalog").ok_or_else(|| {
+        ActionError::service_unavailable("`catalog` is not in discovery.endpoints")
+    })?;
+    let token = backstage.plugin_request_token(ctx, "catalog")?;
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{base}/entities/by-name/component/default/{}",
+            input.name
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| ActionError::service_unavailable(format!("the catalog: {e}")))?;
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    Ok(CatalogAnswer {
+        status,
+        name: body["metadata"]["name"].as_str().map(str::to_owned),
+    })
+}
+
 fn app_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("backstage")
 }
@@ -88,13 +133,13 @@ fn free_port() -> Result<u16> {
 }
 
 /// A running Backstage backend, killed when dropped.
-struct Backstage {
+struct BackstageApp {
     child: Child,
     base_url: String,
     log: PathBuf,
 }
 
-impl Backstage {
+impl BackstageApp {
     /// Starts it on `port` with `mcp_actions_url` as the discovery target of our plugins, and
     /// waits until it is ready.
     async fn start(port: u16, mcp_actions_url: &str) -> Result<Self> {
@@ -204,7 +249,10 @@ backend:
 discovery:
   endpoints:
     - target: http://127.0.0.1:{backstage_port}/api/{{{{pluginId}}}}
-      plugins: [mcp-actions]
+      plugins: [mcp-actions, catalog]
+mcpActions:
+  backstage:
+    pluginId: rust-actions
 "#
     );
     let registry = Registry::from_inventory()?.with_plugin_sources(&["greet-user", "interop"]);
@@ -216,6 +264,28 @@ discovery:
     Ok(TestServer::serve_on(listener, server).await)
 }
 
+/// Calls `read_component` on our server until the catalog has ingested the component: its
+/// answer. A refused token (401) fails at once.
+async fn read_component_until_found(ours: &TestServer) -> Result<Value> {
+    let request = call_request(
+        1,
+        "read_component",
+        json!({ "name": "mcp-actions-test-component" }),
+    );
+    let deadline = Instant::now() + READY_WITHIN;
+    loop {
+        let reply = post(&ours.endpoint, Some(OUR_TOKEN), &request).await;
+        let answer = reply.json()["result"]["structuredContent"].clone();
+        match answer["status"].as_u64() {
+            Some(200) => return Ok(answer),
+            Some(404) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            _ => bail!("the catalog did not answer as expected: {reply:?}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backstage_serves_our_actions_through_its_own_mcp_endpoint() -> Result<()> {
     if !should_run() {
@@ -224,7 +294,7 @@ async fn backstage_serves_our_actions_through_its_own_mcp_endpoint() -> Result<(
     let started = Instant::now();
     let backstage_port = free_port()?;
     let ours = our_server(backstage_port).await?;
-    let backstage = Backstage::start(backstage_port, &ours.base_url).await?;
+    let backstage = BackstageApp::start(backstage_port, &ours.base_url).await?;
     let endpoint = format!("{}/api/mcp-actions/v1", backstage.base_url);
     let calls = json!([
         { "name": "greet-user.greet_user", "arguments": { "name": "Backstage" } },
@@ -232,6 +302,9 @@ async fn backstage_serves_our_actions_through_its_own_mcp_endpoint() -> Result<(
         { "name": "interop.whoami", "arguments": {} },
     ]);
     let summary = sdk_client(&endpoint, &calls).await;
+    // The other way: our action reads the real catalog with our plugin token, which Backstage
+    // verifies with the keys we publish (the catalog ingests its file location meanwhile).
+    let catalog = read_component_until_found(&ours).await;
     let log = backstage.log_tail();
     backstage.stop().await;
     let summary = summary.with_context(|| format!("Backstage's log:\n{log}"))?;
@@ -273,6 +346,8 @@ async fn backstage_serves_our_actions_through_its_own_mcp_endpoint() -> Result<(
         results[2]["structuredContent"]["subject"], "plugin:mcp-actions",
         "{results}"
     );
+    let catalog = catalog.with_context(|| format!("Backstage's log:\n{log}"))?;
+    assert_eq!(catalog["name"], "mcp-actions-test-component", "{catalog}");
     eprintln!(
         "backstage: the whole test took {:.1} s",
         started.elapsed().as_secs_f64()

@@ -29,7 +29,7 @@ pub(crate) use challenge::{Gate, actor, insufficient_scope};
 #[cfg(feature = "jwt")]
 pub(crate) use jwt::ExternalAccess;
 #[cfg(feature = "jwt")]
-pub(crate) use jwt::plugin_token::{PluginTokens, is_plugin_token};
+pub(crate) use jwt::plugin_token::{PLUGIN_TOKEN_TYPE, PluginTokens, is_plugin_token};
 #[cfg(feature = "jwt")]
 pub use jwt::{
     ASYMMETRIC_ALGORITHMS, DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH, JwtAuthenticator, JwtConfigError,

@@ -64,8 +64,8 @@ pub use discovery::{DiscoveryConfig, DiscoveryEndpoint, DiscoveryTarget};
 pub use error::{ConfigError, ConfigProblem};
 pub use loader::ConfigLoader;
 pub use model::{
-    ActionsConfig, BackendConfig, CallerError, FilterConfig, LimitsConfig, ListenConfig,
-    McpActionsConfig, NamedServerConfig, SseConfig, StdioConfig, credentials_from,
+    ActionsConfig, BackendConfig, BackstageConfig, CallerError, FilterConfig, LimitsConfig,
+    ListenConfig, McpActionsConfig, NamedServerConfig, SseConfig, StdioConfig, credentials_from,
 };
 pub use operations::{AdminConfig, AuditConfig};
 pub use secret::Secret;

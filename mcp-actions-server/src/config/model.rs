@@ -270,6 +270,29 @@ pub struct McpActionsConfig {
     pub sse: SseConfig,
     /// Who `serve --stdio` calls actions as.
     pub stdio: StdioConfig,
+    /// This server as a Backstage plugin.
+    pub backstage: BackstageConfig,
+}
+
+/// `mcpActions.backstage`: this server as a Backstage plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct BackstageConfig {
+    /// The plugin id this server signs Backstage plugin tokens as (their `sub`), for actions
+    /// calling Backstage plugins (`Backstage::plugin_request_token`); its public keys are at
+    /// `/api/<pluginId>/.backstage/auth/v1/jwks.json`. Backstage's `discovery.endpoints` must
+    /// point this id at this server. Not `mcp-actions` when Backstage runs its own MCP actions
+    /// backend (that id is then Backstage's).
+    pub plugin_id: String,
+}
+
+impl Default for BackstageConfig {
+    fn default() -> Self {
+        Self {
+            plugin_id: "mcp-actions".to_owned(),
+        }
+    }
 }
 
 /// The default server name.
@@ -292,6 +315,7 @@ impl Default for McpActionsConfig {
             servers: BTreeMap::new(),
             sse: SseConfig::default(),
             stdio: StdioConfig::default(),
+            backstage: BackstageConfig::default(),
         }
     }
 }

@@ -123,6 +123,13 @@ pub(crate) fn check(root: &Root) -> Vec<ConfigProblem> {
     static_tokens(root, &mut problem);
     jwks_entries(root, &mut problem);
     discovery_endpoints(root, &mut problem);
+    let plugin_id = &root.mcp_actions.backstage.plugin_id;
+    if !mcp_actions::descriptor::is_valid_plugin_id(plugin_id) {
+        problem(
+            "mcpActions.backstage.pluginId".into(),
+            format!("`{plugin_id}` is not a plugin id (lowercase letters, digits, `-`, `_`)"),
+        );
+    }
     globs(
         "backend.actions.filter",
         &backend.actions.filter,

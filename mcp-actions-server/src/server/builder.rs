@@ -219,7 +219,13 @@ impl ActionsServerBuilder {
             &self.config,
             &mut warnings,
         )?;
-        let missing = plan.served.missing_services(&self.services);
+        // Every server offers actions Backstage's discovery and plugin tokens.
+        let mut services = self.services;
+        services.insert(crate::Backstage::new(
+            self.config.mcp_actions().backstage.plugin_id.clone(),
+            self.config.discovery().clone(),
+        ));
+        let missing = plan.served.missing_services(&services);
         if !missing.is_empty() {
             return Err(BuildError::Actions(
                 missing
@@ -255,7 +261,7 @@ impl ActionsServerBuilder {
         // Validated with the rest of the configuration.
         let scope_rules = mcp.auth.compile().unwrap_or_default();
 
-        let services = Arc::new(self.services);
+        let services = Arc::new(services);
         let policy = self
             .policy
             .unwrap_or_else(|| Arc::new(mcp_actions::AllowAll));
