@@ -122,3 +122,62 @@ impl Backstage {
         serde_json::json!({ "keys": [] })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use mcp_actions::{AccessRestriction, Credentials};
+
+    use super::*;
+
+    fn context(credentials: Credentials) -> ActionContext {
+        ActionContext::builder("test", "call_catalog")
+            .credentials(credentials)
+            .build()
+    }
+
+    fn backstage() -> Backstage {
+        let discovery: DiscoveryConfig = serde_json::from_value(serde_json::json!({
+            "endpoints": [{ "target": "http://backstage/api/{{pluginId}}", "plugins": ["catalog"] }]
+        }))
+        .unwrap();
+        Backstage::new("rust-actions".to_owned(), discovery)
+    }
+
+    #[test]
+    fn base_urls_come_from_discovery() {
+        let backstage = backstage();
+        assert_eq!(
+            backstage.base_url("catalog").as_deref(),
+            Some("http://backstage/api/catalog")
+        );
+        assert_eq!(backstage.base_url("scaffolder"), None);
+    }
+
+    #[test]
+    fn users_and_restricted_tokens_get_no_plugin_token() {
+        let backstage = backstage();
+        let user = context(Credentials::user("user:default/jane"));
+        let error = backstage
+            .plugin_request_token(&user, "catalog")
+            .unwrap_err();
+        assert_eq!(error.name(), "NotAllowedError");
+        let restricted = context(
+            Credentials::service("ci").with_restrictions([AccessRestriction::plugin("test")]),
+        );
+        let error = backstage
+            .plugin_request_token(&restricted, "catalog")
+            .unwrap_err();
+        assert_eq!(error.name(), "NotAllowedError");
+    }
+
+    #[cfg(feature = "jwt")]
+    #[test]
+    fn a_service_gets_a_token_whose_key_is_published() {
+        let backstage = backstage();
+        let token = backstage
+            .plugin_request_token(&context(Credentials::service("ci")), "catalog")
+            .unwrap();
+        let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+        assert_eq!(backstage.jwks()["keys"][0]["kid"], kid.as_str());
+    }
+}
