@@ -212,12 +212,12 @@ impl BackstageApp {
     }
 }
 
-/// Runs `node mcp-client.js` against `endpoint`: its JSON summary.
-async fn sdk_client(endpoint: &str, calls: &Value) -> Result<Value> {
+/// Runs `node mcp-client.js` against `endpoint` with `token`: its JSON summary.
+async fn sdk_client(endpoint: &str, token: &str, calls: &Value) -> Result<Value> {
     let run = Command::new("node")
         .arg("mcp-client.js")
         .arg(endpoint)
-        .arg(BACKSTAGE_TOKEN)
+        .arg(token)
         .arg(calls.to_string())
         .current_dir(app_dir())
         .stdin(Stdio::null())
@@ -246,6 +246,9 @@ backend:
     externalAccess:
       - type: static
         options: {{ token: {OUR_TOKEN}, subject: ci }}
+  actions:
+    # greet-user and interop are linked in; catalog is Backstage's (a remote source).
+    pluginSources: [greet-user, interop, catalog]
 discovery:
   endpoints:
     - target: http://127.0.0.1:{backstage_port}/api/{{{{pluginId}}}}
@@ -253,6 +256,7 @@ discovery:
 mcpActions:
   backstage:
     pluginId: rust-actions
+    refreshSeconds: 1
 "#
     );
     let registry = Registry::from_inventory()?.with_plugin_sources(&["greet-user", "interop"]);
@@ -262,6 +266,39 @@ mcpActions:
         .registry(registry)
         .build()?;
     Ok(TestServer::serve_on(listener, server).await)
+}
+
+/// Our tools/list, until `check` accepts the tool names (bounded).
+async fn eventually_tools(ours: &TestServer, check: impl Fn(&Vec<String>) -> bool) {
+    eventually("our tools/list to change", || async {
+        let reply = post(&ours.endpoint, Some(OUR_TOKEN), &rpc(1, "tools/list", None)).await;
+        let names: Vec<String> = reply.json()["result"]["tools"]
+            .as_array()
+            .map(|tools| {
+                tools
+                    .iter()
+                    .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        check(&names).then_some(())
+    })
+    .await;
+}
+
+/// Backstage's catalog actions through our MCP endpoint, for the TypeScript SDK client.
+async fn remote_catalog_tools(ours: &TestServer) -> Result<Value> {
+    eventually_tools(ours, |tools| {
+        tools.contains(&"get_catalog_entity".to_owned())
+    })
+    .await;
+    let calls = json!([
+        { "name": "get_catalog_entity",
+          "arguments": { "kind": "Component", "name": "mcp-actions-test-component" } },
+        { "name": "query_catalog_entities", "arguments": { "query": { "kind": "Component" } } },
+        { "name": "get_catalog_entity", "arguments": { "name": "no-such-component" } },
+    ]);
+    sdk_client(&ours.endpoint, OUR_TOKEN, &calls).await
 }
 
 /// Calls `read_component` on our server until the catalog has ingested the component: its
@@ -301,11 +338,73 @@ async fn backstage_serves_our_actions_through_its_own_mcp_endpoint() -> Result<(
         { "name": "greet-user.greet_user", "arguments": { "name": " " } },
         { "name": "interop.whoami", "arguments": {} },
     ]);
-    let summary = sdk_client(&endpoint, &calls).await;
+    let summary = sdk_client(&endpoint, BACKSTAGE_TOKEN, &calls).await;
     // The other way: our action reads the real catalog with our plugin token, which Backstage
     // verifies with the keys we publish (the catalog ingests its file location meanwhile).
     let catalog = read_component_until_found(&ours).await;
+    // And Backstage's catalog actions as tools of ours, for the TypeScript SDK client.
+    let remote = remote_catalog_tools(&ours).await;
     let log = backstage.log_tail();
+    backstage.stop().await;
+    let remote = remote.with_context(|| format!("Backstage's log:\n{log}"))?;
+    let remote_tools: Vec<&str> = remote["tools"]
+        .as_array()
+        .context("tools")?
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    for expected in [
+        "greet_user",
+        "whoami",
+        "get_catalog_entity",
+        "query_catalog_entities",
+    ] {
+        assert!(
+            remote_tools.contains(&expected),
+            "{expected} missing: {remote_tools:?}"
+        );
+    }
+    let entity = &remote["calls"][0]["structuredContent"];
+    assert_eq!(
+        entity["metadata"]["name"], "mcp-actions-test-component",
+        "{remote}"
+    );
+    let query = &remote["calls"][1]["structuredContent"];
+    assert!(
+        query.to_string().contains("mcp-actions-test-component"),
+        "{remote}"
+    );
+    assert_eq!(remote["calls"][2]["isError"], true, "{remote}");
+    let missing = remote["calls"][2]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    // The catalog's own answer (400 InputError), mapped back to our taxonomy.
+    assert!(
+        missing.starts_with("InputError: No entity found"),
+        "{remote}"
+    );
+
+    // Backstage stopped: its tools are hidden, ours keep working; started again: back.
+    eventually_tools(&ours, |tools| {
+        !tools.contains(&"get_catalog_entity".to_owned())
+    })
+    .await;
+    let greet = post(
+        &ours.endpoint,
+        Some(OUR_TOKEN),
+        &call_request(2, "greet_user", json!({ "name": "Rust" })),
+    )
+    .await;
+    assert_eq!(
+        greet.json()["result"]["structuredContent"]["greeting"],
+        "Hello Rust!",
+        "{greet:?}"
+    );
+    let backstage = BackstageApp::start(backstage_port, &ours.base_url).await?;
+    eventually_tools(&ours, |tools| {
+        tools.contains(&"get_catalog_entity".to_owned())
+    })
+    .await;
     backstage.stop().await;
     let summary = summary.with_context(|| format!("Backstage's log:\n{log}"))?;
 

@@ -8,6 +8,7 @@
 //! | `actions.rs` | list and invoke (v1 and v2), through the same [`Dispatcher`] as MCP |
 //! | `callers.rs` | who may call: Backstage plugin tokens, and the server's own tokens |
 //! | `errors.rs` | Backstage's error body and status mapping |
+//! | `remote.rs` | remote plugin sources: Backstage plugins' actions served as MCP tools (feature `jwt`) |
 //! | `service.rs` | [`Backstage`]: discovery and plugin tokens for actions that call Backstage plugins |
 //! | `signing.rs` | the key this server signs plugin tokens with (feature `jwt`) |
 //!
@@ -32,6 +33,8 @@
 mod actions;
 mod callers;
 mod errors;
+#[cfg(feature = "jwt")]
+mod remote;
 mod service;
 #[cfg(feature = "jwt")]
 mod signing;
@@ -44,6 +47,8 @@ use mcp_actions::Dispatcher;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use callers::Callers;
+#[cfg(feature = "jwt")]
+pub(crate) use remote::RemoteSources;
 pub use service::Backstage;
 
 use crate::http::{AllowedHosts, ConcurrencyLimit};

@@ -285,12 +285,18 @@ pub struct BackstageConfig {
     /// point this id at this server. Not `mcp-actions` when Backstage runs its own MCP actions
     /// backend (that id is then Backstage's).
     pub plugin_id: String,
+    /// How often the actions of remote plugin sources are listed again, in seconds. Remote
+    /// sources are the plugins of `backend.actions.pluginSources` that are not linked into
+    /// this binary and are listed in `discovery.endpoints` (e.g. Backstage's `catalog`).
+    #[serde(deserialize_with = "shapes::whole_number")]
+    pub refresh_seconds: u64,
 }
 
 impl Default for BackstageConfig {
     fn default() -> Self {
         Self {
             plugin_id: "mcp-actions".to_owned(),
+            refresh_seconds: 60,
         }
     }
 }

@@ -221,10 +221,11 @@ impl ActionsServerBuilder {
         )?;
         // Every server offers actions Backstage's discovery and plugin tokens.
         let mut services = self.services;
-        services.insert(crate::Backstage::new(
+        let backstage = Arc::new(crate::Backstage::new(
             self.config.mcp_actions().backstage.plugin_id.clone(),
             self.config.discovery().clone(),
         ));
+        services.insert_arc(Arc::clone(&backstage));
         let missing = plan.served.missing_services(&services);
         if !missing.is_empty() {
             return Err(BuildError::Actions(
@@ -301,14 +302,23 @@ impl ActionsServerBuilder {
             Some(name) if self.config.tree().pointer("/mcpActions/name").is_none() => name,
             _ => &mcp.name,
         };
+        let default_handler = handler(
+            plan.served.clone(),
+            identity(name, &mcp.description, &mcp.instructions),
+            "default",
+        );
+        #[cfg(feature = "jwt")]
+        let default_handler =
+            match remote_sources(&self.config, &linked, &plan.served, &names, backstage) {
+                Some(remote) => default_handler.with_remote(remote),
+                None => default_handler,
+            };
+        #[cfg(not(feature = "jwt"))]
+        let _ = backstage;
         let mut endpoints = vec![Endpoint {
             key: None,
             path: MCP_PATH.to_owned(),
-            handler: handler(
-                plan.served.clone(),
-                identity(name, &mcp.description, &mcp.instructions),
-                "default",
-            ),
+            handler: default_handler,
         }];
         for (key, actions, _) in &plan.servers {
             let server = &mcp.servers[key];
@@ -416,6 +426,40 @@ fn jwt_authenticator(
         jwt: Arc::clone(&jwt),
     };
     Ok((Arc::new(authenticator), None, Some(jwt)))
+}
+
+/// The remote plugin sources: the plugins of `backend.actions.pluginSources` that have no
+/// linked action and are listed in `discovery.endpoints`.
+#[cfg(feature = "jwt")]
+fn remote_sources(
+    config: &Config,
+    linked: &Registry,
+    served: &Registry,
+    names: &ToolNames,
+    backstage: Arc<crate::Backstage>,
+) -> Option<Arc<crate::backstage::RemoteSources>> {
+    let plugin_sources = config.backend().actions.plugin_sources.as_ref()?;
+    let sources: Vec<(String, String)> = plugin_sources
+        .iter()
+        .filter(|plugin| !linked.iter().any(|a| a.plugin() == plugin.as_str()))
+        .filter_map(|plugin| {
+            let base = config.discovery().base_url(plugin)?;
+            Some((plugin.clone(), base))
+        })
+        .collect();
+    if sources.is_empty() {
+        return None;
+    }
+    let mcp = config.mcp_actions();
+    let taken = served.iter().map(|a| names.of(a).to_owned()).collect();
+    Some(Arc::new(crate::backstage::RemoteSources::new(
+        backstage,
+        sources,
+        ToolNaming::from_config(mcp.namespaced_tool_names),
+        taken,
+        std::time::Duration::from_secs(mcp.backstage.refresh_seconds.max(1)),
+        mcp.limits.action_timeout(),
+    )))
 }
 
 /// The verifier of Backstage plugin tokens, when `discovery.endpoints` lists plugins.

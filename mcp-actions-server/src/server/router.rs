@@ -24,6 +24,10 @@ impl ActionsServer {
     pub fn router(&self, base_url: &str) -> Router {
         let base_url = base_url.trim_end_matches('/');
         self.accept_tokens_for(base_url);
+        #[cfg(feature = "jwt")]
+        if let Some(remote) = self.handler().remote() {
+            remote.start(self.shutdown.child_token());
+        }
         let router = self.endpoints.iter().fold(
             health::router(self.readiness.clone()),
             |router, endpoint| router.merge(self.endpoint_router(endpoint, base_url)),
