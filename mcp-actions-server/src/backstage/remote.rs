@@ -8,7 +8,8 @@
 //!   does. A source that fails is a warning, and its tools are hidden until it answers again.
 //! - Tool names follow this server's rules: the action name with `-` as `_` (and the plugin
 //!   first with `namespacedToolNames`); an action whose name cannot be made client-safe, or
-//!   clashes with a linked action's tool, is left out with a warning. Schemas are given as the
+//!   clashes with a linked action's tool, is left out with a warning; `backend.actions.filter`
+//!   applies to them as to linked actions (attributes after Backstage's defaults). Schemas are given as the
 //!   plugin lists them, made self-contained (no `$schema`, `$defs` inlined).
 //! - A call is forwarded to `POST <base>/.backstage/actions/v1/actions/<id>/invoke` with a
 //!   plugin token; a Backstage error body comes back as that error (its name and message), any
@@ -20,7 +21,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use mcp_actions::{ActionError, Credentials, ErrorKind, Principal};
+use mcp_actions::filter::ActionFilter;
+use mcp_actions::{ActionAttributes, ActionError, Credentials, ErrorKind, Principal};
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -48,6 +50,8 @@ pub(crate) struct RemoteSources {
     /// Each source's plugin id and base URL.
     sources: Vec<(String, String)>,
     naming: ToolNaming,
+    /// `backend.actions.filter` (and `pluginSources`), applied to remote actions too.
+    filter: ActionFilter,
     /// Tool names of the linked actions: a remote tool may not take one.
     taken: Vec<String>,
     refresh: Duration,
@@ -71,6 +75,7 @@ impl RemoteSources {
         backstage: Arc<Backstage>,
         sources: Vec<(String, String)>,
         naming: ToolNaming,
+        filter: ActionFilter,
         taken: Vec<String>,
         refresh: Duration,
         timeout: Option<Duration>,
@@ -84,6 +89,7 @@ impl RemoteSources {
             backstage,
             sources,
             naming,
+            filter,
             taken,
             refresh,
             timeout,
@@ -201,11 +207,25 @@ impl RemoteSources {
         };
         let attribute = |key: &str| action["attributes"][key].as_bool();
         let read_only = attribute("readOnly").unwrap_or(false);
+        let attributes = ActionAttributes::new(
+            read_only,
+            attribute("destructive"),
+            attribute("idempotent").unwrap_or(false),
+            false,
+        );
+        if !self.filter.decide_for(plugin, id, &attributes).is_exposed() {
+            tracing::debug!(
+                plugin,
+                id,
+                "a remote action filtered out by backend.actions.filter"
+            );
+            return None;
+        }
         let title = action["title"].as_str().unwrap_or(name).to_owned();
         let annotations = ToolAnnotations::with_title(title.clone())
-            .read_only(read_only)
-            .destructive(attribute("destructive").unwrap_or(!read_only))
-            .idempotent(attribute("idempotent").unwrap_or(false))
+            .read_only(attributes.read_only)
+            .destructive(attributes.destructive)
+            .idempotent(attributes.idempotent)
             .open_world(false);
         let description = action["description"]
             .as_str()

@@ -452,10 +452,17 @@ fn remote_sources(
     }
     let mcp = config.mcp_actions();
     let taken = served.iter().map(|a| names.of(a).to_owned()).collect();
+    let actions = &config.backend().actions;
+    // Validated with the rest of the configuration.
+    let filter = actions
+        .filter
+        .compile(actions.plugin_sources.clone())
+        .unwrap_or_default();
     Some(Arc::new(crate::backstage::RemoteSources::new(
         backstage,
         sources,
         ToolNaming::from_config(mcp.namespaced_tool_names),
+        filter,
         taken,
         std::time::Duration::from_secs(mcp.backstage.refresh_seconds.max(1)),
         mcp.limits.action_timeout(),
