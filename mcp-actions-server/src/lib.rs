@@ -7,6 +7,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod auth;
+mod backstage;
 #[cfg(feature = "cli")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cli")))]
 pub mod cli;
@@ -27,6 +28,7 @@ pub use auth::{
     JwtIssuer, TokenRejection, VerifiedToken,
 };
 pub use auth::{AuthError, Authenticator, StaticTokenAuthenticator, bearer_token};
+pub use backstage::Backstage;
 #[cfg(feature = "cli")]
 pub use cli::{RunError, run, run_cli, run_with};
 pub use config::{Config, ConfigError, ConfigLoader};

@@ -213,19 +213,29 @@ impl ActionFilter {
 
     /// Decides for one action.
     pub fn decide(&self, action: &ActionDescriptor) -> FilterDecision {
-        let id = action.id();
+        self.decide_for(action.plugin, &action.id(), &action.attributes)
+    }
+
+    /// Decides for an action known by its plugin, id (`plugin:name`) and attributes (after
+    /// defaults), e.g. one a remote Backstage plugin lists.
+    pub fn decide_for(
+        &self,
+        plugin: &str,
+        id: &str,
+        attributes: &ActionAttributes,
+    ) -> FilterDecision {
         if let Some(sources) = &self.plugin_sources
-            && !sources.iter().any(|s| s == action.plugin)
+            && !sources.iter().any(|s| s == plugin)
         {
             return FilterDecision::Filtered {
-                reason: format!("plugin `{}` is not in pluginSources", action.plugin),
+                reason: format!("plugin `{plugin}` is not in pluginSources"),
             };
         }
         if let Some((i, rule)) = self
             .exclude
             .iter()
             .enumerate()
-            .find(|(_, r)| r.matches(&id, &action.attributes))
+            .find(|(_, r)| r.matches(id, attributes))
         {
             return FilterDecision::Filtered {
                 reason: format!("excluded by exclude[{i}] ({})", rule.rule),
@@ -245,7 +255,7 @@ impl ActionFilter {
             .include
             .iter()
             .enumerate()
-            .find(|(_, r)| r.matches(&id, &action.attributes))
+            .find(|(_, r)| r.matches(id, attributes))
         {
             Some((i, rule)) => FilterDecision::Exposed {
                 reason: format!("included by include[{i}] ({})", rule.rule),

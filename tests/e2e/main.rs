@@ -12,6 +12,7 @@ mod actions;
 mod setup;
 
 mod auth;
+mod backstage;
 mod calls;
 mod catalog;
 mod config;

@@ -5,6 +5,7 @@
 //! | `mod.rs` | the [`Authenticator`] hook (request head → credentials), [`AuthError`], [`bearer_token`] |
 //! | `static_token.rs` | [`StaticTokenAuthenticator`]: Backstage's `type: static` external access, `MCP_TOKEN`, generated tokens |
 //! | `jwt/` | `JwtAuthenticator` (feature `jwt`): Backstage's `type: jwks` external access, JWT access tokens of an identity provider verified with its published keys, and static tokens next to them |
+//! | `jwt/plugin_token.rs` | `PluginTokens` (feature `jwt`): Backstage plugin-to-plugin tokens on the Backstage actions API, verified with the calling plugin's keys found through `discovery.endpoints` |
 //! | `challenge.rs` | the gate every MCP request passes: credentials into the request, a 401 with its challenge, or a 403 `insufficient_scope` |
 //! | `metadata.rs` | the RFC 9728 protected-resource metadata document the challenge points at |
 //!
@@ -27,6 +28,8 @@ use mcp_actions::{BoxFuture, Credentials};
 pub(crate) use challenge::{Gate, actor, insufficient_scope};
 #[cfg(feature = "jwt")]
 pub(crate) use jwt::ExternalAccess;
+#[cfg(feature = "jwt")]
+pub(crate) use jwt::plugin_token::{PLUGIN_TOKEN_TYPE, PluginTokens, is_plugin_token};
 #[cfg(feature = "jwt")]
 pub use jwt::{
     ASYMMETRIC_ALGORITHMS, DEFAULT_LEEWAY, DEFAULT_MIN_REFETCH, JwtAuthenticator, JwtConfigError,

@@ -35,6 +35,7 @@
 //! [configuration reference](crate#configuration-reference).
 
 mod access;
+mod discovery;
 mod effective;
 mod error;
 mod loader;
@@ -59,11 +60,12 @@ pub use access::{
     ExternalAccessConfig, ExternalAccessOptions, ExternalAccessType, McpAuthConfig,
     PermissionAttributeConfig,
 };
+pub use discovery::{DiscoveryConfig, DiscoveryEndpoint, DiscoveryTarget};
 pub use error::{ConfigError, ConfigProblem};
 pub use loader::ConfigLoader;
 pub use model::{
-    ActionsConfig, BackendConfig, CallerError, FilterConfig, LimitsConfig, ListenConfig,
-    McpActionsConfig, NamedServerConfig, SseConfig, StdioConfig, credentials_from,
+    ActionsConfig, BackendConfig, BackstageConfig, CallerError, FilterConfig, LimitsConfig,
+    ListenConfig, McpActionsConfig, NamedServerConfig, SseConfig, StdioConfig, credentials_from,
 };
 pub use operations::{AdminConfig, AuditConfig};
 pub use secret::Secret;
@@ -141,6 +143,11 @@ impl Config {
     /// The `mcpActions` section.
     pub fn mcp_actions(&self) -> &McpActionsConfig {
         &self.root.mcp_actions
+    }
+
+    /// The `discovery` section (Backstage's): where Backstage plugins are served.
+    pub fn discovery(&self) -> &DiscoveryConfig {
+        &self.root.discovery
     }
 
     /// The whole merged tree, after substitution, as JSON.

@@ -15,6 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::access::{AuthConfig, McpAuthConfig};
+use super::discovery::DiscoveryConfig;
 use super::operations::{AdminConfig, AuditConfig};
 use super::shapes;
 
@@ -26,6 +27,7 @@ pub(crate) struct Root {
     pub(crate) backend: BackendConfig,
     #[serde(rename = "mcpActions")]
     pub(crate) mcp_actions: McpActionsConfig,
+    pub(crate) discovery: DiscoveryConfig,
 }
 
 /// `backend`: the keys of Backstage's `backend` section this crate reads. Its other keys
@@ -268,6 +270,35 @@ pub struct McpActionsConfig {
     pub sse: SseConfig,
     /// Who `serve --stdio` calls actions as.
     pub stdio: StdioConfig,
+    /// This server as a Backstage plugin.
+    pub backstage: BackstageConfig,
+}
+
+/// `mcpActions.backstage`: this server as a Backstage plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct BackstageConfig {
+    /// The plugin id this server signs Backstage plugin tokens as (their `sub`), for actions
+    /// calling Backstage plugins (`Backstage::plugin_request_token`); its public keys are at
+    /// `/api/<pluginId>/.backstage/auth/v1/jwks.json`. Backstage's `discovery.endpoints` must
+    /// point this id at this server. Not `mcp-actions` when Backstage runs its own MCP actions
+    /// backend (that id is then Backstage's).
+    pub plugin_id: String,
+    /// How often the actions of remote plugin sources are listed again, in seconds. Remote
+    /// sources are the plugins of `backend.actions.pluginSources` that are not linked into
+    /// this binary and are listed in `discovery.endpoints` (e.g. Backstage's `catalog`).
+    #[serde(deserialize_with = "shapes::whole_number")]
+    pub refresh_seconds: u64,
+}
+
+impl Default for BackstageConfig {
+    fn default() -> Self {
+        Self {
+            plugin_id: "mcp-actions".to_owned(),
+            refresh_seconds: 60,
+        }
+    }
 }
 
 /// The default server name.
@@ -290,6 +321,7 @@ impl Default for McpActionsConfig {
             servers: BTreeMap::new(),
             sse: SseConfig::default(),
             stdio: StdioConfig::default(),
+            backstage: BackstageConfig::default(),
         }
     }
 }

@@ -122,6 +122,14 @@ pub(crate) fn check(root: &Root) -> Vec<ConfigProblem> {
     }
     static_tokens(root, &mut problem);
     jwks_entries(root, &mut problem);
+    discovery_endpoints(root, &mut problem);
+    let plugin_id = &root.mcp_actions.backstage.plugin_id;
+    if !mcp_actions::descriptor::is_valid_plugin_id(plugin_id) {
+        problem(
+            "mcpActions.backstage.pluginId".into(),
+            format!("`{plugin_id}` is not a plugin id (lowercase letters, digits, `-`, `_`)"),
+        );
+    }
     globs(
         "backend.actions.filter",
         &backend.actions.filter,
@@ -380,6 +388,43 @@ fn misplaced_options(
             format!("{key}.options.{name}"),
             format!("`{name}` is an option of `type: {kind}` entries, not of this one"),
         );
+    }
+}
+
+/// `discovery.endpoints`: each target an http(s) URL once `{{pluginId}}` is filled in, each
+/// plugin id valid.
+fn discovery_endpoints(root: &Root, problem: &mut impl FnMut(String, String)) {
+    use super::DiscoveryTarget;
+    for (i, endpoint) in root.discovery.endpoints.iter().enumerate() {
+        let key = format!("discovery.endpoints[{i}]");
+        let targets = match &endpoint.target {
+            DiscoveryTarget::Url(url) => vec![("target", url.as_str())],
+            DiscoveryTarget::Split { internal, external } => {
+                let mut targets = vec![("target.internal", internal.as_str())];
+                targets.extend(external.as_deref().map(|e| ("target.external", e)));
+                targets
+            }
+        };
+        for (name, template) in targets {
+            let url = template.replace("{{pluginId}}", "plugin");
+            if let Err(message) = check_http_url(&url) {
+                problem(format!("{key}.{name}"), message);
+            }
+        }
+        if endpoint.plugins.is_empty() {
+            problem(
+                format!("{key}.plugins"),
+                "must name at least one plugin id".into(),
+            );
+        }
+        for (j, plugin) in endpoint.plugins.iter().enumerate() {
+            if !mcp_actions::descriptor::is_valid_plugin_id(plugin) {
+                problem(
+                    format!("{key}.plugins[{j}]"),
+                    format!("`{plugin}` is not a plugin id (lowercase letters, digits, `-`, `_`)"),
+                );
+            }
+        }
     }
 }
 

@@ -51,7 +51,7 @@ impl ConcurrencyLimit {
     }
 
     /// A permit, or none when `maxConcurrentRequests` are already in progress.
-    fn try_acquire(&self) -> Option<OwnedSemaphorePermit> {
+    pub(crate) fn try_acquire(&self) -> Option<OwnedSemaphorePermit> {
         Arc::clone(&self.permits).try_acquire_owned().ok()
     }
 

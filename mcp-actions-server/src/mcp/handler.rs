@@ -81,6 +81,9 @@ struct Inner {
     calls: CancellationToken,
     /// Where operations are recorded (metrics, audit); none in a bare handler.
     observer: Option<Observer>,
+    /// The actions of remote Backstage plugin sources, served after the linked ones.
+    #[cfg(feature = "jwt")]
+    remote: Option<Arc<crate::backstage::RemoteSources>>,
 }
 
 impl std::fmt::Debug for ActionsHandler {
@@ -127,8 +130,25 @@ impl ActionsHandler {
                 info,
                 calls: CancellationToken::new(),
                 observer: None,
+                #[cfg(feature = "jwt")]
+                remote: None,
             }),
         }
+    }
+
+    /// Serves the actions of `remote` after the linked ones.
+    #[cfg(feature = "jwt")]
+    pub(crate) fn with_remote(mut self, remote: Arc<crate::backstage::RemoteSources>) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.remote = Some(remote);
+        }
+        self
+    }
+
+    /// The remote sources, if any.
+    #[cfg(feature = "jwt")]
+    pub(crate) fn remote(&self) -> Option<&Arc<crate::backstage::RemoteSources>> {
+        self.inner.remote.as_ref()
     }
 
     /// Records every `tools/call` and `tools/list` with `observer`.
@@ -267,8 +287,20 @@ impl ActionsHandler {
         seen: &Seen,
     ) -> Result<ListToolsResult, McpError> {
         let started = Instant::now();
-        let visible = self.visible_positions(credentials).await;
-        let (page, next) = match self.inner.listing.page(&self.inner.tools, &visible, cursor) {
+        let mut visible = self.visible_positions(credentials).await;
+        let mut all: std::borrow::Cow<'_, [Tool]> = std::borrow::Cow::Borrowed(&self.inner.tools);
+        #[cfg(feature = "jwt")]
+        if let Some(remote) = &self.inner.remote {
+            let extra = remote.visible(credentials);
+            if !extra.is_empty() {
+                let tools = all.to_mut();
+                for action in extra {
+                    visible.push(tools.len());
+                    tools.push(action.tool);
+                }
+            }
+        }
+        let (page, next) = match self.inner.listing.page(&all, &visible, cursor) {
             Ok(page) => page,
             Err(error) => {
                 if let Some(observer) = &self.inner.observer {
@@ -280,13 +312,13 @@ impl ActionsHandler {
         tracing::debug!(
             principal = %credentials.principal(),
             visible = visible.len(),
-            total = self.inner.tools.len(),
+            total = all.len(),
             page = ?page,
             "tools/list"
         );
         let tools: Vec<Tool> = visible[page]
             .iter()
-            .map(|&position| self.inner.tools[position].clone())
+            .map(|&position| all[position].clone())
             .collect();
         if let Some(observer) = &self.inner.observer {
             observer.list(seen, Ok(tools.len()), started);
@@ -314,6 +346,41 @@ impl ActionsHandler {
                 observer.call(seen, name, id, ended, started, audited);
             }
         };
+        #[cfg(feature = "jwt")]
+        if self.action(name).is_none()
+            && let Some(remote) = &self.inner.remote
+            && let Some(action) = remote.find(name, &options.credentials)
+        {
+            let result = remote
+                .call(
+                    &action,
+                    arguments,
+                    &options.credentials,
+                    options.cancellation.clone(),
+                )
+                .await;
+            return Ok(match result {
+                Ok(output) => {
+                    ended(Some(&action.id), Ended::Output);
+                    CallToolResult::structured(output)
+                }
+                Err(error) => {
+                    if error.is_internal() {
+                        tracing::error!(
+                            action.id = %action.id,
+                            reference = error.reference().unwrap_or_default(),
+                            details = %error.details(),
+                            "a remote action failed unexpectedly"
+                        );
+                    }
+                    ended(
+                        Some(&action.id),
+                        Ended::ToolError(error.name(), error.reference()),
+                    );
+                    error_result(&error)
+                }
+            });
+        }
         let Some(action) = self.action(name) else {
             tracing::debug!(tool = name, "tools/call of an unknown tool");
             ended(None, Ended::Protocol(INVALID_PARAMS, "NotFoundError"));

@@ -219,7 +219,14 @@ impl ActionsServerBuilder {
             &self.config,
             &mut warnings,
         )?;
-        let missing = plan.served.missing_services(&self.services);
+        // Every server offers actions Backstage's discovery and plugin tokens.
+        let mut services = self.services;
+        let backstage = Arc::new(crate::Backstage::new(
+            self.config.mcp_actions().backstage.plugin_id.clone(),
+            self.config.discovery().clone(),
+        ));
+        services.insert_arc(Arc::clone(&backstage));
+        let missing = plan.served.missing_services(&services);
         if !missing.is_empty() {
             return Err(BuildError::Actions(
                 missing
@@ -255,7 +262,7 @@ impl ActionsServerBuilder {
         // Validated with the rest of the configuration.
         let scope_rules = mcp.auth.compile().unwrap_or_default();
 
-        let services = Arc::new(self.services);
+        let services = Arc::new(services);
         let policy = self
             .policy
             .unwrap_or_else(|| Arc::new(mcp_actions::AllowAll));
@@ -295,14 +302,23 @@ impl ActionsServerBuilder {
             Some(name) if self.config.tree().pointer("/mcpActions/name").is_none() => name,
             _ => &mcp.name,
         };
+        let default_handler = handler(
+            plan.served.clone(),
+            identity(name, &mcp.description, &mcp.instructions),
+            "default",
+        );
+        #[cfg(feature = "jwt")]
+        let default_handler =
+            match remote_sources(&self.config, &linked, &plan.served, &names, backstage) {
+                Some(remote) => default_handler.with_remote(remote),
+                None => default_handler,
+            };
+        #[cfg(not(feature = "jwt"))]
+        let _ = backstage;
         let mut endpoints = vec![Endpoint {
             key: None,
             path: MCP_PATH.to_owned(),
-            handler: handler(
-                plan.served.clone(),
-                identity(name, &mcp.description, &mcp.instructions),
-                "default",
-            ),
+            handler: default_handler,
         }];
         for (key, actions, _) in &plan.servers {
             let server = &mcp.servers[key];
@@ -325,6 +341,8 @@ impl ActionsServerBuilder {
         if let Some(jwt) = &jwt {
             jwt.count_fetches_in(Arc::clone(&telemetry.metrics));
         }
+        #[cfg(feature = "jwt")]
+        let plugin_tokens = plugin_tokens(&self.config, &telemetry)?;
         Ok(ActionsServer {
             endpoints,
             exposure,
@@ -335,6 +353,8 @@ impl ActionsServerBuilder {
             generated_token,
             #[cfg(feature = "jwt")]
             jwt,
+            #[cfg(feature = "jwt")]
+            plugin_tokens,
             calls,
             sse_shutdown: CancellationToken::new(),
             shutdown: CancellationToken::new(),
@@ -406,6 +426,67 @@ fn jwt_authenticator(
         jwt: Arc::clone(&jwt),
     };
     Ok((Arc::new(authenticator), None, Some(jwt)))
+}
+
+/// The remote plugin sources: the plugins of `backend.actions.pluginSources` that have no
+/// linked action and are listed in `discovery.endpoints`.
+#[cfg(feature = "jwt")]
+fn remote_sources(
+    config: &Config,
+    linked: &Registry,
+    served: &Registry,
+    names: &ToolNames,
+    backstage: Arc<crate::Backstage>,
+) -> Option<Arc<crate::backstage::RemoteSources>> {
+    let plugin_sources = config.backend().actions.plugin_sources.as_ref()?;
+    let sources: Vec<(String, String)> = plugin_sources
+        .iter()
+        .filter(|plugin| !linked.iter().any(|a| a.plugin() == plugin.as_str()))
+        .filter_map(|plugin| {
+            let base = config.discovery().base_url(plugin)?;
+            Some((plugin.clone(), base))
+        })
+        .collect();
+    if sources.is_empty() {
+        return None;
+    }
+    let mcp = config.mcp_actions();
+    let taken = served.iter().map(|a| names.of(a).to_owned()).collect();
+    let actions = &config.backend().actions;
+    // Validated with the rest of the configuration.
+    let filter = actions
+        .filter
+        .compile(actions.plugin_sources.clone())
+        .unwrap_or_default();
+    Some(Arc::new(crate::backstage::RemoteSources::new(
+        backstage,
+        sources,
+        ToolNaming::from_config(mcp.namespaced_tool_names),
+        filter,
+        taken,
+        std::time::Duration::from_secs(mcp.backstage.refresh_seconds.max(1)),
+        mcp.limits.action_timeout(),
+    )))
+}
+
+/// The verifier of Backstage plugin tokens, when `discovery.endpoints` lists plugins.
+#[cfg(feature = "jwt")]
+fn plugin_tokens(
+    config: &Config,
+    telemetry: &Telemetry,
+) -> Result<Option<Arc<crate::auth::PluginTokens>>, BuildError> {
+    let discovery = config.discovery();
+    if discovery.endpoints.is_empty() {
+        return Ok(None);
+    }
+    let tokens = crate::auth::PluginTokens::new(discovery.clone()).map_err(|error| {
+        BuildError::Config(crate::ConfigError::invalid(
+            "discovery.endpoints",
+            error.to_string(),
+        ))
+    })?;
+    tokens.count_fetches_in(Arc::clone(&telemetry.metrics));
+    Ok(Some(Arc::new(tokens)))
 }
 
 #[cfg(not(feature = "jwt"))]

@@ -97,6 +97,10 @@ pub struct ActionsServer {
     /// default audience) when the router is built.
     #[cfg(feature = "jwt")]
     jwt: Option<Arc<crate::auth::JwtAuthenticator>>,
+    /// The verifier of Backstage plugin tokens on the Backstage actions API, when
+    /// `discovery.endpoints` lists plugins.
+    #[cfg(feature = "jwt")]
+    plugin_tokens: Option<Arc<crate::auth::PluginTokens>>,
     /// Cancels the calls in progress (in-band `ServiceUnavailableError`): at shutdown, once
     /// the grace period is over.
     calls: CancellationToken,

@@ -24,10 +24,33 @@ impl ActionsServer {
     pub fn router(&self, base_url: &str) -> Router {
         let base_url = base_url.trim_end_matches('/');
         self.accept_tokens_for(base_url);
-        self.endpoints.iter().fold(
+        #[cfg(feature = "jwt")]
+        if let Some(remote) = self.handler().remote() {
+            remote.start(self.shutdown.child_token());
+        }
+        let router = self.endpoints.iter().fold(
             health::router(self.readiness.clone()),
             |router, endpoint| router.merge(self.endpoint_router(endpoint, base_url)),
-        )
+        );
+        router.merge(self.backstage_router(base_url))
+    }
+
+    /// Backstage's actions API for every plugin the default server serves (see
+    /// [`crate::backstage`]).
+    fn backstage_router(&self, base_url: &str) -> Router {
+        let callers = crate::backstage::Callers::new(
+            Arc::clone(&self.authenticator),
+            #[cfg(feature = "jwt")]
+            self.plugin_tokens.clone(),
+        );
+        crate::backstage::router(crate::backstage::Api {
+            dispatcher: self.dispatcher().clone(),
+            callers,
+            hosts: AllowedHosts::new(&self.allowed_hosts(base_url)),
+            concurrency: self.concurrency.clone(),
+            body_limit: self.config.mcp_actions().limits.max_request_body_bytes,
+            calls: self.calls.clone(),
+        })
     }
 
     /// The routes of one endpoint: its MCP transports, and its protected-resource metadata

@@ -6,6 +6,7 @@
 //! | `mod.rs` | [`JwtAuthenticator`], the checks of one token |
 //! | `issuer.rs` | [`JwtIssuer`]: one entry, and its callers' credentials |
 //! | `keys.rs` | fetching, caching and refreshing an issuer's JWKS |
+//! | `plugin_token.rs` | Backstage plugin-to-plugin tokens on the Backstage actions API, with the keys of `keys.rs` |
 //! | `cache.rs` | verified tokens, by digest, until `exp` |
 //! | `rejection.rs` | [`TokenRejection`]: why a token is refused, in words |
 //!
@@ -20,6 +21,7 @@
 mod cache;
 mod issuer;
 mod keys;
+pub(crate) mod plugin_token;
 mod rejection;
 
 use std::fmt;
@@ -139,18 +141,7 @@ impl JwtAuthenticator {
     pub(crate) fn for_this_server(
         issuers: impl IntoIterator<Item = JwtIssuer>,
     ) -> Result<Self, JwtConfigError> {
-        // The one crypto provider this crate enables; if the application installed another,
-        // that one is used.
-        let _ = jsonwebtoken::crypto::CryptoProvider::install_default(
-            &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER,
-        );
-        let client = reqwest::Client::builder()
-            .connect_timeout(keys::CONNECT_TIMEOUT)
-            .timeout(keys::FETCH_TIMEOUT)
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .user_agent(concat!("mcp-actions-server/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| JwtConfigError::Client(e.to_string()))?;
+        let client = http_client()?;
         let metrics = Arc::new(std::sync::OnceLock::new());
         let verifiers = issuers
             .into_iter()
@@ -357,7 +348,7 @@ impl JwtAuthenticator {
         let audiences = self.audiences_of(issuer);
         validation.set_audience(&audiences);
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key.key, &validation)
-            .map_err(|e| rejection(e.kind(), &unverified, issuer, &audiences))?
+            .map_err(|e| rejection(e.kind(), &unverified, &issuer.algorithms, &audiences))?
             .claims;
         let now = unix_now();
         let leeway = issuer.leeway.as_secs();
@@ -382,6 +373,23 @@ impl JwtAuthenticator {
             exp,
         ))
     }
+}
+
+/// The HTTP client keys are fetched with: bounded in time and redirects. Also installs the
+/// crypto provider.
+fn http_client() -> Result<reqwest::Client, JwtConfigError> {
+    // The one crypto provider this crate enables; if the application installed another, that
+    // one is used.
+    let _ = jsonwebtoken::crypto::CryptoProvider::install_default(
+        &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER,
+    );
+    reqwest::Client::builder()
+        .connect_timeout(keys::CONNECT_TIMEOUT)
+        .timeout(keys::FETCH_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::limited(3))
+        .user_agent(concat!("mcp-actions-server/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| JwtConfigError::Client(e.to_string()))
 }
 
 /// At most [`MAX_TOKEN_BYTES`], three non-empty base64url parts.
@@ -414,7 +422,7 @@ fn check_shape(token: &str) -> Result<(), TokenRejection> {
 fn rejection(
     kind: &JwtErrorKind,
     unverified: &Map<String, Value>,
-    issuer: &JwtIssuer,
+    algorithms: &[Algorithm],
     audiences: &[String],
 ) -> TokenRejection {
     let now = unix_now();
@@ -462,8 +470,7 @@ fn rejection(
             TokenRejection::DisallowedAlgorithm {
                 found: "an algorithm the key is not for".to_owned(),
                 allowed: listed(
-                    &issuer
-                        .algorithms
+                    &algorithms
                         .iter()
                         .map(|a| format!("{a:?}"))
                         .collect::<Vec<_>>(),

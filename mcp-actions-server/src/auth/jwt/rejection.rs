@@ -83,6 +83,19 @@ pub enum TokenRejection {
     /// A claim has the wrong JSON type.
     #[error("the token's claims are not valid: {0}")]
     BadClaims(String),
+    /// A Backstage plugin token from a plugin that `discovery.endpoints` does not list: where
+    /// its keys are is unknown, so it is not trusted.
+    #[error("plugin `{0}` is not listed in `discovery.endpoints`, so its signing keys are unknown")]
+    UnknownCaller(String),
+    /// Not the kind of Backstage token expected here (a Backstage plugin token, or in its
+    /// `obo` claim a user token).
+    #[error("the token's type is {found}, not {expected}")]
+    NotBackstageToken {
+        /// The token's `typ` (shortened), or `(none)`.
+        found: String,
+        /// The accepted types.
+        expected: String,
+    },
 }
 
 /// A duration as an operator reads it: `42 s`, `3 min`, `2 h 5 min`, `3 days`.

@@ -1,0 +1,189 @@
+//! [`Backstage`]: what an action needs to call a Backstage plugin with the caller's authority —
+//! Backstage's `discovery.getBaseUrl(pluginId)` and `auth.getPluginRequestToken({ onBehalfOf,
+//! targetPluginId })` — as a service every server registers.
+
+use mcp_actions::{ActionContext, ActionError, Principal};
+
+use crate::config::DiscoveryConfig;
+
+/// Backstage's discovery and plugin tokens, for actions that call Backstage plugins: reach it
+/// as a `Service<Backstage>` argument or `ctx.service::<Backstage>()`.
+///
+/// ```no_run
+/// use mcp_actions::prelude::*;
+/// use mcp_actions_server::Backstage;
+///
+/// # #[derive(Serialize, Deserialize, JsonSchema)] struct Out { found: bool }
+/// /// Whether the catalog knows the component.
+/// #[action(title = "Has Component", read_only)]
+/// async fn has_component(ctx: &ActionContext, backstage: Service<Backstage>) -> Result<Out, ActionError> {
+///     let base = backstage.base_url("catalog")
+///         .ok_or_else(|| ActionError::service_unavailable("the catalog is not in discovery.endpoints"))?;
+///     let token = backstage.plugin_request_token(ctx, "catalog")?;
+///     // GET {base}/entities/by-name/component/default/… with `Authorization: Bearer {token}`
+///     # let _ = (base, token);
+///     Ok(Out { found: true })
+/// }
+/// ```
+pub struct Backstage {
+    plugin_id: String,
+    discovery: DiscoveryConfig,
+    #[cfg(feature = "jwt")]
+    signer: Option<super::signing::Signer>,
+}
+
+impl std::fmt::Debug for Backstage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backstage")
+            .field("plugin_id", &self.plugin_id)
+            .field("discovery", &self.discovery)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Backstage {
+    /// The service of a server whose plugin id is `plugin_id` (`mcpActions.backstage.pluginId`)
+    /// and which finds plugins through `discovery`. With the `jwt` feature it signs tokens with
+    /// a key generated now, published at `/api/<plugin_id>/.backstage/auth/v1/jwks.json`.
+    pub(crate) fn new(plugin_id: String, discovery: DiscoveryConfig) -> Self {
+        Self {
+            #[cfg(feature = "jwt")]
+            signer: super::signing::Signer::generate()
+                .map_err(|error| {
+                    tracing::error!(%error, "could not generate the Backstage plugin token key; plugin_request_token will fail");
+                })
+                .ok(),
+            plugin_id,
+            discovery,
+        }
+    }
+
+    /// The plugin id this server signs plugin tokens as.
+    pub fn plugin_id(&self) -> &str {
+        &self.plugin_id
+    }
+
+    /// The base URL of `plugin` from `discovery.endpoints` (e.g.
+    /// `http://backstage:7007/api/catalog`), as Backstage's `discovery.getBaseUrl`; `None` when
+    /// no endpoint lists it.
+    pub fn base_url(&self, plugin: &str) -> Option<String> {
+        self.discovery.base_url(plugin)
+    }
+
+    /// A Backstage plugin token for calling `target` on behalf of the action's caller, as
+    /// Backstage's `auth.getPluginRequestToken({ onBehalfOf: credentials, targetPluginId })`:
+    /// valid one hour, signed with this server's key. Send it as `Authorization: Bearer …`;
+    /// the target plugin sees the caller `plugin:<plugin id>`.
+    ///
+    /// Refused (`NotAllowedError`) when the caller's token is restricted to plugins other
+    /// than `target`, and when the caller is a user: calling on behalf of a user needs the
+    /// user's Backstage token, which this server does not keep, and a token of this server's
+    /// own would give the user its authority.
+    pub fn plugin_request_token(
+        &self,
+        ctx: &ActionContext,
+        target: &str,
+    ) -> Result<String, ActionError> {
+        let credentials = ctx.credentials();
+        if !credentials.allows_plugin(target) {
+            return Err(ActionError::not_allowed(format!(
+                "the caller's access is restricted to other plugins than `{target}`"
+            )));
+        }
+        if matches!(credentials.principal(), Principal::User { .. }) {
+            return Err(ActionError::not_allowed(format!(
+                "calling `{target}` on behalf of a user needs the user's Backstage token, which this server does not keep"
+            )));
+        }
+        self.sign(target)
+    }
+
+    /// A plugin token of this server for `target`, whoever the caller.
+    #[cfg(feature = "jwt")]
+    pub(crate) fn sign_for(&self, target: &str) -> Result<String, ActionError> {
+        self.sign(target)
+    }
+
+    #[cfg(feature = "jwt")]
+    fn sign(&self, target: &str) -> Result<String, ActionError> {
+        let signer = self.signer.as_ref().ok_or_else(|| {
+            ActionError::internal("the Backstage plugin token key could not be generated")
+        })?;
+        signer.sign(&self.plugin_id, target)
+    }
+
+    #[cfg(not(feature = "jwt"))]
+    fn sign(&self, _: &str) -> Result<String, ActionError> {
+        Err(ActionError::not_implemented(
+            "Backstage plugin tokens need the `jwt` feature of mcp-actions-server",
+        ))
+    }
+
+    /// The public keys of this server's plugin tokens, as a JWKS document.
+    pub(crate) fn jwks(&self) -> serde_json::Value {
+        #[cfg(feature = "jwt")]
+        if let Some(signer) = &self.signer {
+            return serde_json::json!({ "keys": [signer.jwk()] });
+        }
+        serde_json::json!({ "keys": [] })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mcp_actions::{AccessRestriction, Credentials};
+
+    use super::*;
+
+    fn context(credentials: Credentials) -> ActionContext {
+        ActionContext::builder("test", "call_catalog")
+            .credentials(credentials)
+            .build()
+    }
+
+    fn backstage() -> Backstage {
+        let discovery: DiscoveryConfig = serde_json::from_value(serde_json::json!({
+            "endpoints": [{ "target": "http://backstage/api/{{pluginId}}", "plugins": ["catalog"] }]
+        }))
+        .unwrap();
+        Backstage::new("rust-actions".to_owned(), discovery)
+    }
+
+    #[test]
+    fn base_urls_come_from_discovery() {
+        let backstage = backstage();
+        assert_eq!(
+            backstage.base_url("catalog").as_deref(),
+            Some("http://backstage/api/catalog")
+        );
+        assert_eq!(backstage.base_url("scaffolder"), None);
+    }
+
+    #[test]
+    fn users_and_restricted_tokens_get_no_plugin_token() {
+        let backstage = backstage();
+        let user = context(Credentials::user("user:default/jane"));
+        let error = backstage
+            .plugin_request_token(&user, "catalog")
+            .unwrap_err();
+        assert_eq!(error.name(), "NotAllowedError");
+        let restricted = context(
+            Credentials::service("ci").with_restrictions([AccessRestriction::plugin("test")]),
+        );
+        let error = backstage
+            .plugin_request_token(&restricted, "catalog")
+            .unwrap_err();
+        assert_eq!(error.name(), "NotAllowedError");
+    }
+
+    #[cfg(feature = "jwt")]
+    #[test]
+    fn a_service_gets_a_token_whose_key_is_published() {
+        let backstage = backstage();
+        let token = backstage
+            .plugin_request_token(&context(Credentials::service("ci")), "catalog")
+            .unwrap();
+        let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+        assert_eq!(backstage.jwks()["keys"][0]["kid"], kid.as_str());
+    }
+}
