@@ -35,6 +35,7 @@
 //! [configuration reference](crate#configuration-reference).
 
 mod access;
+mod confirm;
 mod effective;
 mod error;
 mod loader;
@@ -59,6 +60,7 @@ pub use access::{
     ExternalAccessConfig, ExternalAccessOptions, ExternalAccessType, McpAuthConfig,
     PermissionAttributeConfig,
 };
+pub use confirm::{ConfirmConfig, ElicitationConfig, WithoutClientSupport};
 pub use error::{ConfigError, ConfigProblem};
 pub use loader::ConfigLoader;
 pub use model::{
