@@ -11,7 +11,6 @@
 
 mod actions;
 mod raw;
-mod user;
 
 use mcp_actions_server::ActionsServer;
 use mcp_actions_tests::prelude::*;
@@ -19,26 +18,6 @@ use rmcp::model::ElicitationAction;
 use serde_json::json;
 
 use actions::ran;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
-use rmcp::{ClientHandler, RoleClient};
-use user::{User, answer};
-
-/// Calls `name` with `arguments` as `client` (whoever plays the user).
-async fn call<H: ClientHandler>(
-    client: &RunningService<RoleClient, H>,
-    name: &str,
-    arguments: serde_json::Value,
-) -> CallToolResult {
-    let serde_json::Value::Object(arguments) = arguments else {
-        panic!("arguments must be an object")
-    };
-    client
-        .call_tool(CallToolRequestParams::new(name.to_owned()).with_arguments(arguments))
-        .await
-        .unwrap_or_else(|e| panic!("tools/call {name}: {e}"))
-}
-
 /// The token of every test, subject `tester`.
 pub const TOKEN: &str = "elicit-test-token";
 
@@ -82,7 +61,9 @@ pub async fn server_with(extra: &str) -> TestServer {
 async fn a_confirmed_action_runs_once_the_user_accepts_on_2026() {
     let server = server_with("{}").await;
     let user = User::answering([answer(ElicitationAction::Accept, json!({}))]);
-    let client = user.connect(&server.endpoint, Lifecycle::Discover).await;
+    let client = user
+        .connect(&server.endpoint, TOKEN, Lifecycle::Discover)
+        .await;
     let result = call(&client, "ask_delete", json!({"name": "alpha"})).await;
     assert_eq!(result.is_error, Some(false), "{result:?}");
     assert_eq!(result.structured_content.unwrap()["done"], "deleted alpha");
@@ -101,7 +82,9 @@ async fn declined_or_cancelled_the_action_does_not_run_on_2026() {
         (ElicitationAction::Cancel, "gamma"),
     ] {
         let user = User::answering([answer(action, json!(null))]);
-        let client = user.connect(&server.endpoint, Lifecycle::Discover).await;
+        let client = user
+            .connect(&server.endpoint, TOKEN, Lifecycle::Discover)
+            .await;
         let result = call(&client, "ask_delete", json!({"name": name})).await;
         assert_eq!(error_text(&result), "NotAllowedError: declined by the user");
         assert!(!ran(&format!("delete:{name}")));
@@ -119,7 +102,9 @@ async fn a_typed_answer_reaches_the_action_and_the_next_question_follows() {
         ),
         answer(ElicitationAction::Accept, json!({})),
     ]);
-    let client = user.connect(&server.endpoint, Lifecycle::Discover).await;
+    let client = user
+        .connect(&server.endpoint, TOKEN, Lifecycle::Discover)
+        .await;
     let result = call(&client, "ask_deploy", json!({"name": "api"})).await;
     assert_eq!(result.is_error, Some(false), "{result:?}");
     assert_eq!(
@@ -150,7 +135,9 @@ async fn an_answer_that_does_not_fit_the_form_is_an_input_error() {
         ElicitationAction::Accept,
         json!({"environment": "moon", "replicas": 1}),
     )]);
-    let client = user.connect(&server.endpoint, Lifecycle::Discover).await;
+    let client = user
+        .connect(&server.endpoint, TOKEN, Lifecycle::Discover)
+        .await;
     let result = call(&client, "ask_deploy", json!({"name": "moonbase"})).await;
     let text = error_text(&result);
     assert!(
@@ -198,7 +185,7 @@ async fn a_server_for_unattended_agents_does_not_ask_for_confirmation() {
     let server = server_with("{}").await;
     let user = User::answering([]);
     let client = user
-        .connect(&server.named("unattended"), Lifecycle::Discover)
+        .connect(&server.named("unattended"), TOKEN, Lifecycle::Discover)
         .await;
     let result = call(&client, "ask_delete", json!({"name": "zeta"})).await;
     assert_eq!(result.is_error, Some(false), "{result:?}");
@@ -210,7 +197,9 @@ async fn a_server_for_unattended_agents_does_not_ask_for_confirmation() {
 async fn confirm_destructive_asks_before_every_destructive_action() {
     let server = server_with("mcpActions: { confirm: { destructive: true } }").await;
     let user = User::answering([answer(ElicitationAction::Decline, json!(null))]);
-    let client = user.connect(&server.endpoint, Lifecycle::Discover).await;
+    let client = user
+        .connect(&server.endpoint, TOKEN, Lifecycle::Discover)
+        .await;
     let result = call(&client, "ask_purge", json!({"name": "eta"})).await;
     assert_eq!(error_text(&result), "NotAllowedError: declined by the user");
     assert!(!ran("purge:eta"));
@@ -228,7 +217,9 @@ async fn confirm_destructive_asks_before_every_destructive_action() {
 async fn stateless_2025_11_25_cannot_ask_even_a_client_that_could_answer() {
     let server = server_with("{}").await;
     let user = User::answering([answer(ElicitationAction::Accept, json!({}))]);
-    let client = user.connect(&server.endpoint, Lifecycle::Initialize).await;
+    let client = user
+        .connect(&server.endpoint, TOKEN, Lifecycle::Initialize)
+        .await;
     let result = call(&client, "ask_delete", json!({"name": "iota"})).await;
     assert!(
         error_text(&result).contains("this client cannot ask the user"),

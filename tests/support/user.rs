@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use mcp_actions_tests::prelude::*;
+use crate::client::Lifecycle;
 use rmcp::model::{
     ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationAction,
     Implementation, ProtocolVersion,
@@ -47,14 +47,15 @@ impl User {
         self.asked.lock().unwrap().clone()
     }
 
-    /// A client of `url` for this user, with [`crate::TOKEN`].
+    /// A client of `url` for this user, with `token`.
     pub async fn connect(
         &self,
         url: &str,
+        token: &str,
         lifecycle: Lifecycle,
     ) -> RunningService<RoleClient, User> {
         let transport = StreamableHttpClientTransport::from_config(
-            StreamableHttpClientTransportConfig::with_uri(url.to_owned()).auth_header(crate::TOKEN),
+            StreamableHttpClientTransportConfig::with_uri(url.to_owned()).auth_header(token),
         );
         let client = match lifecycle {
             Lifecycle::Initialize => self.clone().serve(transport).await,
