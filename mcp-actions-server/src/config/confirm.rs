@@ -74,7 +74,7 @@ impl ConfirmConfig {
 #[non_exhaustive]
 pub struct ElicitationConfig {
     /// The key that seals the state the client echoes back (HMAC-SHA256), at least 32
-    /// characters; give every replica the same one (e.g. `${MCP_ACTIONS_STATE_KEY}`). Absent:
+    /// bytes; give every replica the same one (e.g. `${MCP_ACTIONS_STATE_KEY}`). Absent:
     /// a random key per process, so a retry must reach the same replica and a restart forgets
     /// the questions in progress.
     #[serde(skip_serializing_if = "Option::is_none")]
