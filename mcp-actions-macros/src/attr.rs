@@ -18,6 +18,7 @@ pub const KEYS: &[&str] = &[
     "destructive",
     "idempotent",
     "open_world",
+    "confirm",
     "permission",
     "crate",
 ];
@@ -28,6 +29,12 @@ pub struct Flag {
     pub value: bool,
     /// The key's span.
     pub span: Span,
+}
+
+/// `confirm`, `confirm = true|false` or `confirm = "Delete {name}?"`.
+pub enum ConfirmArg {
+    Flag(Flag),
+    Message(LitStr),
 }
 
 /// The arguments of `#[action(...)]`, as written.
@@ -41,6 +48,7 @@ pub struct ActionArgs {
     pub destructive: Option<Flag>,
     pub idempotent: Option<Flag>,
     pub open_world: Option<Flag>,
+    pub confirm: Option<ConfirmArg>,
     pub permission: Option<Path>,
     pub krate: Option<Path>,
     /// Keys that an unknown key looked like (`titel` → `title`): that key is not reported
@@ -79,6 +87,7 @@ pub fn parse(tokens: TokenStream, errors: &mut Errors) -> ActionArgs {
             "destructive" => set(&mut args.destructive, &meta, &key, parse_flag(&meta)),
             "idempotent" => set(&mut args.idempotent, &meta, &key, parse_flag(&meta)),
             "open_world" => set(&mut args.open_world, &meta, &key, parse_flag(&meta)),
+            "confirm" => set(&mut args.confirm, &meta, &key, parse_confirm(&meta)),
             "permission" => set(&mut args.permission, &meta, &key, parse_permission(&meta)),
             "crate" => set(&mut args.krate, &meta, &key, parse_crate(&meta)),
             _ => {
@@ -156,6 +165,19 @@ fn parse_flag(meta: &ParseNestedMeta<'_>) -> syn::Result<Flag> {
             format!("`{key}` is a flag: write `{key}`, `{key} = true` or `{key} = false`"),
         ))
     }
+}
+
+fn parse_confirm(meta: &ParseNestedMeta<'_>) -> syn::Result<ConfirmArg> {
+    if meta.input.peek(Token![=]) && meta.input.peek2(LitStr) {
+        let value = meta.value()?;
+        return Ok(ConfirmArg::Message(value.parse()?));
+    }
+    parse_flag(meta).map_err(|_| {
+        syn::Error::new_spanned(
+            &meta.path,
+            "`confirm` is written `confirm`, `confirm = false` or `confirm = \"Delete {name}?\"` (a message that may name fields of the input)",
+        )
+    }).map(ConfirmArg::Flag)
 }
 
 fn parse_permission(meta: &ParseNestedMeta<'_>) -> syn::Result<Path> {

@@ -6,7 +6,7 @@ use syn::spanned::Spanned;
 use syn::{Item, ItemFn};
 
 use crate::errors::Errors;
-use crate::validate::{Action, Arg, Returns};
+use crate::validate::{Action, Arg, Confirm, Returns};
 use crate::{attr, validate};
 
 /// The whole expansion of `#[action(attr)] item`.
@@ -150,6 +150,7 @@ fn descriptor(action: &Action, func: &ItemFn) -> TokenStream {
         },
         None => quote!(::core::option::Option::None),
     };
+    let (confirm_fn, confirm) = confirm(action, &p);
     // The call is spanned on the function's name: a future that is not `Send` is reported there.
     let call = quote_spanned! {func.sig.ident.span()=>
         #p::require_send(#ident(#(#call_args),*)).await
@@ -160,6 +161,7 @@ fn descriptor(action: &Action, func: &ItemFn) -> TokenStream {
         const _: () = {
             #input
             #returns
+            #confirm_fn
 
             fn __mcp_actions_invoke(
                 __ctx: #p::ActionContext,
@@ -187,6 +189,7 @@ fn descriptor(action: &Action, func: &ItemFn) -> TokenStream {
                         #idempotent,
                         #open_world,
                     ),
+                    confirm: #confirm,
                     permission: #permission,
                     services: &[#(#services),*],
                     location: #location,
@@ -196,5 +199,50 @@ fn descriptor(action: &Action, func: &ItemFn) -> TokenStream {
                 }
             }
         };
+    }
+}
+
+/// The confirmation's render function (for a message) and the descriptor's `confirm` value.
+/// Each field of the message is read from the typed input, spanned on the message: a name that
+/// is not a field, or a field that is not `Display`, is reported there by rustc.
+fn confirm(action: &Action, p: &TokenStream) -> (TokenStream, TokenStream) {
+    match &action.confirm {
+        Confirm::No => (TokenStream::new(), quote!(#p::Confirm::No)),
+        Confirm::Default => (TokenStream::new(), quote!(#p::Confirm::Default)),
+        Confirm::Message {
+            lit,
+            format,
+            fields,
+        } => {
+            let format = syn::LitStr::new(format, lit.span());
+            let body = match &action.input {
+                Some(ty) if !fields.is_empty() => {
+                    let reads = fields.iter().map(|field| {
+                        let field = syn::Ident::new(field, lit.span());
+                        quote_spanned!(lit.span()=> __input.#field)
+                    });
+                    quote! {
+                        let __input: #ty = (__MCP_ACTIONS_INPUT.deserialize)(
+                            ::core::clone::Clone::clone(__arguments),
+                        )?;
+                        ::core::result::Result::Ok(#p::format!(#format, #(#reads),*))
+                    }
+                }
+                _ => quote! {
+                    let _ = __arguments;
+                    ::core::result::Result::Ok(#p::format!(#format))
+                },
+            };
+            (
+                quote! {
+                    fn __mcp_actions_confirm(
+                        __arguments: &#p::serde_json::Value,
+                    ) -> ::core::result::Result<#p::String, #p::ActionError> {
+                        #body
+                    }
+                },
+                quote!(#p::Confirm::Message(__mcp_actions_confirm)),
+            )
+        }
     }
 }

@@ -5,6 +5,7 @@
 use proc_macro::TokenStream;
 
 mod attr;
+mod elicit;
 mod errors;
 mod expand;
 mod object;
@@ -52,6 +53,7 @@ mod validate;
 /// | `destructive` | flag: may destroy or overwrite data | `!read_only` |
 /// | `idempotent` | flag: a repeated call has no further effect | `false` |
 /// | `open_world` | flag: reaches systems outside the platform | `false` |
+/// | `confirm` | flag, or a message `"Delete {name}?"` naming fields of the input: the user confirms through the client before the action runs | no confirmation |
 /// | `permission` | path of a `const` or `static` `Permission` the caller needs | none |
 /// | `crate` | `"path"` under which `mcp_actions` is reachable (a renamed dependency) | `"::mcp_actions"` |
 ///
@@ -89,4 +91,28 @@ mod validate;
 #[proc_macro_attribute]
 pub fn action(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand::action(attr.into(), item.into()).into()
+}
+
+/// Marks a type as something an action can ask the user for with `ctx.elicit::<T>(…)`: an MCP
+/// elicitation form.
+///
+/// On a struct with named fields, each field must be a string, number, boolean, an enum that
+/// also derives `Elicit`, or an `Option` of one of those; anything else is a compile error at
+/// the field. On an enum, every variant must be a unit variant (the user picks one).
+///
+/// ```ignore
+/// #[derive(Deserialize, JsonSchema, Elicit)]
+/// struct Target {
+///     /// Where to roll back
+///     environment: Environment,
+///     /// Why (recorded in the audit log)
+///     reason: Option<String>,
+/// }
+///
+/// #[derive(Deserialize, JsonSchema, Elicit)]
+/// enum Environment { Staging, Production }
+/// ```
+#[proc_macro_derive(Elicit, attributes(elicit))]
+pub fn derive_elicit(item: TokenStream) -> TokenStream {
+    elicit::derive(item.into()).into()
 }

@@ -9,7 +9,7 @@ use syn::{
     PathArguments, ReturnType, Safety, Type, parse_quote,
 };
 
-use crate::attr::ActionArgs;
+use crate::attr::{ActionArgs, ConfirmArg};
 use crate::errors::Errors;
 use crate::object::{input_not_an_object, not_an_object, output_not_an_object};
 use crate::types::{last_segment_is, single_type_argument, type_string};
@@ -28,12 +28,26 @@ pub struct Action {
     pub destructive: Option<bool>,
     pub idempotent: bool,
     pub open_world: bool,
+    pub confirm: Confirm,
     pub permission: Option<Path>,
     /// The input type, if the function takes one.
     pub input: Option<Type>,
     /// The arguments in order.
     pub args: Vec<Arg>,
     pub returns: Returns,
+}
+
+/// `confirm` as checked.
+pub enum Confirm {
+    No,
+    Default,
+    /// `confirm = "…"`: a `format!` string with one `{}` per field, the fields named in order,
+    /// and the literal (errors and field accesses are spanned on it).
+    Message {
+        lit: LitStr,
+        format: String,
+        fields: Vec<String>,
+    },
 }
 
 /// What one argument of the function receives.
@@ -148,7 +162,52 @@ pub fn validate(args: ActionArgs, func: &ItemFn, errors: &mut Errors) -> Option<
         ));
     }
 
+    let confirm = match args.confirm {
+        None => Confirm::No,
+        Some(ConfirmArg::Flag(flag)) if !flag.value => Confirm::No,
+        Some(ConfirmArg::Flag(flag)) => {
+            if read_only {
+                errors.push(syn::Error::new(flag.span, CONFIRM_READ_ONLY));
+            }
+            Confirm::Default
+        }
+        Some(ConfirmArg::Message(lit)) => {
+            if read_only {
+                errors.push(syn::Error::new_spanned(&lit, CONFIRM_READ_ONLY));
+            }
+            match parse_template(&lit.value()) {
+                Ok((format, fields)) => {
+                    if format.trim().is_empty() {
+                        errors.push(syn::Error::new_spanned(
+                            &lit,
+                            "the confirmation message is empty: say what the user is confirming, e.g. `confirm = \"Delete {name}?\"`",
+                        ));
+                    }
+                    Confirm::Message {
+                        lit,
+                        format,
+                        fields,
+                    }
+                }
+                Err(problem) => {
+                    errors.push(syn::Error::new_spanned(&lit, problem));
+                    Confirm::No
+                }
+            }
+        }
+    };
+
     let (input, call_args, returns) = check_signature(func, errors)?;
+    if let (Confirm::Message { lit, fields, .. }, None) = (&confirm, &input)
+        && let Some(field) = fields.first()
+    {
+        errors.push(syn::Error::new_spanned(
+            lit,
+            format!(
+                "the confirmation message names `{{{field}}}`, but this action takes no input: only fields of the input can be named"
+            ),
+        ));
+    }
     Some(Action {
         krate: args.krate.unwrap_or_else(|| parse_quote!(::mcp_actions)),
         ident,
@@ -160,11 +219,66 @@ pub fn validate(args: ActionArgs, func: &ItemFn, errors: &mut Errors) -> Option<
         destructive: args.destructive.map(|f| f.value),
         idempotent: flag(args.idempotent),
         open_world: flag(args.open_world),
+        confirm,
         permission: args.permission,
         input,
         args: call_args,
         returns,
     })
+}
+
+const CONFIRM_READ_ONLY: &str = "a `read_only` action cannot ask for confirmation: it changes nothing, so there is nothing to confirm; remove `confirm` (or `read_only`)";
+
+/// `"Delete {name} in {namespace}?"` → (`"Delete {} in {}?"`, `["name", "namespace"]`): each
+/// `{…}` names a field of the input; `{{` and `}}` are literal braces.
+fn parse_template(template: &str) -> Result<(String, Vec<String>), String> {
+    let mut format = String::new();
+    let mut fields = Vec::new();
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                format.push_str("{{");
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                format.push_str("}}");
+            }
+            '{' => {
+                let mut name = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some(c) => name.push(c),
+                        None => {
+                            return Err("unclosed `{` in the confirmation message: name a field of the input as `{field}`, or write `{{` for a literal brace".into());
+                        }
+                    }
+                }
+                let valid = name
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c == '_' || c.is_alphabetic())
+                    && name.chars().all(|c| c == '_' || c.is_alphanumeric());
+                if !valid {
+                    return Err(format!(
+                        "`{{{name}}}` in the confirmation message is not a field name: write `{{field}}` with a field of the input (no positions, no format specs), or `{{{{` for a literal brace"
+                    ));
+                }
+                format.push_str("{}");
+                fields.push(name);
+            }
+            '}' => {
+                return Err(
+                    "unmatched `}` in the confirmation message: write `}}` for a literal brace"
+                        .into(),
+                );
+            }
+            c => format.push(c),
+        }
+    }
+    Ok((format, fields))
 }
 
 type Signature = (Option<Type>, Vec<Arg>, Returns);
@@ -520,6 +634,34 @@ mod tests {
             Some("catalog_get_entity")
         );
         assert_eq!(to_snake_case("1abc"), None);
+    }
+
+    #[test]
+    fn confirmation_templates() {
+        assert_eq!(
+            parse_template("Delete {name} in {namespace}? {{x}}").unwrap(),
+            (
+                "Delete {} in {}? {{x}}".to_owned(),
+                vec!["name".to_owned(), "namespace".to_owned()]
+            )
+        );
+        assert!(
+            parse_template("Delete {}?")
+                .unwrap_err()
+                .contains("not a field name")
+        );
+        assert!(parse_template("Delete {0}?").is_err());
+        assert!(parse_template("Delete {name:?}").is_err());
+        assert!(
+            parse_template("Delete {name")
+                .unwrap_err()
+                .contains("unclosed")
+        );
+        assert!(
+            parse_template("Delete }")
+                .unwrap_err()
+                .contains("unmatched")
+        );
     }
 
     #[test]

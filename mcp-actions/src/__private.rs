@@ -8,9 +8,12 @@ pub use ::schemars;
 pub use ::serde;
 pub use ::serde_json;
 pub use ::std::boxed::Box;
+pub use ::std::format;
+pub use ::std::string::String;
 
 pub use crate::context::ActionContext;
 pub use crate::descriptor::{ActionAttributes, ActionDescriptor, SchemaFn, SourceLocation};
+pub use crate::elicit::{Confirm, Elicit, ElicitField, ElicitScalar};
 pub use crate::error::{ActionError, cap_message};
 pub use crate::permission::{BoxFuture, Permission};
 pub use crate::schema::{JsonObject, SchemaError, SchemaSide};

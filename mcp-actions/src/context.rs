@@ -6,6 +6,10 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::credentials::{Credentials, Principal};
+use crate::elicit::{
+    Answer, AskError, ConfirmPolicy, Elicit, NoPrompt, Question, UserPrompt, WithoutPrompt,
+    confirmation_schema, elicitation_schema,
+};
 use crate::error::ActionError;
 use crate::permission::{BoxFuture, Permission};
 use crate::policy::{AllowAll, Decision, PermissionPolicy, check_permission};
@@ -55,6 +59,8 @@ struct Inner {
     policy: Arc<dyn PermissionPolicy>,
     cancellation: CancellationToken,
     progress: Arc<dyn ProgressReporter>,
+    prompt: Arc<dyn UserPrompt>,
+    confirm: ConfirmPolicy,
     span: tracing::Span,
 }
 
@@ -67,6 +73,8 @@ pub struct ActionContextBuilder {
     policy: Arc<dyn PermissionPolicy>,
     cancellation: CancellationToken,
     progress: Arc<dyn ProgressReporter>,
+    prompt: Arc<dyn UserPrompt>,
+    confirm: ConfirmPolicy,
     span: tracing::Span,
 }
 
@@ -101,6 +109,18 @@ impl ActionContextBuilder {
         self
     }
 
+    /// Where questions for the user go (default: [`NoPrompt`], nobody to ask).
+    pub fn prompt(mut self, prompt: Arc<dyn UserPrompt>) -> Self {
+        self.prompt = prompt;
+        self
+    }
+
+    /// When confirmations are asked for (default: [`ConfirmPolicy::default`]).
+    pub fn confirm_policy(mut self, policy: ConfirmPolicy) -> Self {
+        self.confirm = policy;
+        self
+    }
+
     /// The tracing span of the call (default: disabled).
     pub fn span(mut self, span: tracing::Span) -> Self {
         self.span = span;
@@ -119,6 +139,8 @@ impl ActionContextBuilder {
                 policy: self.policy,
                 cancellation: self.cancellation,
                 progress: self.progress,
+                prompt: self.prompt,
+                confirm: self.confirm,
                 span: self.span,
             }),
         }
@@ -136,6 +158,8 @@ impl ActionContext {
             policy: Arc::new(AllowAll),
             cancellation: CancellationToken::new(),
             progress: Arc::new(NoProgress),
+            prompt: Arc::new(NoPrompt),
+            confirm: ConfirmPolicy::default(),
             span: tracing::Span::none(),
         }
     }
@@ -190,6 +214,70 @@ impl ActionContext {
                 message: message.map(str::to_owned),
             })
             .await;
+    }
+
+    /// Asks the user to confirm `message` through the client; `Ok(())` once they do.
+    ///
+    /// Declined or dismissed, it is `NotAllowedError: declined by the user`, ready for `?`.
+    /// A client that cannot ask the user gets what the server is configured to do
+    /// (`mcpActions.confirm.withoutClientSupport`: refuse, the default, or proceed), and a server
+    /// with confirmations turned off (`mcpActions.servers.<key>.confirm: false`) proceeds
+    /// without asking.
+    ///
+    /// On the stateless 2026-07-28 revision the call ends here with an input-required result,
+    /// and runs again *from the start* once the client answers: keep the code before the
+    /// first question free of side effects.
+    pub async fn confirm(&self, message: impl Into<String>) -> Result<(), ActionError> {
+        if !self.inner.confirm.enabled {
+            return Ok(());
+        }
+        let question = Question {
+            message: message.into(),
+            schema: confirmation_schema(),
+        };
+        match self.inner.prompt.ask(question).await {
+            Ok(Answer::Accept(_)) => Ok(()),
+            Ok(Answer::Decline | Answer::Cancel) => Err(declined()),
+            Err(AskError::Unsupported) => match self.inner.confirm.without_prompt {
+                WithoutPrompt::Proceed => Ok(()),
+                WithoutPrompt::Refuse => Err(ActionError::not_allowed(
+                    "this action needs the user's confirmation, and this client cannot ask the user for it (it did not declare the elicitation capability)",
+                )),
+            },
+            Err(AskError::Failed(error)) => Err(error),
+        }
+    }
+
+    /// Asks the user to fill in a `T` through the client (an MCP elicitation form) and returns
+    /// it. `T` derives [`Elicit`](crate::Elicit): a flat struct of strings, numbers, booleans
+    /// and unit-only enums, which is what MCP clients can show as a form.
+    ///
+    /// Declined or dismissed, it is `NotAllowedError: declined by the user`; a client that
+    /// cannot ask the user is a `NotAllowedError` saying so. See [`ActionContext::confirm`]
+    /// for what happens on 2026-07-28.
+    pub async fn elicit<T: Elicit>(&self, message: impl Into<String>) -> Result<T, ActionError> {
+        let question = Question {
+            message: message.into(),
+            schema: elicitation_schema::<T>()?,
+        };
+        let answer = self.inner.prompt.ask(question.clone()).await;
+        match answer {
+            Ok(Answer::Accept(content)) => {
+                serde_path_to_error::deserialize(serde_json::Value::Object(content)).map_err(|e| {
+                    ActionError::input(crate::error::cap_message(&format!(
+                        "the user's answer to “{}” does not fit its form at `{}`: {}",
+                        question.message,
+                        e.path(),
+                        e.inner()
+                    )))
+                })
+            }
+            Ok(Answer::Decline | Answer::Cancel) => Err(declined()),
+            Err(AskError::Unsupported) => Err(ActionError::not_allowed(
+                "this action needs an answer from the user, and this client cannot ask the user (it did not declare the elicitation capability)",
+            )),
+            Err(AskError::Failed(error)) => Err(error),
+        }
     }
 
     /// A shared service registered on the server.
@@ -248,6 +336,10 @@ impl ActionContext {
             ),
         }))
     }
+}
+
+fn declined() -> ActionError {
+    ActionError::not_allowed("declined by the user")
 }
 
 impl fmt::Debug for ActionContext {

@@ -5,6 +5,7 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::context::ActionContext;
+use crate::elicit::Confirm;
 use crate::error::ActionError;
 use crate::permission::{BoxFuture, Permission};
 use crate::schema::{JsonObject, SchemaError};
@@ -88,6 +89,8 @@ pub struct ActionDescriptor {
     pub description: &'static str,
     /// Behavioural hints.
     pub attributes: ActionAttributes,
+    /// Whether the user confirms before the action runs (`#[action(confirm)]`).
+    pub confirm: Confirm,
     /// The permission a caller needs to see and call the action.
     pub permission: Option<&'static Permission>,
     /// Services the action takes as [`Service<T>`](crate::Service) arguments.
@@ -116,6 +119,7 @@ impl fmt::Debug for ActionDescriptor {
             .field("name", &self.name)
             .field("title", &self.title)
             .field("attributes", &self.attributes)
+            .field("confirm", &self.confirm)
             .field("permission", &self.permission)
             .field("services", &self.services)
             .field("location", &self.location)

@@ -18,8 +18,10 @@ use tracing::Instrument;
 
 use crate::context::{ActionContext, NoProgress, ProgressReporter};
 use crate::credentials::Credentials;
+use crate::elicit::{Confirm, ConfirmPolicy, NoPrompt, UserPrompt, default_confirmation};
 use crate::error::ActionError;
 use crate::filter::ScopeRules;
+use crate::permission::BoxFuture;
 use crate::policy::{AllowAll, Decision, PermissionPolicy, check_permission};
 use crate::registry::{RegisteredAction, Registry};
 use crate::services::Services;
@@ -32,6 +34,8 @@ pub struct CallOptions {
     pub cancellation: CancellationToken,
     /// Where progress goes.
     pub progress: Arc<dyn ProgressReporter>,
+    /// Where questions for the user go.
+    pub prompt: Arc<dyn UserPrompt>,
 }
 
 impl CallOptions {
@@ -41,6 +45,7 @@ impl CallOptions {
             credentials,
             cancellation: CancellationToken::new(),
             progress: Arc::new(NoProgress),
+            prompt: Arc::new(NoPrompt),
         }
     }
 
@@ -53,6 +58,12 @@ impl CallOptions {
     /// Sends progress here.
     pub fn with_progress(mut self, progress: Arc<dyn ProgressReporter>) -> Self {
         self.progress = progress;
+        self
+    }
+
+    /// Asks the user through `prompt`.
+    pub fn with_prompt(mut self, prompt: Arc<dyn UserPrompt>) -> Self {
+        self.prompt = prompt;
         self
     }
 }
@@ -115,6 +126,7 @@ pub struct Dispatcher {
     policy: Arc<dyn PermissionPolicy>,
     timeout: Option<Duration>,
     output_check: Option<Arc<dyn OutputCheck>>,
+    confirm: ConfirmPolicy,
     /// Action id → the OAuth scopes calling it needs (only actions that need some).
     action_scopes: Arc<HashMap<String, Vec<String>>>,
 }
@@ -139,6 +151,7 @@ impl Dispatcher {
             policy: Arc::new(AllowAll),
             timeout: None,
             output_check: None,
+            confirm: ConfirmPolicy::default(),
             action_scopes: Arc::default(),
         }
     }
@@ -166,6 +179,26 @@ impl Dispatcher {
     pub fn with_output_check(mut self, check: Arc<dyn OutputCheck>) -> Self {
         self.output_check = Some(check);
         self
+    }
+
+    /// Asks for confirmations as `policy` says (`mcpActions.confirm`).
+    pub fn with_confirm_policy(mut self, policy: ConfirmPolicy) -> Self {
+        self.confirm = policy;
+        self
+    }
+
+    /// When confirmations are asked for.
+    pub fn confirm_policy(&self) -> ConfirmPolicy {
+        self.confirm
+    }
+
+    /// Whether a call of `action` asks the user to confirm before it runs (by its `confirm`
+    /// attribute, or being destructive on a server that confirms every destructive action).
+    pub fn confirms(&self, action: &RegisteredAction) -> bool {
+        let descriptor = action.descriptor();
+        self.confirm.enabled
+            && (!matches!(descriptor.confirm, Confirm::No)
+                || (self.confirm.destructive && descriptor.attributes.destructive))
     }
 
     /// Requires the scopes of `rules` (`mcpActions.auth.actionScopes`) to see and call the
@@ -349,6 +382,16 @@ impl Dispatcher {
             Some(value) => value,
         };
         let descriptor = action.descriptor();
+        let confirmation = if self.confirms(action) {
+            Some(match descriptor.confirm {
+                Confirm::Message(render) => render(&arguments)?,
+                Confirm::Default | Confirm::No => {
+                    default_confirmation(descriptor.title, &arguments)
+                }
+            })
+        } else {
+            None
+        };
         let cancellation = options.cancellation.clone();
         let ctx = ActionContext::builder(descriptor.plugin, descriptor.name)
             .credentials(options.credentials)
@@ -356,9 +399,19 @@ impl Dispatcher {
             .policy(Arc::clone(&self.policy))
             .cancellation(options.cancellation)
             .progress(options.progress)
+            .prompt(options.prompt)
+            .confirm_policy(self.confirm)
             .span(span)
             .build();
-        let invocation = AssertUnwindSafe((descriptor.invoke)(ctx, arguments)).catch_unwind();
+        // The confirmation is part of the call: bounded by its timeout, ended by cancellation.
+        let invocation: BoxFuture<'static, Result<Value, ActionError>> = match confirmation {
+            None => (descriptor.invoke)(ctx, arguments),
+            Some(message) => Box::pin(async move {
+                ctx.confirm(message).await?;
+                (descriptor.invoke)(ctx, arguments).await
+            }),
+        };
+        let invocation = AssertUnwindSafe(invocation).catch_unwind();
         let guarded = async {
             tokio::select! {
                 biased;

@@ -80,6 +80,7 @@ pub mod context;
 pub mod credentials;
 pub mod descriptor;
 pub mod dispatch;
+pub mod elicit;
 pub mod error;
 pub mod filter;
 pub mod permission;
@@ -93,12 +94,15 @@ pub mod testing;
 pub mod __private;
 
 /// Turns an async function into an action.
-pub use mcp_actions_macros::action;
+pub use mcp_actions_macros::{Elicit, action};
 
 pub use context::{ActionContext, NoProgress, Progress, ProgressReporter};
 pub use credentials::{AccessRestriction, Credentials, Principal};
 pub use descriptor::{ActionAttributes, ActionDescriptor, SourceLocation};
 pub use dispatch::{CallError, CallOptions, Dispatcher};
+pub use elicit::{
+    Answer, AskError, Confirm, ConfirmPolicy, Elicit, NoPrompt, Question, UserPrompt, WithoutPrompt,
+};
 pub use error::{ActionError, ErrorKind};
 pub use permission::{BoxFuture, Permission, PermissionAction};
 pub use policy::{AllowAll, AuthorizeRequest, Decision, DenyAll, PermissionPolicy, policy_fn};
@@ -108,8 +112,8 @@ pub use services::{Service, Services};
 /// What an action file needs: `use mcp_actions::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ActionContext, ActionError, Credentials, Permission, PermissionAction, Principal, Registry,
-        Service, action,
+        ActionContext, ActionError, Credentials, Elicit, Permission, PermissionAction, Principal,
+        Registry, Service, action,
     };
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};

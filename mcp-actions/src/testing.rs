@@ -41,6 +41,7 @@ use crate::context::ActionContext;
 use crate::credentials::Credentials;
 use crate::descriptor::{ActionAttributes, ActionDescriptor, InvokeFn, SchemaFn, SourceLocation};
 use crate::dispatch::{CallOptions, Dispatcher};
+use crate::elicit::Confirm;
 use crate::error::ActionError;
 use crate::permission::{BoxFuture, Permission};
 use crate::policy::{AllowAll, PermissionPolicy};
@@ -254,6 +255,7 @@ pub const fn descriptor(plugin: &'static str, name: &'static str) -> DescriptorB
             title: name,
             description: "A hand-built test action.",
             attributes: ActionAttributes::new(false, None, false, false),
+            confirm: Confirm::No,
             permission: None,
             services: &[],
             location: SourceLocation {
@@ -289,6 +291,12 @@ impl DescriptorBuilder {
     /// The behavioural hints (default: [`ActionAttributes::default()`]).
     pub const fn attributes(mut self, attributes: ActionAttributes) -> Self {
         self.descriptor.attributes = attributes;
+        self
+    }
+
+    /// Whether the user confirms before it runs (default: [`Confirm::No`]).
+    pub const fn confirm(mut self, confirm: Confirm) -> Self {
+        self.descriptor.confirm = confirm;
         self
     }
 

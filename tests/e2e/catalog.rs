@@ -91,7 +91,23 @@ async fn the_example_read_only_server_serves_only_read_only_actions() {
 #[tokio::test]
 async fn resource_level_authorize_lets_readers_delete_only_sandbox_entities() {
     let server = catalog_server().await;
-    let reader = server.client(READER, Lifecycle::Discover).await;
+    // The delete action asks the user to confirm first (`confirm = "Delete {entity_ref}…"`).
+    let accept = || answer(rmcp::model::ElicitationAction::Accept, json!({}));
+    let user = User::answering([
+        answer(rmcp::model::ElicitationAction::Decline, json!(null)),
+        accept(),
+        accept(),
+    ]);
+    let reader = user
+        .connect(&server.endpoint, READER, Lifecycle::Discover)
+        .await;
+    let result = call(
+        &reader,
+        "delete_catalog_entity",
+        json!({"entity_ref": "component:sandbox/playground"}),
+    )
+    .await;
+    assert_eq!(error_text(&result), "NotAllowedError: declined by the user");
     let result = call(
         &reader,
         "delete_catalog_entity",
@@ -112,6 +128,19 @@ async fn resource_level_authorize_lets_readers_delete_only_sandbox_entities() {
     assert_eq!(
         result.structured_content.as_ref().unwrap()["deleted"]["ref"],
         "component:sandbox/playground"
+    );
+    let asked: Vec<String> = user
+        .asked()
+        .into_iter()
+        .map(|(message, _)| message)
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            "Delete component:sandbox/playground from the catalog?",
+            "Delete component:default/website from the catalog?",
+            "Delete component:sandbox/playground from the catalog?",
+        ]
     );
     // The entity is gone for everyone: the store is one shared service.
     let admin = server.client(ADMIN, Lifecycle::Initialize).await;

@@ -100,6 +100,7 @@ const fn descriptor(plugin: &'static str, name: &'static str, line: u32) -> Acti
         title: "Generated",
         description: "A generated action.",
         attributes: ActionAttributes::new(true, None, true, false),
+        confirm: mcp_actions::elicit::Confirm::No,
         permission: None,
         services: &[],
         location: SourceLocation {

@@ -32,6 +32,7 @@ macro_rules! descriptor {
             title: $title,
             description: "Hand-built.",
             attributes: ActionAttributes::new(false, None, false, false),
+            confirm: mcp_actions::elicit::Confirm::No,
             permission: None,
             services: &[],
             location: SourceLocation {

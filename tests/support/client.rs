@@ -4,7 +4,9 @@ use rmcp::model::{CallToolRequestParams, CallToolResult, ErrorCode, ProtocolVers
 use rmcp::service::{RunningService, ServiceError};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{ClientLifecycleMode, ClientServiceExt, ErrorData, RoleClient, ServiceExt};
+use rmcp::{
+    ClientHandler, ClientLifecycleMode, ClientServiceExt, ErrorData, RoleClient, ServiceExt,
+};
 use serde_json::Value;
 
 use crate::server::TestServer;
@@ -82,8 +84,13 @@ impl TestServer {
     }
 }
 
-/// Calls `name` with `arguments` (a JSON object).
-pub async fn call(client: &Client, name: &str, arguments: Value) -> CallToolResult {
+/// Calls `name` with `arguments` (a JSON object), as any client (one that plays the user, see
+/// [`crate::user::User`], included).
+pub async fn call<H: ClientHandler>(
+    client: &RunningService<RoleClient, H>,
+    name: &str,
+    arguments: Value,
+) -> CallToolResult {
     let Value::Object(arguments) = arguments else {
         panic!("arguments must be an object")
     };

@@ -15,6 +15,7 @@ pub mod logs;
 pub mod otlp;
 pub mod server;
 pub mod sse;
+pub mod user;
 pub mod wait;
 
 /// Everything a suite usually needs, for `use mcp_actions_tests::prelude::*;`.
@@ -31,5 +32,6 @@ pub mod prelude {
     pub use crate::logs::{LogCapture, in_own_process};
     pub use crate::server::TestServer;
     pub use crate::sse::{SseClient, SseEvent, error_of, get_sse, post_message};
+    pub use crate::user::{User, answer};
     pub use crate::wait::{WAIT, bounded, eventually};
 }

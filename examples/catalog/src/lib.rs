@@ -181,7 +181,12 @@ pub struct DeletedEntity {
 }
 
 /// Remove an entity from the catalog. The caller needs the delete permission on that entity.
-#[action(title = "Delete Catalog Entity", destructive, permission = ENTITY_DELETE)]
+#[action(
+    title = "Delete Catalog Entity",
+    destructive,
+    confirm = "Delete {entity_ref} from the catalog?",
+    permission = ENTITY_DELETE
+)]
 pub async fn delete_catalog_entity(
     input: EntityRefInput,
     ctx: &ActionContext,

@@ -406,17 +406,31 @@ async fn action_errors_print_name_and_message_and_exit_with_1() {
             ],
             "NotAllowedError: permission `catalog.entity.create` (create) is required to call `create_catalog_entity`",
         ),
-        // Resource-level checks inside the action: readers may delete only in `sandbox`.
+        // Resource-level checks inside the action: readers may delete only in `sandbox`
+        // (`--yes` confirms the deletion, which asks the user first).
         (
             vec![
                 "call",
                 "delete_catalog_entity",
+                "--yes",
                 "--subject",
                 "catalog-reader",
                 "--input",
                 r#"{"entity_ref": "component:default/website"}"#,
             ],
-            "NotAllowedError:",
+            "NotAllowedError: permission `catalog.entity.delete` (delete) is required for component:default/website",
+        ),
+        // Without `--yes` and without a terminal to ask on, the deletion is not confirmed.
+        (
+            vec![
+                "call",
+                "delete_catalog_entity",
+                "--subject",
+                "catalog-admin",
+                "--input",
+                r#"{"entity_ref": "component:default/website"}"#,
+            ],
+            "NotAllowedError: this action needs the user's confirmation and there is no terminal to ask on: run `call` in a terminal, or pass --yes to confirm",
         ),
         (
             vec![

@@ -161,6 +161,10 @@ pub struct CallArgs {
     /// Call as this user, an entity ref like `user:default/jane`.
     #[arg(long, value_name = "USER_REF")]
     pub user: Option<String>,
+    /// Confirm without asking: an action that asks the user to confirm (`confirm`) runs as
+    /// if they did. Without it, `call` asks on the terminal, and fails without one.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// The subject `call` uses when neither `--subject` nor `--user` is given.

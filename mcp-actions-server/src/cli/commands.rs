@@ -1,12 +1,14 @@
 //! What each command does once the server is built.
 
 use std::io::Read;
+use std::sync::Arc;
 
 use mcp_actions::{CallOptions, Credentials, ErrorKind};
 use serde_json::{Value, json};
 
 use super::args::*;
 use super::clients::{Target, snippets};
+use super::prompt::TerminalPrompt;
 use super::{RunError, shutdown_signal};
 use crate::config::credentials_from;
 use crate::server::{ActionExposure, ActionsServer, ServeError};
@@ -323,7 +325,11 @@ pub(super) async fn call(server: &ActionsServer, args: CallArgs) -> Result<(), R
         .expect("an exposed action is served by the default server");
     let output = handler
         .dispatcher()
-        .call_action(action, Some(input), CallOptions::new(credentials))
+        .call_action(
+            action,
+            Some(input),
+            CallOptions::new(credentials).with_prompt(Arc::new(TerminalPrompt { yes: args.yes })),
+        )
         .await
         .map_err(|error| {
             // Who was refused, when the caller was the CLI's default one.

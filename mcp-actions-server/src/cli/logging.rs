@@ -71,7 +71,10 @@ fn init_serve_logging() -> Result<Logging, String> {
         // Lines reach stderr in batches: the writer thread writes what is queued into the
         // buffer and flushes once the queue is empty (and at exit), rather than a system call
         // per line under load.
-        .finish(std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr()));
+        .finish(std::io::BufWriter::with_capacity(
+            64 * 1024,
+            std::io::stderr(),
+        ));
     let ansi = std::io::stderr().is_terminal();
     #[cfg(feature = "otel")]
     {

@@ -28,6 +28,7 @@ mod args;
 mod clients;
 mod commands;
 mod logging;
+mod prompt;
 mod token;
 
 use std::error::Error as StdError;

@@ -35,6 +35,7 @@
 //! [configuration reference](crate#configuration-reference).
 
 mod access;
+mod confirm;
 mod discovery;
 mod effective;
 mod error;
@@ -60,6 +61,7 @@ pub use access::{
     ExternalAccessConfig, ExternalAccessOptions, ExternalAccessType, McpAuthConfig,
     PermissionAttributeConfig,
 };
+pub use confirm::{ConfirmConfig, ElicitationConfig, WithoutClientSupport};
 pub use discovery::{DiscoveryConfig, DiscoveryEndpoint, DiscoveryTarget};
 pub use error::{ConfigError, ConfigProblem};
 pub use loader::ConfigLoader;

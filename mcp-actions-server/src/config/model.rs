@@ -15,6 +15,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::access::{AuthConfig, McpAuthConfig};
+use super::confirm::{ConfirmConfig, ElicitationConfig, WithoutClientSupport};
 use super::discovery::DiscoveryConfig;
 use super::operations::{AdminConfig, AuditConfig};
 use super::shapes;
@@ -253,6 +254,10 @@ pub struct McpActionsConfig {
     pub audit: AuditConfig,
     /// Limits on requests and calls.
     pub limits: LimitsConfig,
+    /// Confirmations before actions run.
+    pub confirm: ConfirmConfig,
+    /// Questions for the user on 2026-07-28 (input-required results).
+    pub elicitation: ElicitationConfig,
     /// Tools per `tools/list` page (`0`: every tool on one page). A client pages on with the
     /// `nextCursor` of each answer; cursors are the same on every replica of the same binary
     /// and config.
@@ -316,6 +321,8 @@ impl Default for McpActionsConfig {
             admin: AdminConfig::default(),
             audit: AuditConfig::default(),
             limits: LimitsConfig::default(),
+            confirm: ConfirmConfig::default(),
+            elicitation: ElicitationConfig::default(),
             list_page_size: 0,
             namespaced_tool_names: false,
             servers: BTreeMap::new(),
@@ -343,6 +350,17 @@ pub struct NamedServerConfig {
     /// Which of the default server's actions this server serves (all when empty).
     #[serde(default)]
     pub filter: FilterConfig,
+    /// `false`: no confirmations on this server (one meant for unattended agents); typed
+    /// questions are still asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirm: Option<bool>,
+    /// This server's `mcpActions.confirm.withoutClientSupport`.
+    #[serde(
+        default,
+        rename = "confirmWithoutClientSupport",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub confirm_without_client_support: Option<WithoutClientSupport>,
 }
 
 /// Keys that cannot name a server because their path is taken: `sse` is the legacy

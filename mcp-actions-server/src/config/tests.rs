@@ -459,3 +459,47 @@ fn unset_variables_may_be_placeholders_where_allowed() {
         ]
     );
 }
+
+#[test]
+fn confirm_and_elicitation_sections() {
+    let config = load(
+        "mcpActions:\n  confirm: { destructive: 'true', withoutClientSupport: proceed }\n  elicitation: { stateKey: abcdefghijklmnopqrstuvwxyz0123456789, answerWithinSeconds: 30 }\n  servers:\n    agents: { name: agents, confirm: false, confirmWithoutClientSupport: refuse }\n",
+    )
+    .unwrap();
+    let mcp = config.mcp_actions();
+    let policy = mcp.confirm.policy(None, None);
+    assert!(policy.enabled && policy.destructive);
+    assert_eq!(policy.without_prompt, mcp_actions::WithoutPrompt::Proceed);
+    let agents = &mcp.servers["agents"];
+    let policy = mcp
+        .confirm
+        .policy(agents.confirm, agents.confirm_without_client_support);
+    assert!(!policy.enabled);
+    assert_eq!(policy.without_prompt, mcp_actions::WithoutPrompt::Refuse);
+    assert_eq!(mcp.elicitation.answer_within(), Duration::from_secs(30));
+    // The key is a secret: shown as set, never as itself.
+    let effective = serde_json::to_string(&config.effective()).unwrap();
+    assert!(!effective.contains("abcdefghijklmnop"), "{effective}");
+
+    let err = load("mcpActions:\n  elicitation: { stateKey: short, answerWithinSeconds: 0 }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(
+            "`mcpActions.elicitation.stateKey`: is too short (5 bytes); it needs at least 32"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("short,"), "the key is not repeated: {err}");
+    assert!(
+        err.contains("`mcpActions.elicitation.answerWithinSeconds`: must be greater than 0"),
+        "{err}"
+    );
+    let err = load("mcpActions:\n  confirm: { withoutClientSupport: ask }\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("mcpActions.confirm.withoutClientSupport"),
+        "{err}"
+    );
+}

@@ -4,6 +4,7 @@
 use mcp_actions::filter::ActionFilter;
 
 use super::access::{ExternalAccessConfig, ExternalAccessType, JWT_ALGORITHMS};
+use super::confirm::MIN_STATE_KEY_LENGTH;
 use super::error::ConfigProblem;
 use super::model::{
     FilterConfig, ListenConfig, ListenTextError, RESERVED_SERVER_KEYS, Root, credentials_from,
@@ -176,6 +177,23 @@ pub(crate) fn check(root: &Root) -> Vec<ConfigProblem> {
             problem(format!("{path}.name"), "must not be empty".into());
         }
         globs(&format!("{path}.filter"), &server.filter, &mut problem);
+    }
+    if let Some(key) = &mcp.elicitation.state_key
+        && key.expose().len() < MIN_STATE_KEY_LENGTH
+    {
+        problem(
+            "mcpActions.elicitation.stateKey".into(),
+            format!(
+                "is too short ({} bytes); it needs at least {MIN_STATE_KEY_LENGTH} (e.g. `openssl rand -base64 48`)",
+                key.expose().len()
+            ),
+        );
+    }
+    if mcp.elicitation.answer_within_seconds == 0 {
+        problem(
+            "mcpActions.elicitation.answerWithinSeconds".into(),
+            "must be greater than 0".into(),
+        );
     }
     if mcp.sse.max_sessions == 0 {
         problem(

@@ -21,7 +21,7 @@ use mcp_actions::{
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
     CompleteRequestParams, CompleteResult, ContentBlock, CustomRequest, CustomResult,
-    DiscoverResult, Implementation, ListPromptsRequestMethod, ListPromptsResult,
+    DiscoverResult, Implementation, InputResponses, ListPromptsRequestMethod, ListPromptsResult,
     ListResourceTemplatesRequestMethod, ListResourceTemplatesResult, ListResourcesRequestMethod,
     ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
     ProgressToken, ServerCapabilities, ServerConfig, Tool,
@@ -32,6 +32,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::ask::{self, PeerPrompt, RoundSeal, Rounds};
 use super::list::{self, Listing};
 use super::observe::{Ended, Observer, Seen};
 use super::tools::{ToolNames, tool_named};
@@ -84,6 +85,25 @@ struct Inner {
     /// The actions of remote Backstage plugin sources, served after the linked ones.
     #[cfg(feature = "jwt")]
     remote: Option<Arc<crate::backstage::RemoteSources>>,
+    /// Seals the round state of 2026-07-28 calls that ask the user.
+    seal: RoundSeal,
+}
+
+/// Who an action's questions for the user go to, by the call's revision and transport.
+pub(crate) enum Asking {
+    /// No one: the client cannot be asked (stateless Streamable HTTP before 2026-07-28).
+    Nobody,
+    /// `elicitation/create` on this peer (a transport with server-to-client requests).
+    Peer(Peer<RoleServer>),
+    /// 2026-07-28 rounds: an input-required result, answered by a retry of the call.
+    Rounds {
+        /// The client declared the elicitation capability.
+        can_ask: bool,
+        /// The retry's `requestState`.
+        request_state: Option<String>,
+        /// The retry's `inputResponses`.
+        responses: Option<InputResponses>,
+    },
 }
 
 impl std::fmt::Debug for ActionsHandler {
@@ -132,6 +152,7 @@ impl ActionsHandler {
                 observer: None,
                 #[cfg(feature = "jwt")]
                 remote: None,
+                seal: RoundSeal::ephemeral(ask::DEFAULT_ROUND_TTL),
             }),
         }
     }
@@ -172,6 +193,15 @@ impl ActionsHandler {
             Some(observer) => observer.seen(request, parts, credentials, version),
             None => Seen::default(),
         }
+    }
+
+    /// Seals 2026-07-28 round states with `seal` (`mcpActions.elicitation`).
+    pub(crate) fn seal_rounds_with(mut self, seal: RoundSeal) -> Self {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.seal = seal,
+            None => unreachable!("seal_rounds_with is called before the handler is shared"),
+        }
+        self
     }
 
     /// Lists `page_size` tools a page (`mcpActions.listPageSize`; `None`: every tool on one
@@ -326,16 +356,19 @@ impl ActionsHandler {
         Ok(list::result(tools, next, hints))
     }
 
-    /// Calls the tool `name` as `options.credentials`: the JSON-RPC error -32602 when there is
-    /// no such tool or the caller may not see it (the same error, see [`unknown_tool`]), else
-    /// the tool result, every failure of the call in-band (`isError: true`).
+    /// Calls the tool `name` as `options.credentials`, asking the user through `asking`: the
+    /// JSON-RPC error -32602 when there is no such tool or the caller may not see it (the same
+    /// error, see [`unknown_tool`]) or its `requestState` is refused, else the tool result
+    /// (every failure of the call in-band, `isError: true`) or, on 2026-07-28, an
+    /// input-required result carrying the question the action is waiting for.
     pub(crate) async fn call(
         &self,
         name: &str,
         arguments: Option<Value>,
-        options: CallOptions,
+        mut options: CallOptions,
         seen: Seen,
-    ) -> Result<CallToolResult, McpError> {
+        asking: Asking,
+    ) -> Result<CallToolResponse, McpError> {
         let started = Instant::now();
         // The action's span, and every span it opens, are children of the request's.
         let span = seen.span().clone();
@@ -362,7 +395,7 @@ impl ActionsHandler {
             return Ok(match result {
                 Ok(output) => {
                     ended(Some(&action.id), Ended::Output);
-                    CallToolResult::structured(output)
+                    CallToolResult::structured(output).into()
                 }
                 Err(error) => {
                     if error.is_internal() {
@@ -377,7 +410,7 @@ impl ActionsHandler {
                         Some(&action.id),
                         Ended::ToolError(error.name(), error.reference()),
                     );
-                    error_result(&error)
+                    error_result(&error).into()
                 }
             });
         }
@@ -386,16 +419,77 @@ impl ActionsHandler {
             ended(None, Ended::Protocol(INVALID_PARAMS, "NotFoundError"));
             return Err(unknown_tool(name));
         };
-        match self
-            .inner
-            .dispatcher
+        let dispatcher = &self.inner.dispatcher;
+        let mut rounds = None;
+        match asking {
+            Asking::Nobody => {}
+            Asking::Peer(peer) => options = options.with_prompt(Arc::new(PeerPrompt { peer })),
+            Asking::Rounds {
+                can_ask,
+                request_state,
+                responses,
+            } => {
+                let credentials = options.credentials.clone();
+                let bound = (&credentials, name, arguments.as_ref());
+                let opened = Rounds::open(
+                    &self.inner.seal,
+                    can_ask,
+                    bound,
+                    request_state.as_deref(),
+                    responses,
+                );
+                match opened {
+                    Ok(opened) => {
+                        let opened = Arc::new(opened);
+                        options = options.with_prompt(Arc::clone(&opened) as _);
+                        rounds = Some((opened, credentials));
+                    }
+                    Err(ask::BadState) => {
+                        if !dispatcher.is_visible(action, &credentials).await {
+                            ended(None, Ended::Protocol(INVALID_PARAMS, "NotFoundError"));
+                            return Err(unknown_tool(name));
+                        }
+                        ended(
+                            Some(action.id()),
+                            Ended::Protocol(INVALID_PARAMS, "InputError"),
+                        );
+                        return Err(McpError::invalid_params(
+                            "InputError: the `requestState` of this call is not valid: it was altered, issued for another call or caller, or has expired; call the tool again without `requestState` and `inputResponses`",
+                            None,
+                        ));
+                    }
+                }
+            }
+        }
+        let bound_arguments = rounds.as_ref().and(arguments.clone());
+        let outcome = dispatcher
             .call_visible(action, arguments, options)
             .instrument(span)
-            .await
+            .await;
+        if let Some((rounds, credentials)) = &rounds
+            && !matches!(outcome, Err(CallError::Hidden(_)))
         {
+            let bound = (credentials, name, bound_arguments.as_ref());
+            match rounds.input_required(&self.inner.seal, bound) {
+                // Not an error: the call goes on in the client's next round.
+                Some(Ok(result)) => {
+                    ended(Some(action.id()), Ended::Output);
+                    return Ok(CallToolResponse::InputRequired(result));
+                }
+                Some(Err(error)) => {
+                    ended(
+                        Some(action.id()),
+                        Ended::ToolError(error.name(), error.reference()),
+                    );
+                    return Ok(error_result(&error).into());
+                }
+                None => {}
+            }
+        }
+        match outcome {
             Ok(output) => {
                 ended(Some(action.id()), Ended::Output);
-                Ok(CallToolResult::structured(output))
+                Ok(CallToolResult::structured(output).into())
             }
             Err(CallError::Hidden(_)) => {
                 // Audited under the tool's name only: the caller may not see the action.
@@ -408,7 +502,7 @@ impl ActionsHandler {
                     Some(action.id()),
                     Ended::ToolError(error.name(), error.reference()),
                 );
-                Ok(error_result(&error))
+                Ok(error_result(&error).into())
             }
         }
     }
@@ -543,8 +637,18 @@ impl ServerHandler for ActionsHandler {
                 token,
             }));
         }
+        let asking = match &version {
+            Some(version) if !version.has_initialize() => Asking::Rounds {
+                can_ask: ctx
+                    .client_capabilities()
+                    .is_some_and(|capabilities| ask::can_elicit(&capabilities)),
+                request_state: request.request_state,
+                responses: request.input_responses,
+            },
+            _ => Asking::Peer(ctx.peer.clone()),
+        };
         let arguments = request.arguments.map(Value::Object);
-        let call = self.call(&request.name, arguments, options, seen);
+        let call = self.call(&request.name, arguments, options, seen, asking);
         tokio::pin!(call);
         let result = tokio::select! {
             biased;
@@ -554,7 +658,7 @@ impl ServerHandler for ActionsHandler {
                 call.await
             }
         };
-        result.map(Into::into)
+        result
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {

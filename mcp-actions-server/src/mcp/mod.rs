@@ -8,14 +8,16 @@
 //! | `output.rs` | every output checked against its action's output schema |
 //! | `observe.rs` | each `tools/call` and `tools/list` as a metric sample and an audit event |
 
+mod ask;
 mod handler;
 mod list;
 mod observe;
 mod output;
 mod tools;
 
+pub(crate) use ask::{RoundSeal, json_can_elicit};
 pub use handler::ActionsHandler;
-pub(crate) use handler::ServerIdentity;
+pub(crate) use handler::{Asking, ServerIdentity};
 #[cfg(test)]
 pub(crate) use list::LIST_TTL_MS;
 pub(crate) use observe::{Observer, Seen};

@@ -5,7 +5,9 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 
 use mcp_actions::dispatch::OutputCheck;
-use mcp_actions::{Credentials, Dispatcher, PermissionPolicy, Registry, RegistryError, Services};
+use mcp_actions::{
+    ConfirmPolicy, Credentials, Dispatcher, PermissionPolicy, Registry, RegistryError, Services,
+};
 use tokio_util::sync::CancellationToken;
 
 use super::error::{BuildError, StartupProblem};
@@ -15,7 +17,9 @@ use crate::auth::{Authenticator, StaticTokenAuthenticator, default_token, genera
 use crate::config::Config;
 use crate::http::ConcurrencyLimit;
 use crate::http::health::Readiness;
-use crate::mcp::{ActionsHandler, Observer, OutputSchemas, ServerIdentity, ToolNames, ToolNaming};
+use crate::mcp::{
+    ActionsHandler, Observer, OutputSchemas, RoundSeal, ServerIdentity, ToolNames, ToolNaming,
+};
 use crate::telemetry::{Audit, Telemetry};
 
 /// Builds an [`ActionsServer`].
@@ -278,18 +282,32 @@ impl ActionsServerBuilder {
             ))
         })?;
         let telemetry = Telemetry::new(audit);
-        let handler = |registry: Registry, identity: ServerIdentity, key: &str| {
-            let dispatcher = Dispatcher::new(registry)
-                .with_services(Arc::clone(&services))
-                .with_policy(Arc::clone(&policy))
-                .with_timeout(mcp.limits.action_timeout())
-                .with_output_check(Arc::clone(&output_schemas))
-                .with_scope_rules(&scope_rules);
-            ActionsHandler::new(dispatcher, identity, &names)
-                .cancel_calls_with(calls.clone())
-                .page_tools_by(page_size)
-                .observed_by(Observer::new(telemetry.clone(), key))
+        // One seal for every endpoint; the state is bound to the tool and the caller anyway.
+        let seal = match &mcp.elicitation.state_key {
+            Some(key) => RoundSeal::new(key.expose().as_bytes(), mcp.elicitation.answer_within())
+                .map_err(|error| {
+                BuildError::Config(crate::ConfigError::invalid(
+                    "mcpActions.elicitation.stateKey",
+                    error,
+                ))
+            })?,
+            None => RoundSeal::ephemeral(mcp.elicitation.answer_within()),
         };
+        let handler =
+            |registry: Registry, identity: ServerIdentity, key: &str, confirm: ConfirmPolicy| {
+                let dispatcher = Dispatcher::new(registry)
+                    .with_services(Arc::clone(&services))
+                    .with_policy(Arc::clone(&policy))
+                    .with_timeout(mcp.limits.action_timeout())
+                    .with_output_check(Arc::clone(&output_schemas))
+                    .with_scope_rules(&scope_rules)
+                    .with_confirm_policy(confirm);
+                ActionsHandler::new(dispatcher, identity, &names)
+                    .seal_rounds_with(seal.clone())
+                    .cancel_calls_with(calls.clone())
+                    .page_tools_by(page_size)
+                    .observed_by(Observer::new(telemetry.clone(), key))
+            };
         let identity = |name: &str, description: &Option<String>, instructions: &Option<String>| {
             ServerIdentity {
                 name: name.to_owned(),
@@ -306,6 +324,7 @@ impl ActionsServerBuilder {
             plan.served.clone(),
             identity(name, &mcp.description, &mcp.instructions),
             "default",
+            mcp.confirm.policy(None, None),
         );
         #[cfg(feature = "jwt")]
         let default_handler =
@@ -329,6 +348,8 @@ impl ActionsServerBuilder {
                     actions.clone(),
                     identity(&server.name, &server.description, &server.instructions),
                     key,
+                    mcp.confirm
+                        .policy(server.confirm, server.confirm_without_client_support),
                 ),
             });
         }

@@ -34,8 +34,8 @@ use mcp_actions::{BoxFuture, CallOptions, Credentials};
 use rmcp::ErrorData as McpError;
 use rmcp::ServerHandler;
 use rmcp::model::{
-    CallToolResponse, CallToolResult, ProtocolVersion, RequestId, RequestMetaObject,
-    ServerJsonRpcMessage, ServerResult,
+    CallToolResponse, ProtocolVersion, RequestId, RequestMetaObject, ServerJsonRpcMessage,
+    ServerResult,
 };
 use rmcp::transport::common::http_header::{
     BASE64_HEADER_PREFIX, HEADER_MCP_METHOD, HEADER_MCP_NAME, HEADER_MCP_PROTOCOL_VERSION,
@@ -45,7 +45,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::body::content_type_is_json;
-use crate::mcp::{ActionsHandler, Seen};
+use crate::mcp::{ActionsHandler, Asking, Seen, json_can_elicit};
 use crate::telemetry::trace::{Request, W3c};
 
 /// Whether requests of the revision `version` may be answered here: a revision rmcp knows and
@@ -149,7 +149,7 @@ impl Direct {
             Some(Value::Object(params)) => params,
             _ => return None,
         };
-        self.dispatch(method, params, at, false)
+        self.dispatch(method, params, at, None)
     }
 
     /// A 2026-07-28 request: the metadata that revision requires in `_meta` and nothing else
@@ -170,6 +170,7 @@ impl Direct {
             return None;
         };
         at.context = TraceContext::take(&mut meta)?;
+        let can_ask = json_can_elicit(meta.get("io.modelcontextprotocol/clientCapabilities"));
         if !stateless_meta_is_plain(meta, headers.version?) || headers.method? != method {
             return None;
         }
@@ -195,18 +196,21 @@ impl Direct {
             let result = ServerResult::DiscoverResult(self.handler.discover_result());
             return Some(Box::pin(std::future::ready(Ok(result))));
         }
-        self.dispatch(method, params, at, true)
+        self.dispatch(method, params, at, Some(can_ask))
     }
 
     /// `tools/list` (a `cursor` at most) or `tools/call` (a `name`, object `arguments` at
-    /// most), with `params` left after `_meta`; `None` for anything else.
+    /// most), with `params` left after `_meta`; `None` for anything else. `stateless`: a
+    /// 2026-07-28 request (list caching hints, questions for the user as input-required
+    /// results), and whether its client can be asked.
     fn dispatch<'a>(
         &'a self,
         method: &str,
         mut params: Map<String, Value>,
         at: At<'a>,
-        hints: bool,
+        stateless: Option<bool>,
     ) -> Option<BoxFuture<'a, Answer>> {
+        let hints = stateless.is_some();
         let At {
             id,
             credentials,
@@ -258,12 +262,23 @@ impl Direct {
                     return None; // `task`, `inputResponses`, `requestState`, …: rmcp's
                 }
                 let seen = seen("tools/call", Some(&name));
+                // The first round of a 2026-07-28 call may end input-required here too; its
+                // retries carry `requestState` and go through rmcp, to the same handler.
+                let asking = match stateless {
+                    None => Asking::Nobody,
+                    Some(can_ask) => Asking::Rounds {
+                        can_ask,
+                        request_state: None,
+                        responses: None,
+                    },
+                };
                 Some(Box::pin(call(
                     &self.handler,
                     name,
                     arguments,
                     credentials.clone(),
                     seen,
+                    asking,
                 )))
             }
             _ => None,
@@ -448,22 +463,24 @@ async fn call(
     arguments: Option<Value>,
     credentials: Credentials,
     seen: Seen,
+    asking: Asking,
 ) -> Result<ServerResult, McpError> {
     let cancellation = handler.call_cancellation();
     let options = CallOptions::new(credentials).with_cancellation(cancellation.clone());
     let handler = handler.clone();
     FinishOnDrop {
         call: Some(Box::pin(async move {
-            handler.call(&name, arguments, options, seen).await
+            handler.call(&name, arguments, options, seen, asking).await
         })),
         cancellation,
     }
     .await
-    .map(|result| ServerResult::from(CallToolResponse::from(result)))
+    .map(ServerResult::from)
 }
 
-/// What [`ActionsHandler::call`] answers: a tool result, or -32602 for an unknown tool.
-type CallOutcome = Result<CallToolResult, McpError>;
+/// What [`ActionsHandler::call`] answers: a tool result (or input-required), or -32602 for an
+/// unknown tool.
+type CallOutcome = Result<CallToolResponse, McpError>;
 
 /// A call polled in place by the request's future. When that future is dropped first (the
 /// client disconnected), the call's cancellation token is cancelled and the call is moved to
