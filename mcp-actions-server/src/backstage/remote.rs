@@ -259,9 +259,14 @@ impl RemoteSources {
 
     /// The remote action served as the tool `name`, if `credentials` may see it.
     pub(crate) fn find(&self, name: &str, credentials: &Credentials) -> Option<RemoteAction> {
-        self.visible(credentials)
-            .into_iter()
+        let all = self.listed.read().unwrap_or_else(|e| e.into_inner());
+        self.sources
+            .iter()
+            .filter(|(plugin, _)| credentials.allows_plugin(plugin))
+            .filter_map(|(plugin, _)| all.get(plugin))
+            .flatten()
             .find(|a| a.tool.name == name)
+            .cloned()
     }
 
     /// Forwards a call of `action` with `arguments`, as `credentials`.
@@ -385,5 +390,116 @@ fn without_url(error: &reqwest::Error) -> String {
         "could not connect".to_owned()
     } else {
         "the request failed".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::DiscoveryConfig;
+
+    fn sources(naming: ToolNaming, filter: ActionFilter) -> RemoteSources {
+        let backstage = Arc::new(Backstage::new(
+            "rust-actions".to_owned(),
+            DiscoveryConfig::default(),
+        ));
+        RemoteSources::new(
+            backstage,
+            vec![(
+                "catalog".to_owned(),
+                "http://backstage/api/catalog".to_owned(),
+            )],
+            naming,
+            filter,
+            vec!["greet_user".to_owned()],
+            Duration::from_secs(60),
+            None,
+        )
+    }
+
+    fn listed(name: &str, plugin: &str) -> Value {
+        json!({
+            "id": format!("{plugin}:{name}"), "name": name, "title": "T", "description": " D ",
+            "pluginId": plugin, "attributes": { "readOnly": true },
+            "schema": { "input": { "type": "object", "$schema": "http://json-schema.org/draft-07/schema#",
+                                   "properties": {} },
+                        "output": { "type": "object" } }
+        })
+    }
+
+    #[test]
+    fn remote_actions_get_client_safe_names_and_clean_schemas() {
+        let plain = sources(ToolNaming::Plain, ActionFilter::allow_all());
+        let action = plain
+            .remote_action("catalog", &listed("get-catalog-entity", "catalog"))
+            .unwrap();
+        assert_eq!(action.tool.name, "get_catalog_entity");
+        assert_eq!(action.id, "catalog:get-catalog-entity");
+        assert!(!action.tool.input_schema.contains_key("$schema"));
+        assert_eq!(action.tool.description.as_deref(), Some("D"));
+        let annotations = action.tool.annotations.unwrap();
+        assert_eq!(
+            annotations.destructive_hint,
+            Some(false),
+            "readOnly ⇒ not destructive"
+        );
+
+        let namespaced = sources(ToolNaming::Namespaced, ActionFilter::allow_all());
+        let action = namespaced
+            .remote_action("catalog", &listed("get-catalog-entity", "catalog"))
+            .unwrap();
+        assert_eq!(action.tool.name, "catalog__get_catalog_entity");
+
+        // A linked action's name, another plugin's action, a name no client accepts: left out.
+        assert!(
+            plain
+                .remote_action("catalog", &listed("greet-user", "catalog"))
+                .is_none()
+        );
+        assert!(
+            plain
+                .remote_action("catalog", &listed("x", "scaffolder"))
+                .is_none()
+        );
+        assert!(
+            plain
+                .remote_action("catalog", &listed("9.bad", "catalog"))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_filter_applies_to_remote_actions() {
+        let exclude = mcp_actions::filter::FilterRule::id("catalog:get-*");
+        let filter = ActionFilter::new(None, Vec::new(), vec![exclude]).unwrap();
+        let filtered = sources(ToolNaming::Plain, filter);
+        assert!(
+            filtered
+                .remote_action("catalog", &listed("get-catalog-entity", "catalog"))
+                .is_none()
+        );
+        assert!(
+            filtered
+                .remote_action("catalog", &listed("query-catalog-entities", "catalog"))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn backstage_errors_come_back_as_ours_and_others_as_internal() {
+        let status = http::StatusCode::BAD_REQUEST;
+        let known = json!({ "error": { "name": "InputError", "message": "bad kind" } });
+        let error = remote_error("catalog:x", status, &known);
+        assert_eq!(error.to_string(), "InputError: bad kind");
+        let unknown = json!({ "error": { "name": "TypeError", "message": "secret stack" } });
+        let error = remote_error(
+            "catalog:x",
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            &unknown,
+        );
+        assert!(error.is_internal());
+        assert!(!error.to_string().contains("secret"));
     }
 }
