@@ -150,7 +150,7 @@ impl RemoteSources {
             .bearer_auth(token)
             .send()
             .await
-            .map_err(|e| format!("the request failed: {e}"))?;
+            .map_err(|e| without_url(&e))?;
         let status = response.status();
         let body = read_limited(response).await?;
         if !status.is_success() {
@@ -243,6 +243,11 @@ impl RemoteSources {
             id: id.to_owned(),
             tool,
         })
+    }
+
+    /// Each source's plugin id and base URL.
+    pub(crate) fn sources(&self) -> &[(String, String)] {
+        &self.sources
     }
 
     /// The remote tools `credentials` may see, in source order.
