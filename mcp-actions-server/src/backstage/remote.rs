@@ -14,7 +14,8 @@
 //! - A call is forwarded to `POST <base>/.backstage/actions/v1/actions/<id>/invoke` with a
 //!   plugin token; a Backstage error body comes back as that error (its name and message), any
 //!   other failure as a `ServiceUnavailableError` or an internal error (details logged).
-//!   Callers restricted to other plugins do not see the tools; users cannot call them (see
+//!   Callers restricted to other plugins do not see the tools; a Backstage user's call carries
+//!   the user's token as `obo`, other users cannot call them (see
 //!   [`Backstage::plugin_request_token`]).
 
 use std::collections::HashMap;
@@ -22,7 +23,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use mcp_actions::filter::ActionFilter;
-use mcp_actions::{ActionAttributes, ActionError, Credentials, ErrorKind, Principal};
+use mcp_actions::{ActionAttributes, ActionError, Credentials, ErrorKind};
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -282,19 +283,16 @@ impl RemoteSources {
         credentials: &Credentials,
         cancellation: CancellationToken,
     ) -> Result<Value, ActionError> {
-        if matches!(credentials.principal(), Principal::User { .. }) {
-            return Err(ActionError::not_allowed(format!(
-                "`{}` is an action of the Backstage plugin `{}`; calling it on behalf of a user needs the user's Backstage token, which this server does not keep",
-                action.id, action.plugin
-            )));
-        }
         let base = self
             .sources
             .iter()
             .find(|(plugin, _)| *plugin == action.plugin)
             .map(|(_, base)| base.clone())
             .ok_or_else(|| ActionError::not_found(format!("Action \"{}\" not found", action.id)))?;
-        let token = self.backstage.sign_for(&action.plugin)?;
+        // On behalf of the caller: a Backstage user's own token goes along as `obo`.
+        let token = self
+            .backstage
+            .sign_on_behalf_of(credentials, &action.plugin)?;
         let url = format!(
             "{base}/.backstage/actions/v1/actions/{}/invoke",
             action
