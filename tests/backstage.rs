@@ -212,6 +212,48 @@ impl BackstageApp {
     }
 }
 
+/// The Python of `tests/interop/.venv`, with the MCP Python SDK (installed by `.ci/run` and by
+/// the interop suite); `None` when it is not installed (under CI: a failure).
+fn python() -> Option<PathBuf> {
+    let interop = mcp_actions_tests::interop::interop_dir();
+    let wanted = std::fs::read(interop.join("requirements.txt")).ok();
+    let have = std::fs::read(interop.join(".venv/installed-requirements.txt")).ok();
+    let python = interop.join(".venv/bin/python");
+    if wanted.is_some() && wanted == have && python.is_file() {
+        return Some(python);
+    }
+    assert!(
+        !on_ci(),
+        "tests/interop/.venv is not installed; .ci/run installs it"
+    );
+    eprintln!("backstage: the Python SDK part is skipped: tests/interop/.venv is not installed");
+    None
+}
+
+/// Runs `py-client.py` (the MCP Python SDK) against `endpoint` with `token`: its summary.
+async fn python_client(python: &Path, endpoint: &str, token: &str, calls: &Value) -> Result<Value> {
+    let run = Command::new(python)
+        .arg("py-client.py")
+        .arg(endpoint)
+        .arg(token)
+        .arg(calls.to_string())
+        .current_dir(app_dir())
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(CLIENT_WITHIN, run)
+        .await
+        .context("the Python SDK client did not finish in time")??;
+    if !out.status.success() {
+        bail!(
+            "py-client.py failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("py-client.py's summary")
+}
+
 /// Runs `node mcp-client.js` against `endpoint` with `token`: its JSON summary.
 async fn sdk_client(endpoint: &str, token: &str, calls: &Value) -> Result<Value> {
     let run = Command::new("node")
@@ -298,7 +340,27 @@ async fn remote_catalog_tools(ours: &TestServer) -> Result<Value> {
         { "name": "query_catalog_entities", "arguments": { "query": { "kind": "Component" } } },
         { "name": "get_catalog_entity", "arguments": { "name": "no-such-component" } },
     ]);
-    sdk_client(&ours.endpoint, OUR_TOKEN, &calls).await
+    let typescript = sdk_client(&ours.endpoint, OUR_TOKEN, &calls).await?;
+    if let Some(python) = python() {
+        let summary = python_client(&python, &ours.endpoint, OUR_TOKEN, &calls).await?;
+        let tools = summary["tools"].to_string();
+        assert!(tools.contains("\"get_catalog_entity\""), "{summary}");
+        assert!(tools.contains("\"query_catalog_entities\""), "{summary}");
+        let calls = &summary["calls"];
+        assert_eq!(
+            calls[0]["structuredContent"]["metadata"]["name"], "mcp-actions-test-component",
+            "{summary}"
+        );
+        assert_eq!(calls[2]["isError"], true, "{summary}");
+        assert!(
+            calls[2]["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("InputError: No entity found")),
+            "{summary}"
+        );
+        eprintln!("backstage: the Python SDK client got the catalog's answers too");
+    }
+    Ok(typescript)
 }
 
 /// Calls `read_component` on our server until the catalog has ingested the component: its

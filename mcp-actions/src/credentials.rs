@@ -89,6 +89,18 @@ pub struct Credentials {
     principal: Principal,
     restrictions: Option<Arc<[AccessRestriction]>>,
     scopes: Option<Arc<[String]>>,
+    delegation: Option<DelegationToken>,
+}
+
+/// A user's Backstage token a server may forward to call other plugins on the user's behalf
+/// (Backstage's `obo`); never shown by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+struct DelegationToken(Arc<str>);
+
+impl fmt::Debug for DelegationToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("DelegationToken(…)")
+    }
 }
 
 impl Credentials {
@@ -98,6 +110,7 @@ impl Credentials {
             principal,
             restrictions: None,
             scopes: None,
+            delegation: None,
         }
     }
 
@@ -140,6 +153,21 @@ impl Credentials {
     {
         self.scopes = Some(scopes.into_iter().map(Into::into).collect());
         self
+    }
+
+    /// The user's Backstage token (a limited user token) these credentials came with, which a
+    /// server forwards as the `obo` claim of the plugin tokens it issues on the user's behalf.
+    /// Servers set it; actions do not need it (they call `Backstage::plugin_request_token`).
+    #[doc(hidden)]
+    pub fn with_delegation_token(mut self, token: impl Into<Arc<str>>) -> Self {
+        self.delegation = Some(DelegationToken(token.into()));
+        self
+    }
+
+    /// See [`Credentials::with_delegation_token`].
+    #[doc(hidden)]
+    pub fn delegation_token(&self) -> Option<&str> {
+        self.delegation.as_ref().map(|t| &*t.0)
     }
 
     /// The granted scopes, or `None` when these credentials are not scope-governed.

@@ -183,7 +183,8 @@ async fn invoke(
     } = checked;
     let fail = |error: ActionError| error_response(&method, &uri, &error);
     let Ok(Path(id)) = id else {
-        return fail(ActionError::input("the action id in the path is not valid"));
+        let error = fail(ActionError::input("the action id in the path is not valid"));
+        return answer_early(parts.version, &parts.headers, request_body, error);
     };
     let dispatcher = &api.api.dispatcher;
     let action = dispatcher
@@ -191,7 +192,9 @@ async fn invoke(
         .get_by_id(&id)
         .filter(|a| a.plugin() == api.plugin);
     let Some(action) = action else {
-        return fail(not_found(&id));
+        // Answered before the body is read: keep the connection usable.
+        let error = fail(not_found(&id));
+        return answer_early(parts.version, &parts.headers, request_body, error);
     };
     let bytes = match read(api.api.body_limit, &parts, request_body).await {
         Ok(bytes) => bytes,

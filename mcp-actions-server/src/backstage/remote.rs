@@ -14,7 +14,8 @@
 //! - A call is forwarded to `POST <base>/.backstage/actions/v1/actions/<id>/invoke` with a
 //!   plugin token; a Backstage error body comes back as that error (its name and message), any
 //!   other failure as a `ServiceUnavailableError` or an internal error (details logged).
-//!   Callers restricted to other plugins do not see the tools; users cannot call them (see
+//!   Callers restricted to other plugins do not see the tools; a Backstage user's call carries
+//!   the user's token as `obo`, other users cannot call them (see
 //!   [`Backstage::plugin_request_token`]).
 
 use std::collections::HashMap;
@@ -22,7 +23,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use mcp_actions::filter::ActionFilter;
-use mcp_actions::{ActionAttributes, ActionError, Credentials, ErrorKind, Principal};
+use mcp_actions::{ActionAttributes, ActionError, Credentials, ErrorKind};
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
@@ -150,7 +151,7 @@ impl RemoteSources {
             .bearer_auth(token)
             .send()
             .await
-            .map_err(|e| format!("the request failed: {e}"))?;
+            .map_err(|e| without_url(&e))?;
         let status = response.status();
         let body = read_limited(response).await?;
         if !status.is_success() {
@@ -245,6 +246,11 @@ impl RemoteSources {
         })
     }
 
+    /// Each source's plugin id and base URL.
+    pub(crate) fn sources(&self) -> &[(String, String)] {
+        &self.sources
+    }
+
     /// The remote tools `credentials` may see, in source order.
     pub(crate) fn visible(&self, credentials: &Credentials) -> Vec<RemoteAction> {
         let all = self.listed.read().unwrap_or_else(|e| e.into_inner());
@@ -259,9 +265,14 @@ impl RemoteSources {
 
     /// The remote action served as the tool `name`, if `credentials` may see it.
     pub(crate) fn find(&self, name: &str, credentials: &Credentials) -> Option<RemoteAction> {
-        self.visible(credentials)
-            .into_iter()
+        let all = self.listed.read().unwrap_or_else(|e| e.into_inner());
+        self.sources
+            .iter()
+            .filter(|(plugin, _)| credentials.allows_plugin(plugin))
+            .filter_map(|(plugin, _)| all.get(plugin))
+            .flatten()
             .find(|a| a.tool.name == name)
+            .cloned()
     }
 
     /// Forwards a call of `action` with `arguments`, as `credentials`.
@@ -272,19 +283,16 @@ impl RemoteSources {
         credentials: &Credentials,
         cancellation: CancellationToken,
     ) -> Result<Value, ActionError> {
-        if matches!(credentials.principal(), Principal::User { .. }) {
-            return Err(ActionError::not_allowed(format!(
-                "`{}` is an action of the Backstage plugin `{}`; calling it on behalf of a user needs the user's Backstage token, which this server does not keep",
-                action.id, action.plugin
-            )));
-        }
         let base = self
             .sources
             .iter()
             .find(|(plugin, _)| *plugin == action.plugin)
             .map(|(_, base)| base.clone())
             .ok_or_else(|| ActionError::not_found(format!("Action \"{}\" not found", action.id)))?;
-        let token = self.backstage.sign_for(&action.plugin)?;
+        // On behalf of the caller: a Backstage user's own token goes along as `obo`.
+        let token = self
+            .backstage
+            .sign_on_behalf_of(credentials, &action.plugin)?;
         let url = format!(
             "{base}/.backstage/actions/v1/actions/{}/invoke",
             action
@@ -385,5 +393,116 @@ fn without_url(error: &reqwest::Error) -> String {
         "could not connect".to_owned()
     } else {
         "the request failed".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::DiscoveryConfig;
+
+    fn sources(naming: ToolNaming, filter: ActionFilter) -> RemoteSources {
+        let backstage = Arc::new(Backstage::new(
+            "rust-actions".to_owned(),
+            DiscoveryConfig::default(),
+        ));
+        RemoteSources::new(
+            backstage,
+            vec![(
+                "catalog".to_owned(),
+                "http://backstage/api/catalog".to_owned(),
+            )],
+            naming,
+            filter,
+            vec!["greet_user".to_owned()],
+            Duration::from_secs(60),
+            None,
+        )
+    }
+
+    fn listed(name: &str, plugin: &str) -> Value {
+        json!({
+            "id": format!("{plugin}:{name}"), "name": name, "title": "T", "description": " D ",
+            "pluginId": plugin, "attributes": { "readOnly": true },
+            "schema": { "input": { "type": "object", "$schema": "http://json-schema.org/draft-07/schema#",
+                                   "properties": {} },
+                        "output": { "type": "object" } }
+        })
+    }
+
+    #[test]
+    fn remote_actions_get_client_safe_names_and_clean_schemas() {
+        let plain = sources(ToolNaming::Plain, ActionFilter::allow_all());
+        let action = plain
+            .remote_action("catalog", &listed("get-catalog-entity", "catalog"))
+            .unwrap();
+        assert_eq!(action.tool.name, "get_catalog_entity");
+        assert_eq!(action.id, "catalog:get-catalog-entity");
+        assert!(!action.tool.input_schema.contains_key("$schema"));
+        assert_eq!(action.tool.description.as_deref(), Some("D"));
+        let annotations = action.tool.annotations.unwrap();
+        assert_eq!(
+            annotations.destructive_hint,
+            Some(false),
+            "readOnly ⇒ not destructive"
+        );
+
+        let namespaced = sources(ToolNaming::Namespaced, ActionFilter::allow_all());
+        let action = namespaced
+            .remote_action("catalog", &listed("get-catalog-entity", "catalog"))
+            .unwrap();
+        assert_eq!(action.tool.name, "catalog__get_catalog_entity");
+
+        // A linked action's name, another plugin's action, a name no client accepts: left out.
+        assert!(
+            plain
+                .remote_action("catalog", &listed("greet-user", "catalog"))
+                .is_none()
+        );
+        assert!(
+            plain
+                .remote_action("catalog", &listed("x", "scaffolder"))
+                .is_none()
+        );
+        assert!(
+            plain
+                .remote_action("catalog", &listed("9.bad", "catalog"))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_filter_applies_to_remote_actions() {
+        let exclude = mcp_actions::filter::FilterRule::id("catalog:get-*");
+        let filter = ActionFilter::new(None, Vec::new(), vec![exclude]).unwrap();
+        let filtered = sources(ToolNaming::Plain, filter);
+        assert!(
+            filtered
+                .remote_action("catalog", &listed("get-catalog-entity", "catalog"))
+                .is_none()
+        );
+        assert!(
+            filtered
+                .remote_action("catalog", &listed("query-catalog-entities", "catalog"))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn backstage_errors_come_back_as_ours_and_others_as_internal() {
+        let status = http::StatusCode::BAD_REQUEST;
+        let known = json!({ "error": { "name": "InputError", "message": "bad kind" } });
+        let error = remote_error("catalog:x", status, &known);
+        assert_eq!(error.to_string(), "InputError: bad kind");
+        let unknown = json!({ "error": { "name": "TypeError", "message": "secret stack" } });
+        let error = remote_error(
+            "catalog:x",
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            &unknown,
+        );
+        assert!(error.is_internal());
+        assert!(!error.to_string().contains("secret"));
     }
 }

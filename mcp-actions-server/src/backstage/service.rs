@@ -75,10 +75,12 @@ impl Backstage {
     /// valid one hour, signed with this server's key. Send it as `Authorization: Bearer …`;
     /// the target plugin sees the caller `plugin:<plugin id>`.
     ///
-    /// Refused (`NotAllowedError`) when the caller's token is restricted to plugins other
-    /// than `target`, and when the caller is a user: calling on behalf of a user needs the
-    /// user's Backstage token, which this server does not keep, and a token of this server's
-    /// own would give the user its authority.
+    /// When the caller is a Backstage user (it came with a Backstage plugin token on the
+    /// user's behalf), the token carries the user's token as `obo`, so the target plugin sees
+    /// that user, as Backstage does. Refused (`NotAllowedError`) when the caller's token is
+    /// restricted to plugins other than `target`, and for a user whose Backstage token this
+    /// server does not have (e.g. signed in through another identity provider): a token of
+    /// this server's own would lend the user its authority.
     pub fn plugin_request_token(
         &self,
         ctx: &ActionContext,
@@ -90,30 +92,41 @@ impl Backstage {
                 "the caller's access is restricted to other plugins than `{target}`"
             )));
         }
-        if matches!(credentials.principal(), Principal::User { .. }) {
+        self.sign_on_behalf_of(credentials, target)
+    }
+
+    /// A plugin token for `target` on behalf of `credentials`: a service calls as this server,
+    /// a Backstage user with its token as `obo`, another user not at all.
+    pub(crate) fn sign_on_behalf_of(
+        &self,
+        credentials: &mcp_actions::Credentials,
+        target: &str,
+    ) -> Result<String, ActionError> {
+        let obo = credentials.delegation_token();
+        if matches!(credentials.principal(), Principal::User { .. }) && obo.is_none() {
             return Err(ActionError::not_allowed(format!(
-                "calling `{target}` on behalf of a user needs the user's Backstage token, which this server does not keep"
+                "calling `{target}` on behalf of this user needs the user's Backstage token, which this caller did not come with"
             )));
         }
-        self.sign(target)
+        self.sign(target, obo)
     }
 
-    /// A plugin token of this server for `target`, whoever the caller.
+    /// A plugin token of this server for `target`, on no one's behalf.
     #[cfg(feature = "jwt")]
     pub(crate) fn sign_for(&self, target: &str) -> Result<String, ActionError> {
-        self.sign(target)
+        self.sign(target, None)
     }
 
     #[cfg(feature = "jwt")]
-    fn sign(&self, target: &str) -> Result<String, ActionError> {
+    fn sign(&self, target: &str, obo: Option<&str>) -> Result<String, ActionError> {
         let signer = self.signer.as_ref().ok_or_else(|| {
             ActionError::internal("the Backstage plugin token key could not be generated")
         })?;
-        signer.sign(&self.plugin_id, target)
+        signer.sign(&self.plugin_id, target, obo)
     }
 
     #[cfg(not(feature = "jwt"))]
-    fn sign(&self, _: &str) -> Result<String, ActionError> {
+    fn sign(&self, _: &str, _: Option<&str>) -> Result<String, ActionError> {
         Err(ActionError::not_implemented(
             "Backstage plugin tokens need the `jwt` feature of mcp-actions-server",
         ))
@@ -174,6 +187,37 @@ mod tests {
             .plugin_request_token(&restricted, "catalog")
             .unwrap_err();
         assert_eq!(error.name(), "NotAllowedError");
+    }
+
+    #[cfg(feature = "jwt")]
+    #[test]
+    fn a_backstage_user_gets_a_token_on_its_behalf() {
+        use base64::Engine;
+        let b64 = |v: serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let exp = now + 600;
+        let limited = format!(
+            "{}.{}.c2ln",
+            b64(serde_json::json!({ "typ": "vnd.backstage.limited-user", "alg": "ES256" })),
+            b64(serde_json::json!({ "sub": "user:default/jane", "iat": now, "exp": exp })),
+        );
+        let user = Credentials::user("user:default/jane").with_delegation_token(limited.as_str());
+        assert!(
+            !format!("{user:?}").contains(&limited),
+            "Debug shows the token"
+        );
+        let token = backstage()
+            .plugin_request_token(&context(user), "catalog")
+            .unwrap();
+        let claims: serde_json::Value =
+            jsonwebtoken::dangerous::insecure_decode_claims(&token).unwrap();
+        assert_eq!(claims["obo"], limited.as_str());
+        assert_eq!(claims["exp"], exp, "it expires with the user's token");
     }
 
     #[cfg(feature = "jwt")]

@@ -50,20 +50,42 @@ impl Signer {
         &self.jwk
     }
 
-    /// A plugin token from `subject` (this server's plugin id) for `audience`.
-    pub(crate) fn sign(&self, subject: &str, audience: &str) -> Result<String, ActionError> {
+    /// A plugin token from `subject` (this server's plugin id) for `audience`; with `obo`, on
+    /// behalf of the user of that (verified) limited user token, expiring with it at the latest.
+    pub(crate) fn sign(
+        &self,
+        subject: &str,
+        audience: &str,
+        obo: Option<&str>,
+    ) -> Result<String, ActionError> {
         let iat = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let mut header = Header::new(Algorithm::ES256);
         header.typ = Some(crate::auth::PLUGIN_TOKEN_TYPE.to_owned());
         header.kid = Some(self.kid.clone());
-        let claims = json!({
+        let mut exp = iat + TOKEN_LIFETIME_SECS;
+        if let Some(obo) = obo {
+            // Verified when the request came in: only its `exp` is read here.
+            let claims: Value = jsonwebtoken::dangerous::insecure_decode_claims(obo)
+                .map_err(|e| ActionError::internal(format!("the user's token: {e}")))?;
+            let user_exp = claims["exp"].as_u64().unwrap_or(0);
+            if user_exp <= iat {
+                return Err(ActionError::authentication(
+                    "the user's Backstage token has expired",
+                ));
+            }
+            exp = exp.min(user_exp);
+        }
+        let mut claims = json!({
             "sub": subject,
             "aud": audience,
             "iat": iat,
-            "exp": iat + TOKEN_LIFETIME_SECS,
+            "exp": exp,
         });
+        if let Some(obo) = obo {
+            claims["obo"] = json!(obo);
+        }
         jsonwebtoken::encode(&header, &claims, &self.key)
             .map_err(|e| ActionError::internal(format!("signing a Backstage plugin token: {e}")))
     }
@@ -76,7 +98,7 @@ mod tests {
     #[test]
     fn a_signed_token_verifies_with_the_published_key() {
         let signer = Signer::generate().unwrap();
-        let token = signer.sign("rust-actions", "catalog").unwrap();
+        let token = signer.sign("rust-actions", "catalog", None).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.typ.as_deref(), Some("vnd.backstage.plugin"));
         assert_eq!(header.alg, Algorithm::ES256);

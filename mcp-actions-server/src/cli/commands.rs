@@ -138,7 +138,24 @@ fn served(decision: &mcp_actions::filter::FilterDecision) -> &'static str {
     if decision.is_exposed() { "yes" } else { "no" }
 }
 
-pub(super) fn list(server: &ActionsServer, args: &ListArgs) -> Result<(), RunError> {
+/// The remote plugin sources (Backstage plugins named in `backend.actions.pluginSources` and
+/// found through `discovery.endpoints`): plugin id and base URL. Their actions are listed by
+/// the running server (with its own signing key, which Backstage verifies at its JWKS URL), so
+/// `list` names the sources only.
+pub(super) fn remote_sources(server: &ActionsServer) -> Vec<(String, String)> {
+    #[cfg(feature = "jwt")]
+    if let Some(remote) = server.handler().remote() {
+        return remote.sources().to_vec();
+    }
+    let _ = server;
+    Vec::new()
+}
+
+pub(super) fn list(
+    server: &ActionsServer,
+    args: &ListArgs,
+    remote: &[(String, String)],
+) -> Result<(), RunError> {
     let exposure = server.exposure();
     let endpoints = server.endpoints();
     if args.format == ListFormat::Json {
@@ -182,7 +199,11 @@ pub(super) fn list(server: &ActionsServer, args: &ListArgs) -> Result<(), RunErr
                 })
             })
             .collect();
-        let document = json!({ "servers": servers, "actions": actions });
+        let remote: Vec<Value> = remote
+            .iter()
+            .map(|(plugin, base)| json!({ "plugin": plugin, "baseUrl": base }))
+            .collect();
+        let document = json!({ "servers": servers, "actions": actions, "remote": remote });
         return print_json(&document);
     }
 
@@ -248,6 +269,11 @@ pub(super) fn list(server: &ActionsServer, args: &ListArgs) -> Result<(), RunErr
             rows.len()
         ));
         out.push_str(&table(&["ID", "TOOL", "SERVED", "WHY"], &rows));
+    }
+    for (plugin, base) in remote {
+        out.push_str(&format!(
+            "\nRemote plugin source `{plugin}` at {base}: its actions are listed by the running server (mcpActions.backstage.refreshSeconds) and served by the default server\n"
+        ));
     }
     print(&out)
 }

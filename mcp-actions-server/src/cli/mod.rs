@@ -281,7 +281,9 @@ fn execute(server: ActionsServer, command: Command) -> BoxFuture<'static, Result
     Box::pin(async move {
         match command {
             Command::Serve(args) => commands::serve(server, args).await,
-            Command::List(args) => commands::list(&server, &args),
+            Command::List(args) => {
+                commands::list(&server, &args, &commands::remote_sources(&server))
+            }
             Command::Schema(args) => commands::schema(&server, &args),
             Command::Call(args) => commands::call(&server, args).await,
             Command::Config(ConfigCommand::Check(args)) => commands::check(&server, &args).await,

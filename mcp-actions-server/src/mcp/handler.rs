@@ -306,6 +306,41 @@ impl ActionsHandler {
         visible
     }
 
+    /// Every tool and the positions of those `credentials` may see, remote tools (of remote
+    /// Backstage plugin sources) after the linked ones.
+    #[cfg(feature = "jwt")]
+    fn with_remote_tools(
+        &self,
+        credentials: &Credentials,
+        mut visible: Vec<usize>,
+    ) -> (std::borrow::Cow<'_, [Tool]>, Vec<usize>) {
+        let mut all = std::borrow::Cow::Borrowed(self.inner.tools.as_slice());
+        if let Some(remote) = &self.inner.remote {
+            let extra = remote.visible(credentials);
+            if !extra.is_empty() {
+                let tools = all.to_mut();
+                for action in extra {
+                    visible.push(tools.len());
+                    tools.push(action.tool);
+                }
+            }
+        }
+        (all, visible)
+    }
+
+    /// Without the `jwt` feature there are no remote tools.
+    #[cfg(not(feature = "jwt"))]
+    fn with_remote_tools(
+        &self,
+        _: &Credentials,
+        visible: Vec<usize>,
+    ) -> (std::borrow::Cow<'_, [Tool]>, Vec<usize>) {
+        (
+            std::borrow::Cow::Borrowed(self.inner.tools.as_slice()),
+            visible,
+        )
+    }
+
     /// The `tools/list` answer for `credentials`: the page `cursor` names of the tools they
     /// may see (every one without `mcpActions.listPageSize`), with 2026-07-28's caching hints
     /// when `hints`. A cursor this server did not issue for this list is -32602.
@@ -317,19 +352,8 @@ impl ActionsHandler {
         seen: &Seen,
     ) -> Result<ListToolsResult, McpError> {
         let started = Instant::now();
-        let mut visible = self.visible_positions(credentials).await;
-        let mut all: std::borrow::Cow<'_, [Tool]> = std::borrow::Cow::Borrowed(&self.inner.tools);
-        #[cfg(feature = "jwt")]
-        if let Some(remote) = &self.inner.remote {
-            let extra = remote.visible(credentials);
-            if !extra.is_empty() {
-                let tools = all.to_mut();
-                for action in extra {
-                    visible.push(tools.len());
-                    tools.push(action.tool);
-                }
-            }
-        }
+        let visible = self.visible_positions(credentials).await;
+        let (all, visible) = self.with_remote_tools(credentials, visible);
         let (page, next) = match self.inner.listing.page(&all, &visible, cursor) {
             Ok(page) => page,
             Err(error) => {

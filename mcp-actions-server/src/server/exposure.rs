@@ -69,7 +69,21 @@ impl Plan {
             in_code.is_none_or(|plugins| plugins.iter().any(|p| p == action.plugin()))
         };
         let candidates = linked.clone().retain(in_code_allows);
+        // A plugin source listed in `discovery.endpoints` without linked actions is a remote
+        // source (see `backstage::RemoteSources`, feature `jwt`), not a typo.
+        let remote = |part: &str| {
+            cfg!(feature = "jwt")
+                && config.discovery().endpoints.iter().any(|endpoint| {
+                    endpoint
+                        .plugins
+                        .iter()
+                        .any(|p| part.starts_with(&format!("pluginSources entry `{p}`")))
+                })
+        };
         for part in config_filter.unused_parts(&candidates) {
+            if remote(&part) {
+                continue;
+            }
             let prefix = if part.starts_with("pluginSources") {
                 "backend.actions."
             } else {

@@ -157,7 +157,9 @@ impl PluginTokens {
             .map_err(|e| TokenRejection::BadClaims(format!("`obo`: {e}")))?;
         let user_exp = user.get("exp").and_then(Value::as_f64).unwrap_or(0.0) as u64;
         let user_ref = user.get("sub").and_then(Value::as_str).unwrap_or_default();
-        Ok((Credentials::user(user_ref), exp.min(user_exp)))
+        // Kept (never logged) to call other plugins on the user's behalf.
+        let credentials = Credentials::user(user_ref).with_delegation_token(obo);
+        Ok((credentials, exp.min(user_exp)))
     }
 
     /// The claims of `token` once verified: its `typ` one of `types`, ES256 for plugin tokens
