@@ -516,6 +516,44 @@ async fn typescript_sdk_greet_user() -> Result<()> {
     Ok(())
 }
 
+/// The TypeScript SDK as the user of the catalog's delete action, which asks for confirmation:
+/// declined, cancelled and accepted over the HTTP+SSE transport (2025-11-25
+/// `elicitation/create`), and refused for a client without the elicitation capability.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_sdk_confirms_the_catalog_delete() -> Result<()> {
+    let Some(tools) = tooling() else {
+        return Ok(());
+    };
+    let server = start_server(&["catalog"], catalog::setup).await?;
+    let run = run_script(
+        &tools.node,
+        "elicit-client.mjs",
+        &["--url", &server.endpoint, "--token", TOKEN],
+    )
+    .await;
+    stop(server).await;
+    let run = run?;
+    eprintln!("{}", report("elicit-client.mjs", &run, false));
+    let summary = run.summary.as_ref().unwrap_or(&Value::Null);
+    assert!(
+        run.success && summary["ok"] == true,
+        "{}",
+        report("TypeScript SDK elicitation interop failed", &run, true)
+    );
+    let passed: Vec<&str> = summary["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["ok"] == true)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        passed,
+        ["sse-decline", "sse-cancel", "sse-accept", "no-capability"]
+    );
+    Ok(())
+}
+
 /// The TypeScript SDK against the catalog example: every tool and schema accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_sdk_catalog_schemas() -> Result<()> {
