@@ -554,6 +554,50 @@ async fn typescript_sdk_confirms_the_catalog_delete() -> Result<()> {
     Ok(())
 }
 
+/// The Python SDK as the user of the catalog's delete action on 2026-07-28 (input-required
+/// results answered through its elicitation callback): declined, cancelled, accepted, and
+/// refused without the capability; on stateless 2025-11-25 the server cannot ask.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_confirms_the_catalog_delete() -> Result<()> {
+    let Some(python) = python() else {
+        return Ok(());
+    };
+    let server = start_server(&["catalog"], catalog::setup).await?;
+    let run = run_script(
+        python,
+        "py-elicit.py",
+        &["--url", &server.endpoint, "--token", TOKEN],
+    )
+    .await;
+    stop(server).await;
+    let run = run?;
+    eprintln!("{}", report("py-elicit.py", &run, false));
+    let summary = run.summary.as_ref().unwrap_or(&Value::Null);
+    assert!(
+        run.success && summary["ok"] == true,
+        "{}",
+        report("Python SDK elicitation interop failed", &run, true)
+    );
+    let passed: Vec<&str> = summary["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["ok"] == true)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        passed,
+        [
+            "auto:decline",
+            "auto:cancel",
+            "auto:accept",
+            "auto:no-capability",
+            "legacy:stateless"
+        ]
+    );
+    Ok(())
+}
+
 /// The TypeScript SDK against the catalog example: every tool and schema accepted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_sdk_catalog_schemas() -> Result<()> {
