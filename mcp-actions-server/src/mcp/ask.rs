@@ -115,7 +115,14 @@ impl Asking {
         arguments: Option<&Value>,
     ) -> Result<Prepared, BadState> {
         match self {
-            Asking::Nobody => Ok((None, None)),
+            // A first round from a client that cannot ask: nothing to seal or answer, and no
+            // copy of the arguments to keep (the common 2026-07-28 call stays as cheap).
+            Asking::Nobody
+            | Asking::Rounds {
+                can_ask: false,
+                request_state: None,
+                responses: None,
+            } => Ok((None, None)),
             Asking::Peer(peer) => Ok((Some(Arc::new(PeerPrompt { peer })), None)),
             Asking::Rounds {
                 can_ask,
