@@ -10,7 +10,10 @@
 //!   the stable release on the 2025-11-25 wire, and the 2026-07-28 requirement set. Only the
 //!   scenarios that apply to a tools-only server must pass; the summary records all of them;
 //! * the official Python SDK (`mcp`), through `interop/py-client.py`, on both lifecycles
-//!   (`server/discover` → 2026-07-28, and the 2025-11-25 `initialize` handshake).
+//!   (`server/discover` → 2026-07-28, and the 2025-11-25 `initialize` handshake);
+//! * both SDKs as the user who confirms the catalog's delete action (`interop/elicit-client.mjs`:
+//!   `elicitation/create` over HTTP+SSE on 2025-11-25; `interop/py-elicit.py`: input-required
+//!   results on 2026-07-28), declining, cancelling and accepting.
 //!
 //! The npm packages come from `interop/package-lock.json`: when `interop/node_modules` lacks them,
 //! the first test to need them runs `npm ci` once. The Python SDK comes from
@@ -42,6 +45,10 @@ use tokio::process::Command;
 /// OAuth with a real authorization server (oidc-provider) and the SDKs' OAuth clients.
 #[path = "interop/oauth.rs"]
 mod oauth;
+
+/// Both SDKs as the user who confirms the catalog's delete action.
+#[path = "interop/elicit.rs"]
+mod elicit;
 
 // Link the examples, so that their actions are in the inventory (catalog is linked through
 // `catalog::setup`).

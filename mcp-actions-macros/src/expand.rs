@@ -5,8 +5,9 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Item, ItemFn};
 
+use crate::confirm::Confirm;
 use crate::errors::Errors;
-use crate::validate::{Action, Arg, Confirm, Returns};
+use crate::validate::{Action, Arg, Returns};
 use crate::{attr, validate};
 
 /// The whole expansion of `#[action(attr)] item`.

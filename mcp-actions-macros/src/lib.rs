@@ -5,6 +5,7 @@
 use proc_macro::TokenStream;
 
 mod attr;
+mod confirm;
 mod elicit;
 mod errors;
 mod expand;

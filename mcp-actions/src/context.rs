@@ -249,7 +249,7 @@ impl ActionContext {
     }
 
     /// Asks the user to fill in a `T` through the client (an MCP elicitation form) and returns
-    /// it. `T` derives [`Elicit`](crate::Elicit): a flat struct of strings, numbers, booleans
+    /// it. `T` derives [`Elicit`]: a flat struct of strings, numbers, booleans
     /// and unit-only enums, which is what MCP clients can show as a form.
     ///
     /// Declined or dismissed, it is `NotAllowedError: declined by the user`; a client that

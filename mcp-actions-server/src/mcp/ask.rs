@@ -81,6 +81,77 @@ fn answer_of(result: ElicitResult) -> Answer {
     }
 }
 
+/// Who an action's questions for the user go to, by the call's revision and transport.
+pub(crate) enum Asking {
+    /// No one: the client cannot be asked (stateless Streamable HTTP before 2026-07-28).
+    Nobody,
+    /// `elicitation/create` on this peer (a transport with server-to-client requests).
+    Peer(Peer<RoleServer>),
+    /// 2026-07-28 rounds: an input-required result, answered by a retry of the call.
+    Rounds {
+        /// The client declared the elicitation capability.
+        can_ask: bool,
+        /// The retry's `requestState`.
+        request_state: Option<String>,
+        /// The retry's `inputResponses`.
+        responses: Option<InputResponses>,
+    },
+}
+
+/// What a call asks through, and (2026-07-28) its rounds with the caller they are bound to.
+type Prepared = (
+    Option<Arc<dyn UserPrompt>>,
+    Option<(Arc<Rounds>, Credentials)>,
+);
+
+impl Asking {
+    /// The prompt of a call of `tool` with `arguments` by `credentials`; a retry's state that
+    /// does not open is [`BadState`].
+    pub(crate) fn prompt(
+        self,
+        seal: &RoundSeal,
+        credentials: &Credentials,
+        tool: &str,
+        arguments: Option<&Value>,
+    ) -> Result<Prepared, BadState> {
+        match self {
+            // A first round from a client that cannot ask: nothing to seal or answer, and no
+            // copy of the arguments to keep (the common 2026-07-28 call stays as cheap).
+            Asking::Nobody
+            | Asking::Rounds {
+                can_ask: false,
+                request_state: None,
+                responses: None,
+            } => Ok((None, None)),
+            Asking::Peer(peer) => Ok((Some(Arc::new(PeerPrompt { peer })), None)),
+            Asking::Rounds {
+                can_ask,
+                request_state,
+                responses,
+            } => {
+                let bound = (credentials, tool, arguments);
+                let rounds = Arc::new(Rounds::open(
+                    seal,
+                    can_ask,
+                    bound,
+                    request_state.as_deref(),
+                    responses,
+                )?);
+                let prompt: Arc<dyn UserPrompt> = rounds.clone();
+                Ok((Some(prompt), Some((rounds, credentials.clone()))))
+            }
+        }
+    }
+}
+
+/// The answer to a retry whose `requestState` is refused: JSON-RPC -32602 (nothing ran).
+pub(crate) fn bad_state_error() -> rmcp::ErrorData {
+    rmcp::ErrorData::invalid_params(
+        "InputError: the `requestState` of this call is not valid: it was altered, issued for another call or caller, or has expired; call the tool again without `requestState` and `inputResponses`",
+        None,
+    )
+}
+
 /// Asks with `elicitation/create` on a peer that takes server-to-client requests.
 pub(crate) struct PeerPrompt {
     pub(crate) peer: Peer<RoleServer>,

@@ -21,7 +21,7 @@ use mcp_actions::{
 use rmcp::model::{
     CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CompleteRequestMethod,
     CompleteRequestParams, CompleteResult, ContentBlock, CustomRequest, CustomResult,
-    DiscoverResult, Implementation, InputResponses, ListPromptsRequestMethod, ListPromptsResult,
+    DiscoverResult, Implementation, ListPromptsRequestMethod, ListPromptsResult,
     ListResourceTemplatesRequestMethod, ListResourceTemplatesResult, ListResourcesRequestMethod,
     ListResourcesResult, ListToolsResult, PaginatedRequestParams, ProgressNotificationParam,
     ProgressToken, ServerCapabilities, ServerConfig, Tool,
@@ -32,7 +32,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::ask::{self, PeerPrompt, RoundSeal, Rounds};
+use super::ask::{self, Asking, RoundSeal};
 use super::list::{self, Listing};
 use super::observe::{Ended, Observer, Seen};
 use super::tools::{ToolNames, tool_named};
@@ -87,23 +87,6 @@ struct Inner {
     remote: Option<Arc<crate::backstage::RemoteSources>>,
     /// Seals the round state of 2026-07-28 calls that ask the user.
     seal: RoundSeal,
-}
-
-/// Who an action's questions for the user go to, by the call's revision and transport.
-pub(crate) enum Asking {
-    /// No one: the client cannot be asked (stateless Streamable HTTP before 2026-07-28).
-    Nobody,
-    /// `elicitation/create` on this peer (a transport with server-to-client requests).
-    Peer(Peer<RoleServer>),
-    /// 2026-07-28 rounds: an input-required result, answered by a retry of the call.
-    Rounds {
-        /// The client declared the elicitation capability.
-        can_ask: bool,
-        /// The retry's `requestState`.
-        request_state: Option<String>,
-        /// The retry's `inputResponses`.
-        responses: Option<InputResponses>,
-    },
 }
 
 impl std::fmt::Debug for ActionsHandler {
@@ -444,46 +427,27 @@ impl ActionsHandler {
             return Err(unknown_tool(name));
         };
         let dispatcher = &self.inner.dispatcher;
-        let mut rounds = None;
-        match asking {
-            Asking::Nobody => {}
-            Asking::Peer(peer) => options = options.with_prompt(Arc::new(PeerPrompt { peer })),
-            Asking::Rounds {
-                can_ask,
-                request_state,
-                responses,
-            } => {
-                let credentials = options.credentials.clone();
-                let bound = (&credentials, name, arguments.as_ref());
-                let opened = Rounds::open(
-                    &self.inner.seal,
-                    can_ask,
-                    bound,
-                    request_state.as_deref(),
-                    responses,
-                );
-                match opened {
-                    Ok(opened) => {
-                        let opened = Arc::new(opened);
-                        options = options.with_prompt(Arc::clone(&opened) as _);
-                        rounds = Some((opened, credentials));
-                    }
-                    Err(ask::BadState) => {
-                        if !dispatcher.is_visible(action, &credentials).await {
-                            ended(None, Ended::Protocol(INVALID_PARAMS, "NotFoundError"));
-                            return Err(unknown_tool(name));
-                        }
-                        ended(
-                            Some(action.id()),
-                            Ended::Protocol(INVALID_PARAMS, "InputError"),
-                        );
-                        return Err(McpError::invalid_params(
-                            "InputError: the `requestState` of this call is not valid: it was altered, issued for another call or caller, or has expired; call the tool again without `requestState` and `inputResponses`",
-                            None,
-                        ));
-                    }
+        let (prompt, rounds) = match asking.prompt(
+            &self.inner.seal,
+            &options.credentials,
+            name,
+            arguments.as_ref(),
+        ) {
+            Ok(prepared) => prepared,
+            Err(ask::BadState) => {
+                if !dispatcher.is_visible(action, &options.credentials).await {
+                    ended(None, Ended::Protocol(INVALID_PARAMS, "NotFoundError"));
+                    return Err(unknown_tool(name));
                 }
+                ended(
+                    Some(action.id()),
+                    Ended::Protocol(INVALID_PARAMS, "InputError"),
+                );
+                return Err(ask::bad_state_error());
             }
+        };
+        if let Some(prompt) = prompt {
+            options = options.with_prompt(prompt);
         }
         let bound_arguments = rounds.as_ref().and(arguments.clone());
         let outcome = dispatcher

@@ -15,9 +15,9 @@ mod observe;
 mod output;
 mod tools;
 
-pub(crate) use ask::{RoundSeal, json_can_elicit};
+pub(crate) use ask::{Asking, RoundSeal, json_can_elicit};
 pub use handler::ActionsHandler;
-pub(crate) use handler::{Asking, ServerIdentity};
+pub(crate) use handler::ServerIdentity;
 #[cfg(test)]
 pub(crate) use list::LIST_TTL_MS;
 pub(crate) use observe::{Observer, Seen};

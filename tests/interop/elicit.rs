@@ -1,0 +1,90 @@
+//! Both SDKs as the user of the catalog example's delete action, which asks for confirmation
+//! (`confirm = "Delete {entity_ref} from the catalog?"`): the TypeScript SDK over HTTP+SSE
+//! (`elicitation/create`, 2025-11-25), the Python SDK on 2026-07-28 (input-required results).
+
+use anyhow::Result;
+use serde_json::Value;
+
+use super::{TOKEN, python, report, run_script, start_server, stop, tooling};
+
+/// The Python SDK as the user of the catalog's delete action on 2026-07-28 (input-required
+/// results answered through its elicitation callback): declined, cancelled, accepted, and
+/// refused without the capability; on stateless 2025-11-25 the server cannot ask.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_confirms_the_catalog_delete() -> Result<()> {
+    let Some(python) = python() else {
+        return Ok(());
+    };
+    let server = start_server(&["catalog"], catalog::setup).await?;
+    let run = run_script(
+        python,
+        "py-elicit.py",
+        &["--url", &server.endpoint, "--token", TOKEN],
+    )
+    .await;
+    stop(server).await;
+    let run = run?;
+    eprintln!("{}", report("py-elicit.py", &run, false));
+    let summary = run.summary.as_ref().unwrap_or(&Value::Null);
+    assert!(
+        run.success && summary["ok"] == true,
+        "{}",
+        report("Python SDK elicitation interop failed", &run, true)
+    );
+    let passed: Vec<&str> = summary["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["ok"] == true)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        passed,
+        [
+            "auto:decline",
+            "auto:cancel",
+            "auto:accept",
+            "auto:no-capability",
+            "legacy:stateless"
+        ]
+    );
+    Ok(())
+}
+
+/// The TypeScript SDK as the user of the catalog's delete action, which asks for confirmation:
+/// declined, cancelled and accepted over the HTTP+SSE transport (2025-11-25
+/// `elicitation/create`), and refused for a client without the elicitation capability.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_sdk_confirms_the_catalog_delete() -> Result<()> {
+    let Some(tools) = tooling() else {
+        return Ok(());
+    };
+    let server = start_server(&["catalog"], catalog::setup).await?;
+    let run = run_script(
+        &tools.node,
+        "elicit-client.mjs",
+        &["--url", &server.endpoint, "--token", TOKEN],
+    )
+    .await;
+    stop(server).await;
+    let run = run?;
+    eprintln!("{}", report("elicit-client.mjs", &run, false));
+    let summary = run.summary.as_ref().unwrap_or(&Value::Null);
+    assert!(
+        run.success && summary["ok"] == true,
+        "{}",
+        report("TypeScript SDK elicitation interop failed", &run, true)
+    );
+    let passed: Vec<&str> = summary["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["ok"] == true)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(
+        passed,
+        ["sse-decline", "sse-cancel", "sse-accept", "no-capability"]
+    );
+    Ok(())
+}

@@ -1,0 +1,145 @@
+"""The official MCP Python SDK (`mcp`) as the user who confirms (or not) the catalog example's
+delete action, which says `confirm = "Delete {entity_ref} from the catalog?"`.
+
+Usage: .venv/bin/python py-elicit.py --url http://127.0.0.1:PORT/api/mcp-actions/v1 --token TOKEN
+
+On 2026-07-28 (`mode="auto"`) the server answers the call with an input-required result; the SDK
+asks its elicitation callback and calls again with the answer. Checks:
+  auto:decline, auto:cancel   the callback is asked "Delete … from the catalog?"; the call ends
+                              "NotAllowedError: declined by the user" and the entity still exists
+  auto:accept                 the entity is deleted (get -> NotFoundError)
+  auto:no-capability          without a callback (no elicitation capability): a NotAllowedError
+                              saying the client cannot ask the user
+  legacy:stateless            on 2025-11-25 over stateless Streamable HTTP the server cannot ask
+                              (no way back for the answer): refused the same way, callback unused
+Prints one JSON summary on stdout; exit code 0 iff every check passed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+import mcp_types as types
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+checks: list[dict[str, Any]] = []
+REFUSED = "NotAllowedError: this action needs the user's confirmation, and this client cannot ask the user"
+
+
+def record(name: str, ok: bool, detail: Any = None) -> None:
+    checks.append({"name": name, "ok": ok, "detail": detail})
+    print(f"{'PASS' if ok else 'FAIL'} {name}: {json.dumps(detail, default=str)}", file=sys.stderr)
+
+
+def text_of(result: Any) -> str:
+    for block in result.content or []:
+        if getattr(block, "type", None) == "text":
+            return block.text
+    return ""
+
+
+def user(action: str | None, asked: list[str]):
+    if action is None:
+        return None
+
+    async def answer(context: Any, params: Any) -> types.ElicitResult:
+        asked.append(params.message)
+        if action == "accept":
+            return types.ElicitResult(action="accept", content={})
+        return types.ElicitResult(action=action)
+
+    return answer
+
+
+def client(url: str, token: str, mode: str, action: str | None, asked: list[str]) -> Client:
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
+    return Client(
+        streamable_http_client(url, http_client=http),
+        mode=mode,
+        raise_exceptions=True,
+        elicitation_callback=user(action, asked),
+    )
+
+
+async def delete(url: str, token: str, mode: str, action: str | None, ref: str) -> tuple[Any, list[str], Any]:
+    asked: list[str] = []
+    async with client(url, token, mode, action, asked) as c:
+        result = await c.call_tool("delete_catalog_entity", {"entity_ref": ref})
+        after = await c.call_tool("get_catalog_entity", {"entity_ref": ref})
+    return result, asked, after
+
+
+async def run(name: str, check) -> None:
+    try:
+        async with asyncio.timeout(30):
+            ok, detail = await check()
+        record(name, ok, detail)
+    except BaseException as error:  # noqa: BLE001 - every failure is a failed check
+        if isinstance(error, (KeyboardInterrupt, SystemExit)):
+            raise
+        record(name, False, f"{type(error).__name__}: {error}")
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--token", required=True)
+    args = parser.parse_args()
+    url, token = args.url, args.token
+
+    for action in ("decline", "cancel"):
+        ref = "component:default/website"
+
+        async def declined(action: str = action, ref: str = ref):
+            result, asked, after = await delete(url, token, "auto", action, ref)
+            ok = (
+                bool(result.is_error)
+                and text_of(result) == "NotAllowedError: declined by the user"
+                and asked == [f"Delete {ref} from the catalog?"]
+                and not after.is_error
+            )
+            return ok, {"text": text_of(result), "asked": asked, "stillThere": not after.is_error}
+
+        await run(f"auto:{action}", declined)
+
+    async def accepted():
+        ref = "component:default/website"
+        result, asked, after = await delete(url, token, "auto", "accept", ref)
+        structured = result.structured_content or {}
+        ok = (
+            not result.is_error
+            and structured.get("deleted", {}).get("ref") == ref
+            and len(asked) == 1
+            and bool(after.is_error)
+            and text_of(after).startswith("NotFoundError:")
+        )
+        return ok, {"structuredContent": structured, "asked": asked, "after": text_of(after)}
+
+    await run("auto:accept", accepted)
+
+    async def no_capability():
+        result, asked, _ = await delete(url, token, "auto", None, "api:default/orders")
+        return bool(result.is_error) and text_of(result).startswith(REFUSED), {"text": text_of(result)}
+
+    await run("auto:no-capability", no_capability)
+
+    async def legacy():
+        result, asked, _ = await delete(url, token, "legacy", "accept", "api:default/orders")
+        ok = bool(result.is_error) and text_of(result).startswith(REFUSED) and asked == []
+        return ok, {"text": text_of(result), "asked": asked}
+
+    await run("legacy:stateless", legacy)
+
+    ok = bool(checks) and all(c["ok"] for c in checks)
+    print(json.dumps({"client": "mcp (Python SDK) elicitation", "ok": ok, "checks": checks}, default=str))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
