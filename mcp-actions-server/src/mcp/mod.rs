@@ -2,7 +2,9 @@
 //!
 //! | file | what it owns |
 //! |---|---|
-//! | `handler.rs` | [`ActionsHandler`]: rmcp's `ServerHandler` — `tools/list` filtered per caller, `tools/call` by name in O(1) |
+//! | `handler.rs` | [`ActionsHandler`]: `tools/list` filtered per caller, `tools/call` by name in O(1), on the direct path and through rmcp |
+//! | `service.rs` | [`ActionsHandler`] as rmcp's `ServerHandler`: what rmcp's service hands over |
+//! | `ask.rs` | questions for the user: `elicitation/create` on a peer, 2026-07-28 input-required rounds and their sealed state |
 //! | `list.rs` | `tools/list`: the order, pages and cursors (`mcpActions.listPageSize`), 2026-07-28 caching hints |
 //! | `tools.rs` | tool names (computed once for every linked action, checked for the served ones) and tool descriptions |
 //! | `output.rs` | every output checked against its action's output schema |
@@ -13,6 +15,7 @@ mod handler;
 mod list;
 mod observe;
 mod output;
+mod service;
 mod tools;
 
 pub(crate) use ask::{Asking, RoundSeal, json_can_elicit};
