@@ -114,6 +114,12 @@ pub(crate) struct IssuerKeys {
     fetch: Mutex<FetchState>,
     /// Why the last fetch failed, if it did.
     last_error: std::sync::Mutex<Option<String>>,
+    /// When a background refresh of stale keys was last started, in milliseconds after
+    /// `created` plus one (0: never): read without a lock by every cached-token request, so
+    /// that stale keys during an outage start one refresh per `min_refetch`, not one per
+    /// request.
+    refresh_started_ms: std::sync::atomic::AtomicU64,
+    created: Instant,
     /// Where fetches are counted, once the server has set it.
     metrics: Arc<std::sync::OnceLock<Arc<crate::telemetry::Metrics>>>,
 }
@@ -141,6 +147,8 @@ impl IssuerKeys {
                 discovered: None,
             }),
             last_error: std::sync::Mutex::new(None),
+            refresh_started_ms: std::sync::atomic::AtomicU64::new(0),
+            created: Instant::now(),
             metrics,
         }
     }
@@ -157,6 +165,27 @@ impl IssuerKeys {
     /// Whether the keys are due for a refresh (never fetched, or older than their max-age).
     pub(crate) fn is_stale(&self) -> bool {
         self.snapshot().is_stale()
+    }
+
+    /// Whether the caller should start a background refresh now: the keys are stale and no
+    /// refresh was started in the last `min_refetch` (a refetch would not fetch before then
+    /// anyway). `true` for one caller at a time.
+    pub(crate) fn claim_stale_refresh(&self) -> bool {
+        use std::sync::atomic::Ordering::Relaxed;
+        if !self.is_stale() {
+            return false;
+        }
+        let now = u64::try_from(self.created.elapsed().as_millis())
+            .unwrap_or(u64::MAX - 1)
+            .saturating_add(1);
+        let started = self.refresh_started_ms.load(Relaxed);
+        let interval = u64::try_from(self.min_refetch.as_millis()).unwrap_or(u64::MAX);
+        if started != 0 && now.saturating_sub(started) < interval {
+            return false;
+        }
+        self.refresh_started_ms
+            .compare_exchange(started, now, Relaxed, Relaxed)
+            .is_ok()
     }
 
     /// The key for a token's `kid` and `alg`; an unknown `kid` refetches the set when allowed.
@@ -483,6 +512,34 @@ mod tests {
         assert_eq!(max_age(&headers("max-age=1")), MIN_MAX_AGE);
         assert_eq!(max_age(&headers("max-age=99999999")), MAX_MAX_AGE);
         assert_eq!(max_age(&headers("no-cache")), DEFAULT_MAX_AGE);
+    }
+
+    #[test]
+    fn stale_keys_start_one_background_refresh_per_interval() {
+        let keys = IssuerKeys::new(
+            KeySource::Url("http://127.0.0.1:9/jwks.json".into()),
+            reqwest::Client::new(),
+            Duration::from_secs(3600),
+            Arc::default(),
+        );
+        // Never fetched: stale. The first caller (at the first millisecond too) may start a
+        // refresh; every other caller within the interval may not.
+        assert!(keys.is_stale());
+        assert!(keys.claim_stale_refresh());
+        for _ in 0..1000 {
+            assert!(!keys.claim_stale_refresh());
+        }
+        let quick = IssuerKeys::new(
+            KeySource::Url("http://127.0.0.1:9/jwks.json".into()),
+            reqwest::Client::new(),
+            Duration::ZERO,
+            Arc::default(),
+        );
+        assert!(quick.claim_stale_refresh());
+        assert!(
+            quick.claim_stale_refresh(),
+            "no interval: every call may refresh"
+        );
     }
 
     #[test]

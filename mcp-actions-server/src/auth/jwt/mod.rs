@@ -234,7 +234,7 @@ impl JwtAuthenticator {
     /// Starts a refresh of every issuer whose keys are older than their max-age.
     fn refresh_stale_keys(&self) {
         for verifier in &self.verifiers {
-            if verifier.keys.is_stale() {
+            if verifier.keys.claim_stale_refresh() {
                 self.refresh_in_background(verifier);
             }
         }
@@ -328,7 +328,7 @@ impl JwtAuthenticator {
                     .join(", "),
             });
         }
-        if verifier.keys.is_stale() && verifier.keys.has_keys() {
+        if verifier.keys.has_keys() && verifier.keys.claim_stale_refresh() {
             // Refreshed in the background; the keys known now serve this token.
             self.refresh_in_background(verifier);
         }

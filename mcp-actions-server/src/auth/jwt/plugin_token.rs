@@ -223,7 +223,7 @@ impl PluginTokens {
             AUTH_PLUGIN
         };
         let keys = self.keys_of(issuer, jwks_path)?;
-        if keys.is_stale() && keys.has_keys() {
+        if keys.has_keys() && keys.claim_stale_refresh() {
             let refreshing = Arc::clone(&keys);
             tokio::spawn(async move {
                 let _ = refreshing.refetch(true).await;
