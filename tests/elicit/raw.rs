@@ -48,7 +48,13 @@ fn accept() -> Value {
 
 #[tokio::test]
 async fn the_first_round_carries_the_question_and_the_retry_runs_the_action() {
-    let server = server_with("{}").await;
+    let audit = std::env::temp_dir().join(format!("elicit-audit-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&audit);
+    let server = server_with(&format!(
+        "mcpActions:\n  audit:\n    enabled: true\n    file: {}\n",
+        audit.display()
+    ))
+    .await;
     let first = call_delete(&server, TOKEN, "kappa", json!({})).await;
     let result = &first["result"];
     assert_eq!(result["resultType"], "input_required", "{first}");
@@ -76,6 +82,21 @@ async fn the_first_round_carries_the_question_and_the_retry_runs_the_action() {
     assert_eq!(done["result"]["isError"], false, "{done}");
     assert_eq!(done["result"]["structuredContent"]["done"], "deleted kappa");
     assert!(ran("delete:kappa"));
+
+    // The audit trail: the two rounds that waited for the user, then the call that ran.
+    let outcomes = eventually("the three calls to be audited", || async {
+        let text = std::fs::read_to_string(&audit).ok()?;
+        let outcomes: Vec<String> = text
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|event| event["event"] == "mcp-actions.tool-execution")
+            .map(|event| event["outcome"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        (outcomes.len() >= 3).then_some(outcomes)
+    })
+    .await;
+    assert_eq!(outcomes, ["input-required", "input-required", "succeeded"]);
+    let _ = std::fs::remove_file(&audit);
 }
 
 fn assert_refused_state(answer: &Value) {

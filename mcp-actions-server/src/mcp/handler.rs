@@ -466,7 +466,7 @@ impl ActionsHandler {
             match rounds.input_required(&self.inner.seal, bound) {
                 // Not an error: the call goes on in the client's next round.
                 Some(Ok(result)) => {
-                    ended(Some(action.id()), Ended::Output);
+                    ended(Some(action.id()), Ended::InputRequired);
                     return Ok(CallToolResponse::InputRequired(result));
                 }
                 Some(Err(error)) => {

@@ -53,6 +53,9 @@ impl Seen {
 pub(crate) enum Ended<'a> {
     /// The action's output.
     Output,
+    /// A 2026-07-28 input-required result: the action waits for the user's answer, which the
+    /// client's retry brings (audited as a call of its own).
+    InputRequired,
     /// An in-band error (`isError: true`): its name and reference id.
     ToolError(&'static str, Option<&'a str>),
     /// A JSON-RPC error: its code and the error name its message reads.
@@ -109,8 +112,9 @@ impl Observer {
         arguments: Option<Value>,
     ) {
         let elapsed = started.elapsed();
+        let waiting = matches!(ended, Ended::InputRequired);
         let (error_type, error, reference) = match ended {
-            Ended::Output => (String::new(), None, None),
+            Ended::Output | Ended::InputRequired => (String::new(), None, None),
             Ended::ToolError(name, reference) => ("tool_error".to_owned(), Some(name), reference),
             Ended::Protocol(code, name) => (code.to_string(), Some(name), None),
         };
@@ -139,6 +143,9 @@ impl Observer {
                 .took(elapsed);
                 if let Some(error) = error {
                     event = event.failed(error);
+                }
+                if waiting {
+                    event.outcome = "input-required";
                 }
                 event.reference_id = reference.map(str::to_owned);
                 event.arguments = arguments;

@@ -98,7 +98,8 @@ pub(crate) struct AuditEvent {
     pub(crate) severity: &'static str,
     pub(crate) actor: Actor,
     pub(crate) target: Target,
-    /// `succeeded` or `failed`.
+    /// `succeeded`, `failed`, or `input-required` (a 2026-07-28 call waiting for the user's
+    /// answer; the client's retry is an event of its own).
     pub(crate) outcome: &'static str,
     /// The error name (`NotFoundError`, `AuthenticationError`, …) when it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
