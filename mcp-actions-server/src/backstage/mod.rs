@@ -51,6 +51,12 @@ pub(crate) use callers::Callers;
 pub(crate) use remote::RemoteSources;
 pub use service::Backstage;
 
+/// Why `pem` cannot be `mcpActions.backstage.signingKey` (checked with the configuration).
+#[cfg(feature = "jwt")]
+pub(crate) fn check_signing_key(pem: &str) -> Result<(), String> {
+    signing::Signer::from_pem(pem).map(drop)
+}
+
 use crate::http::{AllowedHosts, ConcurrencyLimit};
 
 /// The state every plugin's routes share.

@@ -58,6 +58,14 @@ impl Backstage {
         }
     }
 
+    /// Signs with the key of `pem` (`mcpActions.backstage.signingKey`, shared by replicas)
+    /// instead of one generated at start-up; the error says why it is not a usable key.
+    #[cfg(feature = "jwt")]
+    pub(crate) fn signed_with(mut self, pem: &str) -> Result<Self, String> {
+        self.signer = Some(super::signing::Signer::from_pem(pem)?);
+        Ok(self)
+    }
+
     /// The plugin id this server signs plugin tokens as.
     pub fn plugin_id(&self) -> &str {
         &self.plugin_id

@@ -1,6 +1,7 @@
 //! The key this server signs Backstage plugin tokens with: ES256 (what Backstage signs and
-//! accepts), generated at start-up by aws-lc-rs and kept in memory only — so each process
-//! (each replica) has its own, published at its own JWKS URL.
+//! accepts). `mcpActions.backstage.signingKey` (a PKCS#8 PEM P-256 key) gives every replica
+//! the same one, with the same `kid` (its RFC 7638 thumbprint); without it each process
+//! generates its own with aws-lc-rs at start-up and keeps it in memory only.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -10,6 +11,23 @@ use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_actions::ActionError;
 use serde_json::{Value, json};
+
+/// The DER inside a PKCS#8 PEM's armour.
+fn pem_body(pem: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let pem = pem.trim();
+    if !pem.starts_with("-----BEGIN PRIVATE KEY-----")
+        || !pem.ends_with("-----END PRIVATE KEY-----")
+    {
+        return None;
+    }
+    let body: String = pem
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with("-----"))
+        .collect();
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
+}
 
 /// How long a token is valid (Backstage's own plugin tokens: one hour).
 const TOKEN_LIFETIME_SECS: u64 = 3600;
@@ -34,11 +52,35 @@ impl Signer {
         let mut id = [0u8; 12];
         getrandom::fill(&mut id).map_err(|e| format!("a random key id: {e}"))?;
         let kid: String = id.iter().map(|b| format!("{b:02x}")).collect();
-        let mut jwk = serde_json::to_value(
-            Jwk::from_encoding_key(&key, Algorithm::ES256)
-                .map_err(|e| format!("the public key as a JWK: {e}"))?,
-        )
-        .map_err(|e| format!("the public key as JSON: {e}"))?;
+        Self::with_key(key, Some(kid))
+    }
+
+    /// The key of a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`) on the P-256 curve, its `kid`
+    /// the RFC 7638 thumbprint of its public key, so that every replica given the same key
+    /// publishes the same JWK. The error says what is wrong, never the key.
+    pub(crate) fn from_pem(pem: &str) -> Result<Self, String> {
+        const NOT_P256: &str = "is not a PKCS#8 PEM private key on the P-256 curve \
+             (`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`)";
+        let _ = jsonwebtoken::crypto::CryptoProvider::install_default(
+            &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER,
+        );
+        let der = pem_body(pem).ok_or(NOT_P256)?;
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der).map_err(|_| NOT_P256)?;
+        Self::with_key(EncodingKey::from_ec_der(&der), None)
+    }
+
+    /// `key` with `kid`, or its thumbprint.
+    fn with_key(key: EncodingKey, kid: Option<String>) -> Result<Self, String> {
+        let public = Jwk::from_encoding_key(&key, Algorithm::ES256)
+            .map_err(|e| format!("the public key as a JWK: {e}"))?;
+        let kid = match kid {
+            Some(kid) => kid,
+            None => public
+                .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+                .map_err(|e| format!("the public key's thumbprint: {e}"))?,
+        };
+        let mut jwk =
+            serde_json::to_value(public).map_err(|e| format!("the public key as JSON: {e}"))?;
         jwk["kid"] = json!(kid);
         jwk["use"] = json!("sig");
         jwk["alg"] = json!("ES256");
@@ -94,6 +136,59 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A fresh P-256 key as a PKCS#8 PEM, as `openssl genpkey` writes it.
+    fn new_pem() -> String {
+        use base64::Engine as _;
+        let pkcs8 =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .unwrap();
+        let body = base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref());
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            lines.join("\n")
+        )
+    }
+
+    #[test]
+    fn replicas_given_the_same_key_publish_the_same_jwk_and_verify_each_others_tokens() {
+        let pem = new_pem();
+        let (a, b) = (
+            Signer::from_pem(&pem).unwrap(),
+            Signer::from_pem(&pem).unwrap(),
+        );
+        assert_eq!(a.jwk(), b.jwk());
+        assert_eq!(
+            a.jwk()["kid"].as_str().unwrap().len(),
+            43,
+            "a SHA-256 thumbprint"
+        );
+        let token = a.sign("rust-actions", "catalog", None).unwrap();
+        let jwk: Jwk = serde_json::from_value(b.jwk().clone()).unwrap();
+        let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
+        validation.set_audience(&["catalog"]);
+        assert!(jsonwebtoken::decode::<Value>(&token, &key, &validation).is_ok());
+        let other = Signer::from_pem(&new_pem()).unwrap();
+        assert_ne!(other.jwk()["kid"], a.jwk()["kid"]);
+    }
+
+    #[test]
+    fn a_key_that_is_not_a_p256_pkcs8_pem_is_refused_without_quoting_it() {
+        for bad in [
+            "not a key",
+            "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LXZhbHVl\n-----END PRIVATE KEY-----\n",
+        ] {
+            let error = Signer::from_pem(bad).err().unwrap();
+            assert!(error.contains("P-256"), "{error}");
+            assert!(!error.contains("c2VjcmV0"), "{error}");
+        }
+    }
 
     #[test]
     fn a_signed_token_verifies_with_the_published_key() {

@@ -18,6 +18,7 @@ use super::access::{AuthConfig, McpAuthConfig};
 use super::confirm::{ConfirmConfig, ElicitationConfig, WithoutClientSupport};
 use super::discovery::DiscoveryConfig;
 use super::operations::{AdminConfig, AuditConfig};
+use super::secret::Secret;
 use super::shapes;
 
 /// The keys of a config file this crate reads. Every other section (the rest of a Backstage
@@ -295,6 +296,12 @@ pub struct BackstageConfig {
     /// this binary and are listed in `discovery.endpoints` (e.g. Backstage's `catalog`).
     #[serde(deserialize_with = "shapes::whole_number")]
     pub refresh_seconds: u64,
+    /// The key plugin tokens are signed with: a PKCS#8 PEM private key on the P-256 curve
+    /// (`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`), e.g.
+    /// `${BACKSTAGE_SIGNING_KEY}`. Give every replica the same one: they then publish the same
+    /// JWK (its `kid` is the key's thumbprint), so Backstage verifies a token whichever replica
+    /// signed it and whichever served the JWKS. Without it each process generates its own.
+    pub signing_key: Option<Secret>,
 }
 
 impl Default for BackstageConfig {
@@ -302,6 +309,7 @@ impl Default for BackstageConfig {
         Self {
             plugin_id: "mcp-actions".to_owned(),
             refresh_seconds: 60,
+            signing_key: None,
         }
     }
 }

@@ -503,3 +503,23 @@ fn confirm_and_elicitation_sections() {
         "{err}"
     );
 }
+
+#[cfg(feature = "jwt")]
+#[test]
+fn a_backstage_signing_key_that_is_not_a_p256_pem_is_reported_at_its_key_without_quoting_it() {
+    let err = load(
+        "mcpActions:\n  backstage:\n    signingKey: \"-----BEGIN PRIVATE KEY-----\\nbm90LWEta2V5LWF0LWFsbA==\\n-----END PRIVATE KEY-----\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(
+            "`mcpActions.backstage.signingKey`: is not a PKCS#8 PEM private key on the P-256 curve"
+        ),
+        "{err}"
+    );
+    assert!(
+        !err.contains("bm90LWEta2V5"),
+        "the key is not repeated: {err}"
+    );
+}

@@ -178,6 +178,12 @@ pub(crate) fn check(root: &Root) -> Vec<ConfigProblem> {
         }
         globs(&format!("{path}.filter"), &server.filter, &mut problem);
     }
+    #[cfg(feature = "jwt")]
+    if let Some(key) = &mcp.backstage.signing_key
+        && let Err(error) = crate::backstage::check_signing_key(key.expose())
+    {
+        problem("mcpActions.backstage.signingKey".into(), error);
+    }
     if let Some(key) = &mcp.elicitation.state_key
         && key.expose().len() < MIN_STATE_KEY_LENGTH
     {

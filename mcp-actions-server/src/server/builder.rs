@@ -225,10 +225,21 @@ impl ActionsServerBuilder {
         )?;
         // Every server offers actions Backstage's discovery and plugin tokens.
         let mut services = self.services;
-        let backstage = Arc::new(crate::Backstage::new(
+        let backstage = crate::Backstage::new(
             self.config.mcp_actions().backstage.plugin_id.clone(),
             self.config.discovery().clone(),
-        ));
+        );
+        #[cfg(feature = "jwt")]
+        let backstage = match &self.config.mcp_actions().backstage.signing_key {
+            Some(key) => backstage.signed_with(key.expose()).map_err(|error| {
+                BuildError::Config(crate::ConfigError::invalid(
+                    "mcpActions.backstage.signingKey",
+                    error,
+                ))
+            })?,
+            None => backstage,
+        };
+        let backstage = Arc::new(backstage);
         services.insert_arc(Arc::clone(&backstage));
         let missing = plan.served.missing_services(&services);
         if !missing.is_empty() {
