@@ -11,6 +11,7 @@
 
 mod actions;
 mod raw;
+mod stdio;
 
 use mcp_actions_server::ActionsServer;
 use mcp_actions_tests::prelude::*;
