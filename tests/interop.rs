@@ -473,6 +473,24 @@ fn report(what: &str, run: &ScriptRun, with_summary: bool) -> String {
     text
 }
 
+/// The names of the checks the script passed, after asserting that it succeeded and its
+/// summary says `ok` (`failed` heads the report otherwise).
+fn passed_checks<'a>(run: &'a ScriptRun, failed: &str) -> Vec<&'a str> {
+    let summary = run.summary.as_ref().unwrap_or(&Value::Null);
+    assert!(
+        run.success && summary["ok"] == true,
+        "{}",
+        report(failed, run, true)
+    );
+    summary["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["ok"] == true)
+        .filter_map(|c| c["name"].as_str())
+        .collect()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------------------
@@ -493,19 +511,7 @@ async fn typescript_sdk_greet_user() -> Result<()> {
     stop(server).await;
     let run = run?;
     eprintln!("{}", report("sdk-client.mjs (greet-user)", &run, false));
-    let summary = run.summary.as_ref().unwrap_or(&Value::Null);
-    assert!(
-        run.success && summary["ok"] == true,
-        "{}",
-        report("TypeScript SDK interop failed", &run, true)
-    );
-    let passed: Vec<&str> = summary["checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["ok"] == true)
-        .filter_map(|c| c["name"].as_str())
-        .collect();
+    let passed = passed_checks(&run, "TypeScript SDK interop failed");
     for check in [
         "connect",
         "list-tools",

@@ -3,9 +3,8 @@
 //! (`elicitation/create`, 2025-11-25), the Python SDK on 2026-07-28 (input-required results).
 
 use anyhow::Result;
-use serde_json::Value;
 
-use super::{TOKEN, python, report, run_script, start_server, stop, tooling};
+use super::{TOKEN, passed_checks, python, report, run_script, start_server, stop, tooling};
 
 /// The Python SDK as the user of the catalog's delete action on 2026-07-28 (input-required
 /// results answered through its elicitation callback): declined, cancelled, accepted, and
@@ -25,19 +24,7 @@ async fn python_sdk_confirms_the_catalog_delete() -> Result<()> {
     stop(server).await;
     let run = run?;
     eprintln!("{}", report("py-elicit.py", &run, false));
-    let summary = run.summary.as_ref().unwrap_or(&Value::Null);
-    assert!(
-        run.success && summary["ok"] == true,
-        "{}",
-        report("Python SDK elicitation interop failed", &run, true)
-    );
-    let passed: Vec<&str> = summary["checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["ok"] == true)
-        .filter_map(|c| c["name"].as_str())
-        .collect();
+    let passed = passed_checks(&run, "Python SDK elicitation interop failed");
     assert_eq!(
         passed,
         [
@@ -69,19 +56,7 @@ async fn typescript_sdk_confirms_the_catalog_delete() -> Result<()> {
     stop(server).await;
     let run = run?;
     eprintln!("{}", report("elicit-client.mjs", &run, false));
-    let summary = run.summary.as_ref().unwrap_or(&Value::Null);
-    assert!(
-        run.success && summary["ok"] == true,
-        "{}",
-        report("TypeScript SDK elicitation interop failed", &run, true)
-    );
-    let passed: Vec<&str> = summary["checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["ok"] == true)
-        .filter_map(|c| c["name"].as_str())
-        .collect();
+    let passed = passed_checks(&run, "TypeScript SDK elicitation interop failed");
     assert_eq!(
         passed,
         ["sse-decline", "sse-cancel", "sse-accept", "no-capability"]
