@@ -232,32 +232,25 @@ fn python() -> Option<PathBuf> {
 
 /// Runs `py-client.py` (the MCP Python SDK) against `endpoint` with `token`: its summary.
 async fn python_client(python: &Path, endpoint: &str, token: &str, calls: &Value) -> Result<Value> {
-    let run = Command::new(python)
-        .arg("py-client.py")
-        .arg(endpoint)
-        .arg(token)
-        .arg(calls.to_string())
-        .current_dir(app_dir())
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(CLIENT_WITHIN, run)
-        .await
-        .context("the Python SDK client did not finish in time")??;
-    if !out.status.success() {
-        bail!(
-            "py-client.py failed ({}):\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    serde_json::from_slice(&out.stdout).context("py-client.py's summary")
+    run_client(python.as_os_str(), "py-client.py", endpoint, token, calls).await
 }
 
 /// Runs `node mcp-client.js` against `endpoint` with `token`: its JSON summary.
 async fn sdk_client(endpoint: &str, token: &str, calls: &Value) -> Result<Value> {
-    let run = Command::new("node")
-        .arg("mcp-client.js")
+    run_client("node".as_ref(), "mcp-client.js", endpoint, token, calls).await
+}
+
+/// Runs `program script endpoint token calls` in the Backstage app's folder, bounded by
+/// [`CLIENT_WITHIN`]: the JSON summary the client script prints.
+async fn run_client(
+    program: &std::ffi::OsStr,
+    script: &str,
+    endpoint: &str,
+    token: &str,
+    calls: &Value,
+) -> Result<Value> {
+    let run = Command::new(program)
+        .arg(script)
         .arg(endpoint)
         .arg(token)
         .arg(calls.to_string())
@@ -267,15 +260,15 @@ async fn sdk_client(endpoint: &str, token: &str, calls: &Value) -> Result<Value>
         .output();
     let out = tokio::time::timeout(CLIENT_WITHIN, run)
         .await
-        .context("the SDK client did not finish in time")??;
+        .with_context(|| format!("{script} did not finish in time"))??;
     if !out.status.success() {
         bail!(
-            "mcp-client.js failed ({}):\n{}",
+            "{script} failed ({}):\n{}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    serde_json::from_slice(&out.stdout).context("mcp-client.js's summary")
+    serde_json::from_slice(&out.stdout).with_context(|| format!("{script}'s summary"))
 }
 
 /// Our server: the greet-user example and `interop`, trusting Backstage's `mcp-actions`

@@ -411,34 +411,16 @@ impl Dispatcher {
                 (descriptor.invoke)(ctx, arguments).await
             }),
         };
-        let invocation = AssertUnwindSafe(invocation).catch_unwind();
-        let guarded = async {
-            tokio::select! {
-                biased;
-                outcome = invocation => match outcome {
-                    Ok(result) => result,
-                    Err(panic) => Err(ActionError::internal(format!(
-                        "action `{}` panicked: {}",
-                        action.id(),
-                        panic_message(panic.as_ref())
-                    ))),
-                },
-                () = cancellation.cancelled() => Err(ActionError::service_unavailable(
-                    "the call was cancelled before the action finished",
-                )),
-            }
-        };
-        let result = match self.timeout {
-            None => guarded.await,
-            Some(limit) => tokio::time::timeout(limit, guarded)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(ActionError::service_unavailable(format!(
-                        "the action did not finish within {} s",
-                        limit.as_secs_f64()
-                    )))
-                }),
-        };
+        let invocation = AssertUnwindSafe(invocation).catch_unwind().map(|outcome| {
+            outcome.unwrap_or_else(|panic| {
+                Err(ActionError::internal(format!(
+                    "action `{}` panicked: {}",
+                    action.id(),
+                    panic_message(panic.as_ref())
+                )))
+            })
+        });
+        let result = run_bounded(invocation, &cancellation, self.timeout).await;
         match (result, &self.output_check) {
             (Ok(output), Some(check)) => match check.check(action, &output) {
                 Ok(()) => Ok(output),
@@ -449,6 +431,39 @@ impl Dispatcher {
             },
             (result, _) => result,
         }
+    }
+}
+
+/// Runs `call` to its end unless `cancellation` fires first or it outlasts `timeout`: the bounds
+/// every action call has, whether the action is linked in or forwarded to a remote one. Either
+/// bound ends the call with a `ServiceUnavailableError` that says which.
+pub async fn run_bounded<F>(
+    call: F,
+    cancellation: &CancellationToken,
+    timeout: Option<Duration>,
+) -> Result<Value, ActionError>
+where
+    F: std::future::Future<Output = Result<Value, ActionError>>,
+{
+    let guarded = async {
+        tokio::select! {
+            biased;
+            result = call => result,
+            () = cancellation.cancelled() => Err(ActionError::service_unavailable(
+                "the call was cancelled before the action finished",
+            )),
+        }
+    };
+    match timeout {
+        None => guarded.await,
+        Some(limit) => tokio::time::timeout(limit, guarded)
+            .await
+            .unwrap_or_else(|_| {
+                Err(ActionError::service_unavailable(format!(
+                    "the action did not finish within {} s",
+                    limit.as_secs_f64()
+                )))
+            }),
     }
 }
 

@@ -329,26 +329,7 @@ impl RemoteSources {
             }
             Err(remote_error(&action.id, status, &body))
         };
-        let guarded = async {
-            tokio::select! {
-                biased;
-                result = forwarded => result,
-                () = cancellation.cancelled() => Err(ActionError::service_unavailable(
-                    "the call was cancelled before the action finished",
-                )),
-            }
-        };
-        match self.timeout {
-            None => guarded.await,
-            Some(limit) => tokio::time::timeout(limit, guarded)
-                .await
-                .unwrap_or_else(|_| {
-                    Err(ActionError::service_unavailable(format!(
-                        "the action did not finish within {} s",
-                        limit.as_secs_f64()
-                    )))
-                }),
-        }
+        mcp_actions::dispatch::run_bounded(forwarded, &cancellation, self.timeout).await
     }
 }
 
