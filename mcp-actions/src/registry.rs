@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::descriptor::{ActionDescriptor, is_valid_action_name, is_valid_plugin_id};
-use crate::schema::JsonObject;
+use crate::schema::{JsonObject, SchemaError};
 use crate::services::Services;
 
 /// One action in the [`Registry`], with its schemas computed once.
@@ -216,23 +216,30 @@ impl Registry {
                 b.location.line,
             ))
         });
+        // The schemas are most of the work (thousands of actions: tens of ms), and independent:
+        // generated on every core, then checked in order so that the problems are deterministic.
+        let schemas = generate_schemas(&descriptors);
         let mut problems = Vec::new();
-        let mut registry = Registry::default();
-        for d in descriptors {
-            let location = d.location.to_string();
+        let mut registry = Registry {
+            actions: Vec::with_capacity(descriptors.len()),
+            by_name: HashMap::with_capacity(descriptors.len()),
+            by_id: HashMap::with_capacity(descriptors.len()),
+        };
+        for (d, (input_schema, output_schema)) in descriptors.into_iter().zip(schemas) {
+            let location = d.location;
             let id: Arc<str> = d.id().into();
             let mut valid = true;
             if !is_valid_action_name(d.name) {
                 problems.push(RegistryProblem::InvalidName {
                     name: d.name.into(),
-                    location: location.clone(),
+                    location: location.to_string(),
                 });
                 valid = false;
             }
             if !is_valid_plugin_id(d.plugin) {
                 problems.push(RegistryProblem::InvalidPlugin {
                     plugin: d.plugin.into(),
-                    location: location.clone(),
+                    location: location.to_string(),
                 });
                 valid = false;
             }
@@ -241,7 +248,7 @@ impl Registry {
                     problems.push(RegistryProblem::MissingText {
                         id: id.to_string(),
                         field,
-                        location: location.clone(),
+                        location: location.to_string(),
                     });
                     valid = false;
                 }
@@ -250,7 +257,7 @@ impl Registry {
                 problems.push(RegistryProblem::DuplicateId {
                     id: id.to_string(),
                     first: registry.actions[i].descriptor.location.to_string(),
-                    second: location.clone(),
+                    second: location.to_string(),
                 });
                 continue;
             }
@@ -263,20 +270,21 @@ impl Registry {
                 });
                 continue;
             }
-            let mut schema = |side: &'static str, f: crate::descriptor::SchemaFn| match f() {
-                Ok(schema) => Some(Arc::new(schema)),
-                Err(e) => {
-                    problems.push(RegistryProblem::InvalidSchema {
-                        id: id.to_string(),
-                        side,
-                        reason: e.to_string(),
-                        location: location.clone(),
-                    });
-                    None
-                }
-            };
-            let input_schema = schema("input", d.input_schema);
-            let output_schema = schema("output", d.output_schema);
+            let mut schema =
+                |side: &'static str, generated: Result<JsonObject, SchemaError>| match generated {
+                    Ok(schema) => Some(Arc::new(schema)),
+                    Err(e) => {
+                        problems.push(RegistryProblem::InvalidSchema {
+                            id: id.to_string(),
+                            side,
+                            reason: e.to_string(),
+                            location: location.to_string(),
+                        });
+                        None
+                    }
+                };
+            let input_schema = schema("input", input_schema);
+            let output_schema = schema("output", output_schema);
             let (Some(input_schema), Some(output_schema), true) =
                 (input_schema, output_schema, valid)
             else {
@@ -364,5 +372,90 @@ impl Registry {
                     })
             })
             .collect()
+    }
+}
+
+/// The input and output schema of an action, as generated.
+type Generated = (
+    Result<JsonObject, SchemaError>,
+    Result<JsonObject, SchemaError>,
+);
+
+/// Runs every descriptor's schema functions, in order, spread over the machine's cores when
+/// there are enough of them to be worth a thread (a few hundred).
+fn generate_schemas(descriptors: &[&'static ActionDescriptor]) -> Vec<Generated> {
+    const AT_LEAST_PER_THREAD: usize = 256;
+    let generate = |d: &&'static ActionDescriptor| ((d.input_schema)(), (d.output_schema)());
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(descriptors.len() / AT_LEAST_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return descriptors.iter().map(generate).collect();
+    }
+    let mut chunks = descriptors.chunks(descriptors.len().div_ceil(threads));
+    let here = chunks.next().unwrap_or_default();
+    std::thread::scope(|scope| {
+        let others: Vec<_> = chunks
+            .map(|chunk| scope.spawn(move || chunk.iter().map(generate).collect::<Vec<_>>()))
+            .collect();
+        let mut all = Vec::with_capacity(descriptors.len());
+        all.extend(here.iter().map(generate));
+        for other in others {
+            // A schema function that panics panics here, as it would have on one thread.
+            all.extend(
+                other
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            );
+        }
+        all
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::descriptor;
+
+    fn not_an_object() -> Result<JsonObject, SchemaError> {
+        crate::schema::normalize(serde_json::json!(true), "NotAnObject")
+    }
+
+    /// Enough actions for the schemas to be generated on several threads: every action kept,
+    /// in id order, and the problems in the same order as on one thread.
+    #[test]
+    fn many_actions_keep_their_order_and_their_problems() {
+        let names: Vec<&'static str> = (0..1500)
+            .rev()
+            .map(|i| &*Box::leak(format!("action_{i:04}").into_boxed_str()))
+            .collect();
+        let descriptors = names.iter().map(|&name| {
+            let d = descriptor("bulk", name);
+            match name {
+                "action_0007" => d.input_schema(not_an_object).build(),
+                "action_1400" => d.output_schema(not_an_object).build(),
+                _ => d.build(),
+            }
+        });
+        let error = Registry::from_descriptors(descriptors).unwrap_err();
+        let found: Vec<String> = error
+            .problems
+            .iter()
+            .map(|p| match p {
+                RegistryProblem::InvalidSchema { id, side, .. } => format!("{id} {side}"),
+                other => panic!("unexpected problem: {other}"),
+            })
+            .collect();
+        assert_eq!(found, ["bulk:action_0007 input", "bulk:action_1400 output"]);
+
+        let fine = names.iter().map(|&name| descriptor("bulk", name).build());
+        let registry = Registry::from_descriptors(fine).unwrap();
+        assert_eq!(registry.len(), 1500);
+        let ids: Vec<&str> = registry.iter().map(|a| a.id()).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        assert_eq!(ids, sorted);
+        assert_eq!(registry.get("action_1499").unwrap().id(), "bulk:action_1499");
     }
 }

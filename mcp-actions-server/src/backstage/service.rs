@@ -28,8 +28,10 @@ use crate::config::DiscoveryConfig;
 pub struct Backstage {
     plugin_id: String,
     discovery: DiscoveryConfig,
+    /// The key plugin tokens are signed with: the configured one, or one generated on first
+    /// use (a key generation costs more than the rest of a small server's start-up).
     #[cfg(feature = "jwt")]
-    signer: Option<super::signing::Signer>,
+    signer: std::sync::OnceLock<Option<super::signing::Signer>>,
 }
 
 impl std::fmt::Debug for Backstage {
@@ -44,26 +46,37 @@ impl std::fmt::Debug for Backstage {
 impl Backstage {
     /// The service of a server whose plugin id is `plugin_id` (`mcpActions.backstage.pluginId`)
     /// and which finds plugins through `discovery`. With the `jwt` feature it signs tokens with
-    /// a key generated now, published at `/api/<plugin_id>/.backstage/auth/v1/jwks.json`.
+    /// a key generated when first needed and kept in memory, published at
+    /// `/api/<plugin_id>/.backstage/auth/v1/jwks.json`.
     pub(crate) fn new(plugin_id: String, discovery: DiscoveryConfig) -> Self {
         Self {
             #[cfg(feature = "jwt")]
-            signer: super::signing::Signer::generate()
-                .map_err(|error| {
-                    tracing::error!(%error, "could not generate the Backstage plugin token key; plugin_request_token will fail");
-                })
-                .ok(),
+            signer: std::sync::OnceLock::new(),
             plugin_id,
             discovery,
         }
     }
 
     /// Signs with the key of `pem` (`mcpActions.backstage.signingKey`, shared by replicas)
-    /// instead of one generated at start-up; the error says why it is not a usable key.
+    /// instead of one of this process's own; the error says why it is not a usable key.
     #[cfg(feature = "jwt")]
     pub(crate) fn signed_with(mut self, pem: &str) -> Result<Self, String> {
-        self.signer = Some(super::signing::Signer::from_pem(pem)?);
+        self.signer = std::sync::OnceLock::from(Some(super::signing::Signer::from_pem(pem)?));
         Ok(self)
+    }
+
+    /// The signing key: the configured one, else this process's own, generated on first use.
+    #[cfg(feature = "jwt")]
+    fn signer(&self) -> Option<&super::signing::Signer> {
+        self.signer
+            .get_or_init(|| {
+                super::signing::Signer::generate()
+                    .map_err(|error| {
+                        tracing::error!(%error, "could not generate the Backstage plugin token key; plugin_request_token will fail");
+                    })
+                    .ok()
+            })
+            .as_ref()
     }
 
     /// The plugin id this server signs plugin tokens as.
@@ -127,7 +140,7 @@ impl Backstage {
 
     #[cfg(feature = "jwt")]
     fn sign(&self, target: &str, obo: Option<&str>) -> Result<String, ActionError> {
-        let signer = self.signer.as_ref().ok_or_else(|| {
+        let signer = self.signer().ok_or_else(|| {
             ActionError::internal("the Backstage plugin token key could not be generated")
         })?;
         signer.sign(&self.plugin_id, target, obo)
@@ -143,7 +156,7 @@ impl Backstage {
     /// The public keys of this server's plugin tokens, as a JWKS document.
     pub(crate) fn jwks(&self) -> serde_json::Value {
         #[cfg(feature = "jwt")]
-        if let Some(signer) = &self.signer {
+        if let Some(signer) = self.signer() {
             return serde_json::json!({ "keys": [signer.jwk()] });
         }
         serde_json::json!({ "keys": [] })

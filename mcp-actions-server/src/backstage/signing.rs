@@ -1,7 +1,7 @@
 //! The key this server signs Backstage plugin tokens with: ES256 (what Backstage signs and
 //! accepts). `mcpActions.backstage.signingKey` (a PKCS#8 PEM P-256 key) gives every replica
 //! the same one, with the same `kid` (its RFC 7638 thumbprint); without it each process
-//! generates its own with aws-lc-rs at start-up and keeps it in memory only.
+//! generates its own with aws-lc-rs when first needed and keeps it in memory only.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
