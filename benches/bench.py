@@ -555,7 +555,8 @@ BACKSTAGE_READY_S = 120.0
 
 
 def backstage_versions():
-    """The versions of the Backstage packages and of the MCP SDK they run, from tests/backstage/node_modules."""
+    """The versions of the Backstage packages and of the MCP SDK they run (from
+    tests/backstage/node_modules)."""
     def version(*path):
         with open(os.path.join(BACKSTAGE_APP, "node_modules", *path, "package.json")) as f:
             return json.load(f)["version"]
