@@ -11,7 +11,9 @@ figures and ratios. Everything is bounded in time; nothing leaves 127.0.0.1.
 Sections: servers (mcp-actions, with and without direct dispatch, vs rmcp vs raw axum vs TS SDK), jwt
 (tools/call with a JWT vs a static token, and a token's first-use cost), startup (time to first served
 request, RSS), scaling (1..5,000 actions), instructions (per call, under callgrind: mcp-actions,
-rmcp, raw axum, 100..5,000 actions), compile (200 #[action] vs 200 #[tool]).
+rmcp, raw axum, 100..5,000 actions), compile (200 #[action] vs 200 #[tool]), backstage (the same
+action on a real Backstage backend's MCP endpoint vs mcp-actions; needs tests/backstage's npm
+packages, which benches/run.sh installs).
 Results also go to benches/results/results.json and benches/results/results.md.
 """
 
@@ -68,6 +70,13 @@ def wire(revision, body):
         headers["Mcp-Name"] = body["params"]["name"]
     return body, headers
 EXPECTED = {"greeting": "Hello World!"}
+# What every successful tools/call body contains, JSON or SSE (wrk checks it with MCP_EXPECT).
+EXPECTED_BODY = '"structuredContent":{"greeting":"Hello World!"}'
+
+
+def call_of(tool):
+    """CALL, for the tool named `tool`."""
+    return dict(CALL, params=dict(CALL["params"], name=tool))
 
 
 def log(*args):
@@ -127,8 +136,12 @@ def parse_body(content_type, raw):
 class Server:
     """One server process: started, checked ready, measured, stopped by PID."""
 
-    def __init__(self, label, argv, env=None, cwd=None, log_name=None, revision="2025-11-25"):
+    def __init__(self, label, argv, env=None, cwd=None, log_name=None, revision="2025-11-25",
+                 tool="greet_user", poll=0.001):
         self.label = label
+        # The name it serves greet_user under, and how often start() asks whether it is up.
+        self.tool = tool
+        self.poll = poll
         # The protocol revision its clients (the checks, wrk) speak.
         self.revision = revision
         self.argv = argv
@@ -154,13 +167,13 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.label} exited with {self.proc.returncode}; see {self.log_path}")
             try:
-                body, headers = wire(self.revision, CALL)
+                body, headers = wire(self.revision, call_of(self.tool))
                 status, _, _ = post(self.port, body, timeout=5, headers=headers)
                 if status == 200:
                     return (time.perf_counter() - t0) * 1000
             except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected):
                 pass
-            time.sleep(0.001)
+            time.sleep(self.poll)
         self.stop()
         raise RuntimeError(f"{self.label} did not answer within {timeout} s; see {self.log_path}")
 
@@ -218,7 +231,7 @@ def port_as_arg(argv, port):
 def check_server(server):
     """Verifies the answers wrk will get, and returns the tools/list size and response notes."""
     port = server.port
-    call, call_headers = wire(server.revision, CALL)
+    call, call_headers = wire(server.revision, call_of(server.tool))
     status, ctype, raw = post(port, call, headers=call_headers)
     msg = parse_body(ctype, raw)
     result = msg.get("result") or {}
@@ -232,7 +245,7 @@ def check_server(server):
     status, ctype, raw = post(port, body, headers=headers)
     msg = parse_body(ctype, raw)
     tools = (msg.get("result") or {}).get("tools") or []
-    if status != 200 or "greet_user" not in [t["name"] for t in tools]:
+    if status != 200 or server.tool not in [t["name"] for t in tools]:
         raise RuntimeError(f"{server.label}: unexpected tools/list answer {status} {raw[:300]!r}")
     list_bytes = len(raw)
     bad = dict(call_headers, Authorization="Bearer wrong-token")
@@ -243,11 +256,14 @@ def check_server(server):
             "content_type": ctype.split(";")[0]}
 
 
-def run_wrk(server, concurrency, method="call", duration=5, tool="greet_user", token=TOKEN):
+def run_wrk(server, concurrency, method="call", duration=5, tool="greet_user", token=TOKEN, expect=None):
+    """One wrk run; `expect`: a string every response body must contain (checked by wrk's
+    script, which then reads every body: more load-generator CPU, so only where asked)."""
     threads = min(concurrency, 2)
     argv = ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "--timeout", "10s",
             "-s", os.path.join(HERE, "wrk", "mcp.lua"), f"http://127.0.0.1:{server.port}{PATH}"]
-    env = dict(os.environ, MCP_METHOD=method, MCP_TOKEN=token, MCP_TOOL=tool, MCP_REVISION=server.revision)
+    env = dict(os.environ, MCP_METHOD=method, MCP_TOKEN=token, MCP_TOOL=tool, MCP_REVISION=server.revision,
+               MCP_EXPECT=expect or "")
     cpu0 = server.cpu()
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -282,6 +298,9 @@ def run_wrk(server, concurrency, method="call", duration=5, tool="greet_user", t
         "p90_ms": r["p90_us"] / 1000,
         "p99_ms": r["p99_us"] / 1000,
         "errors": errors,
+        "status_errors": r["status_errors"],
+        "checked": r["checked"],
+        "unexpected": r["unexpected"],
         "server_cpu_pct": 100 * server_cpu / wall,
         "server_cpu_us_per_req": 1e6 * server_cpu / max(r["requests"], 1),
         "wrk_cpu_pct": 100 * (usage.ru_utime + usage.ru_stime) / wall,
@@ -523,6 +542,106 @@ def section_jwt(args):
             "cached_call_us": cached_us, "first_use_call_us": first_use_us,
             "cached_cpu_us": cached_cpu_us, "first_use_cpu_us": first_use_cpu_us,
             "tokens": len(fresh), "jwks_fetches": len(fetches)}
+
+
+# The real Backstage backend of tests/backstage (its npm packages; benches/run.sh installs them),
+# started as bench.js: Backstage's MCP actions backend and plugins/greet-user.js, which registers
+# the same greet_user action. Backstage names the tool `<plugin id>.<action name>`.
+BACKSTAGE_APP = os.path.join(REPO, "tests", "backstage")
+BACKSTAGE = "Backstage"
+BACKSTAGE_TOOL = "greet-user.greet_user"
+# How long Backstage may take to answer its first tools/call (5-7 s on an idle machine).
+BACKSTAGE_READY_S = 120.0
+
+
+def backstage_versions():
+    """The versions of the Backstage packages and of the MCP SDK they run (from
+    tests/backstage/node_modules)."""
+    def version(*path):
+        with open(os.path.join(BACKSTAGE_APP, "node_modules", *path, "package.json")) as f:
+            return json.load(f)["version"]
+
+    mcp = ("@backstage", "plugin-mcp-actions-backend")
+    # the MCP SDK the plugin resolves: its own copy if it has one, else the hoisted one
+    nested = ("@backstage", "plugin-mcp-actions-backend", "node_modules", "@modelcontextprotocol", "sdk")
+    sdk = nested if os.path.exists(os.path.join(BACKSTAGE_APP, "node_modules", *nested)) \
+        else ("@modelcontextprotocol", "sdk")
+    return {"@backstage/backend-defaults": version("@backstage", "backend-defaults"),
+            "@backstage/plugin-mcp-actions-backend": version(*mcp),
+            "@backstage/backend-plugin-api": version("@backstage", "backend-plugin-api"),
+            "@modelcontextprotocol/sdk": version(*sdk)}
+
+
+def backstage_installed():
+    return os.path.exists(os.path.join(BACKSTAGE_APP, "node_modules", "@backstage", "backend-defaults"))
+
+
+def section_backstage(args):
+    """The same greet_user action, the same wrk load: Backstage's own MCP endpoint (a real
+    backend from npm: `@backstage/plugin-mcp-actions-backend`, the action registered by a plugin
+    in the same process, a static token) vs mcp-actions (the greet-user example, RUST_LOG=warn).
+    Both run side by side (an idle server costs the other nothing) and are measured in turn, cell
+    by cell, `rounds` times over; each figure is the best round. A run with a non-2xx answer
+    fails the section, and a checked run (wrk reads every body) comes first: a benchmark of error
+    answers would be worthless."""
+    node = shutil.which("node") or "node"
+    ours = Server("mcp-actions", [os.path.join(RELEASE, "greet-user")], env={"RUST_LOG": "warn"},
+                  log_name="mcp-actions-vs-backstage")
+    # LOG_LEVEL=warn: Backstage's counterpart of RUST_LOG=warn. Both still write their audit
+    # events (a line per call; Backstage's auditor logs at its own level).
+    backstage = Server(BACKSTAGE, [node, "bench.js", "--config", "app-config.bench.yaml"], cwd=BACKSTAGE_APP,
+                       env={"BACKSTAGE_TOKEN": TOKEN, "LOG_LEVEL": "warn", "NO_COLOR": "1"},
+                       log_name="backstage", tool=BACKSTAGE_TOOL, poll=0.05)
+
+    def port_in_env(argv, port):
+        backstage.env["BACKSTAGE_PORT"] = str(port)  # app-config.bench.yaml reads it
+        return argv
+
+    servers = [(ours, port_after_config(RESULTS)), (backstage, port_in_env)]
+    acc = {s.label: {"calls": {c: [] for c in args.concurrency}} for s, _ in servers}
+
+    def measured(server, concurrency, duration, expect=None):
+        r = run_wrk(server, concurrency, "call", duration, tool=server.tool, expect=expect)
+        if r["status_errors"] or r["unexpected"] or r["checked"] != (r["requests"] if expect else 0):
+            raise RuntimeError(f"{server.label}: {r['status_errors']} non-2xx answers, {r['unexpected']} of "
+                               f"{r['checked']} bodies checked without the greeting, at c={concurrency}; "
+                               f"see {server.log_path}")
+        return r
+
+    try:
+        for server, port_arg in servers:
+            log(f"== mcp-actions vs Backstage: starting {server.label}")
+            a = acc[server.label]
+            a["startup_ms"] = server.start(port_arg, timeout=BACKSTAGE_READY_S)
+            a["info"] = check_server(server)
+            a["ready"] = server.memory()
+        for server, _ in servers:
+            # Warm-up (Node's JIT too), not recorded; every body checked.
+            r = measured(server, 32, max(2, args.duration), expect=EXPECTED_BODY)
+            acc[server.label]["warmup_checked"] = r["checked"]
+            log(f"   {server.label}: warm-up c=32, {r['checked']} bodies checked, all the greeting")
+        for rnd in range(args.rounds):
+            log(f"== mcp-actions vs Backstage (round {rnd + 1} of {args.rounds})")
+            for c in args.concurrency:
+                for server, _ in servers:
+                    r = measured(server, c, args.duration)
+                    log(f"   {server.label:11} c={c:<3} {r['rps']:9.0f} req/s  p50 {r['p50_ms']:.3f} ms  "
+                        f"p99 {r['p99_ms']:.3f} ms  server {r['server_cpu_pct']:.0f}% "
+                        f"({r['server_cpu_us_per_req']:.0f} µs/req)  errors {r['errors']}")
+                    acc[server.label]["calls"][c].append(r)
+        for server, _ in servers:
+            acc[server.label]["after"] = server.memory()
+            check_server(server)  # still the same answers after the load
+    finally:
+        for server, _ in servers:
+            server.stop()
+    results = {"versions": backstage_versions(), "tools": {s.label: s.tool for s, _ in servers}}
+    for label, a in acc.items():
+        results[label] = {"startup_ms": a["startup_ms"], "ready_rss_kib": a["ready"]["VmRSS"],
+                          "after_rss_kib": a["after"]["VmRSS"], "peak_rss_kib": a["after"]["VmHWM"],
+                          "warmup_checked": a["warmup_checked"],
+                          "calls": [best_run(a["calls"][c]) for c in args.concurrency], **a["info"]}
+    return results
 
 
 def smoke(args):
@@ -980,6 +1099,50 @@ def render(res):
         for label, size in co["sizes"].items():
             out.append(f"| {label} | {size / 1048576:.2f} |")
         out.append("")
+    bs = res.get("backstage")
+    if bs:
+        a = res["args"]
+        v = bs["versions"]
+        ours, theirs = bs["mcp-actions"], bs[BACKSTAGE]
+        out.append(f"### tools/call: mcp-actions vs Backstage's MCP actions backend (the same action, the same load; "
+                   f"best of {a.get('rounds', 1)} rounds of {a['duration']} s per cell)")
+        out.append("")
+        out.append(f"Backstage: `@backstage/plugin-mcp-actions-backend` {v['@backstage/plugin-mcp-actions-backend']} "
+                   f"(MCP SDK {v['@modelcontextprotocol/sdk']}) on `@backstage/backend-defaults` "
+                   f"{v['@backstage/backend-defaults']}, Node {m['node']}, `LOG_LEVEL=warn`; the action "
+                   f"`{bs['tools'][BACKSTAGE]}` registered by a plugin in the same process "
+                   f"(`tests/backstage/plugins/greet-user.js`). mcp-actions: the greet-user example "
+                   f"(`{bs['tools']['mcp-actions']}`), `RUST_LOG=warn`. Both behind a static token; both "
+                   f"answered `{{\"greeting\":\"Hello World!\"}}` to a checked warm-up "
+                   f"({ours['warmup_checked']:,} and {theirs['warmup_checked']:,} bodies) and no "
+                   f"measured run had a non-2xx answer. Throughput in req/s (p50 / p99, ms):")
+        out.append("")
+        out.append("| concurrency | mcp-actions | Backstage | throughput: mcp-actions / Backstage | "
+                   "latency: Backstage / mcp-actions | CPU per call: mcp-actions | Backstage |")
+        out.append("|---|---|---|---|---|---|---|")
+        for i, c in enumerate(a["concurrency"]):
+            cells = []
+            for r in (ours["calls"][i], theirs["calls"][i]):
+                err = f" **{r['errors']} errors**" if r["errors"] else ""
+                cells.append(f"{r['rps']:,.0f} ({r['p50_ms']:.2f} / {r['p99_ms']:.2f}){err}")
+            o, t = ours["calls"][i], theirs["calls"][i]
+            out.append(f"| {c} | {cells[0]} | {cells[1]} | {fmt_ratio(o['rps'], t['rps'])} | "
+                       f"{fmt_ratio(t['p50_ms'], o['p50_ms'])} p50, {fmt_ratio(t['p99_ms'], o['p99_ms'])} p99 | "
+                       f"{o['server_cpu_us_per_req']:,.0f} µs (server {o['server_cpu_pct']:.0f}%) | "
+                       f"{t['server_cpu_us_per_req']:,.0f} µs (server {t['server_cpu_pct']:.0f}%) |")
+        out.append("")
+        out.append("| server | start-up to first tools/call (ms) | RSS when ready (MiB) | peak RSS (MiB) | "
+                   "RSS after the load (MiB) | tools/call answer |")
+        out.append("|---|---|---|---|---|---|")
+        for label, r in (("mcp-actions", ours), (BACKSTAGE, theirs)):
+            out.append(f"| {label} | {r['startup_ms']:,.0f} | {r['ready_rss_kib'] / 1024:.1f} | "
+                       f"{r['peak_rss_kib'] / 1024:.1f} | {r['after_rss_kib'] / 1024:.1f} | "
+                       f"{r['call_bytes']:,} B {r['content_type']} |")
+        out.append(f"| **Backstage / mcp-actions** | {fmt_ratio(theirs['startup_ms'], ours['startup_ms'])} | "
+                   f"{fmt_ratio(theirs['ready_rss_kib'], ours['ready_rss_kib'])} | "
+                   f"{fmt_ratio(theirs['peak_rss_kib'], ours['peak_rss_kib'])} | "
+                   f"{fmt_ratio(theirs['after_rss_kib'], ours['after_rss_kib'])} | |")
+        out.append("")
     out += targets(res)
     if "build_s" in res:
         parts = ", ".join(f"{k} {v:.0f} s" for k, v in res.get("section_s", {}).items())
@@ -1001,7 +1164,7 @@ def main():
                    help="comma-separated labels of the servers section to run (default: all of them)")
     p.add_argument("--jwt-tokens", type=int, default=2000,
                    help="distinct tokens for the JWT first-use cost (default 2000)")
-    p.add_argument("--only", default="servers,jwt,startup,scaling,instructions,compile",
+    p.add_argument("--only", default="servers,jwt,startup,scaling,instructions,compile,backstage",
                    help="comma-separated sections to run (default: all of them)")
     p.add_argument("--callgrind-requests", type=int, default=300,
                    help="requests counted under callgrind per server (default 300)")
@@ -1027,6 +1190,10 @@ def main():
     args.actions = ACTION_COUNTS
     args.compile_profiles = [x for x in args.compile_profiles.split(",") if x]
     sections = args.only.split(",")
+    if "backstage" in sections and not backstage_installed():
+        # checked first, not after the other sections' minutes
+        sys.exit("the backstage section needs tests/backstage/node_modules: benches/run.sh installs it "
+                 "(npm ci, as .ci/run does), or leave the section out with --only")
     t0 = time.perf_counter()
     res = {"machine": machine(), "args": {"duration": args.duration, "concurrency": args.concurrency,
                                           "list_concurrency": args.list_concurrency, "rounds": args.rounds,
@@ -1035,7 +1202,7 @@ def main():
     res["section_s"] = {}
     for name, run in [("servers", section_servers), ("jwt", section_jwt), ("startup", section_startup),
                       ("scaling", section_scaling), ("instructions", section_instructions),
-                      ("compile", section_compile)]:
+                      ("compile", section_compile), ("backstage", section_backstage)]:
         if name in sections:
             t = time.perf_counter()
             res[name] = run(args)

@@ -6,11 +6,13 @@
 #   benches/run.sh                 # everything: about 12 min on 2 cores from a cold target dir, 7 warm
 #   benches/run.sh --quick         # 1 s load runs, one round: a quick run of every section
 #   benches/run.sh --smoke         # only: each Rust server builds (debug), starts and answers (CI)
-#   benches/run.sh --only servers  # sections: servers,startup,scaling,instructions,compile
+#   benches/run.sh --only servers  # sections: servers,jwt,startup,scaling,instructions,compile,backstage
 #   benches/run.sh --help          # every option
+#   BENCH_BIN_DIR=dir benches/run.sh --only backstage   # measure the release binaries in dir, build none
 #
 # It installs what it needs (wrk and valgrind from Debian, the TS server's npm packages with
-# `npm ci`), builds every Rust server in release mode in its own workspace (benches/Cargo.toml,
+# `npm ci`, and for the backstage section the real Backstage backend of tests/backstage as .ci/run
+# does), builds every Rust server in release mode in its own workspace (benches/Cargo.toml,
 # target dir benches/target), then runs benches/bench.py. Servers bind 127.0.0.1 only and are
 # stopped by PID.
 set -euo pipefail
@@ -50,6 +52,33 @@ if [ ! -d ts-server/node_modules/@modelcontextprotocol/sdk ] || \
    [ ts-server/package-lock.json -nt ts-server/node_modules/.package-lock.json ]; then
     echo "== npm ci (ts-server)" >&2
     (cd ts-server && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The backstage section (in the default sections, or named by --only) runs the Backstage backend
+# of tests/backstage (~380 MB of npm packages, 2-8 min): installed as .ci/run does, when missing.
+only="servers,jwt,startup,scaling,instructions,compile,backstage"
+prev=""
+for arg in "$@"; do
+    case "$arg" in --only=*) only="${arg#--only=}" ;; esac
+    if [ "$prev" = "--only" ]; then only="$arg"; fi
+    prev="$arg"
+done
+case ",$only," in
+    *,backstage,*)
+        if [ ! -f ../tests/backstage/node_modules/@backstage/backend-defaults/package.json ]; then
+            echo "== npm ci (tests/backstage: the real Backstage backend; better-sqlite3 from source)" >&2
+            node_prefix="$(dirname "$(dirname "$(command -v node)")")"
+            npm_config_build_from_source=true npm_config_nodedir="$node_prefix" \
+                npm ci --prefix ../tests/backstage --no-audit --no-fund
+        fi
+        ;;
+esac
+
+if [ -n "${BENCH_BIN_DIR:-}" ]; then
+    # bench.py measures the binaries there (the compile section still builds its own crates).
+    echo "== no build: the release binaries of $BENCH_BIN_DIR" >&2
+    python3 gen_crates.py >&2
+    exec python3 bench.py "$@"
 fi
 
 echo "== generating the N-action and compile-time crates" >&2
