@@ -456,6 +456,9 @@ mod tests {
         let mut sorted = ids.clone();
         sorted.sort_unstable();
         assert_eq!(ids, sorted);
-        assert_eq!(registry.get("action_1499").unwrap().id(), "bulk:action_1499");
+        assert_eq!(
+            registry.get("action_1499").unwrap().id(),
+            "bulk:action_1499"
+        );
     }
 }

@@ -73,6 +73,11 @@ fn plugin_header(kid: &str) -> Header {
 }
 
 async fn server(caller: Option<&CallingPlugin>) -> TestServer {
+    server_and(caller, "").await
+}
+
+/// [`server`] with `more` YAML at the top level.
+async fn server_and(caller: Option<&CallingPlugin>, more: &str) -> TestServer {
     let discovery = caller
         .map(|c| {
             format!(
@@ -91,7 +96,7 @@ backend:
       - type: static
         options: {{ token: {OTHER_ONLY}, subject: other }}
         accessRestrictions: [{{ plugin: e2e-other }}]
-{discovery}"#
+{discovery}{more}"#
     );
     TestServer::start(
         ActionsServer::builder()
@@ -262,6 +267,112 @@ async fn errors_have_backstages_body_and_status_and_no_internal_details() {
     )
     .await;
     backstage_error(&not_json, 400, "InputError");
+}
+
+/// Requests through the actions API are counted and audited as MCP ones are: one event per
+/// list and per invoke (with its outcome), one per refused caller, none with the token.
+#[tokio::test]
+async fn actions_api_requests_are_audited_like_mcp_ones() {
+    let file = super::operations::audit_file("backstage-api.jsonl");
+    let admin = super::operations::free_port();
+    let server = server_and(
+        None,
+        &format!(
+            "mcpActions:\n  audit:\n    file: {}\n  admin:\n    listen: {{ host: 127.0.0.1, port: {admin} }}\n",
+            file.display()
+        ),
+    )
+    .await;
+    let listed = get_with(&actions_url(&server, "e2e"), Some(TOKEN)).await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    let echo = invoke_url(&server, 1, "e2e:e2e_echo");
+    let input = json!({ "message": "hi", "options": { "loud": false } });
+    let ok = invoke(&echo, Some(TOKEN), &input).await;
+    assert_eq!(ok.status, 200, "{ok:?}");
+    let bad = invoke(&echo, Some(TOKEN), &json!({ "message": 7 })).await;
+    backstage_error(&bad, 400, "InputError");
+    let internal = invoke(
+        &invoke_url(&server, 1, "e2e:e2e_fail"),
+        Some(TOKEN),
+        &json!({ "error": "Unexpected" }),
+    )
+    .await;
+    let message = backstage_error(&internal, 500, "InternalError");
+    let unknown = invoke(&invoke_url(&server, 1, "e2e:nope"), Some(TOKEN), &json!({})).await;
+    backstage_error(&unknown, 404, "NotFoundError");
+    let anonymous = invoke(&echo, None, &input).await;
+    backstage_error(&anonymous, 401, "AuthenticationError");
+    let metrics = bounded(
+        "the metrics",
+        reqwest::get(format!("http://127.0.0.1:{admin}/metrics")),
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    server.stop().await.unwrap();
+
+    let events = super::operations::audit_events(&file);
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(!text.contains(TOKEN), "{text}");
+    let summary: Vec<(&str, &str, &str, &str)> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(e["target"]["api"], "backstage-actions", "{e}");
+            assert_eq!(e["target"]["server"], "default", "{e}");
+            (
+                e["event"].as_str().unwrap(),
+                e["target"]["actionId"].as_str().unwrap_or("-"),
+                e["outcome"].as_str().unwrap(),
+                e["error"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("mcp-actions.tool-discovery", "-", "succeeded", "-"),
+            (
+                "mcp-actions.tool-execution",
+                "e2e:e2e_echo",
+                "succeeded",
+                "-"
+            ),
+            (
+                "mcp-actions.tool-execution",
+                "e2e:e2e_echo",
+                "failed",
+                "InputError"
+            ),
+            (
+                "mcp-actions.tool-execution",
+                "e2e:e2e_fail",
+                "failed",
+                "InternalError"
+            ),
+            (
+                "mcp-actions.tool-execution",
+                "e2e:nope",
+                "failed",
+                "NotFoundError"
+            ),
+            (
+                "mcp-actions.connection",
+                "-",
+                "failed",
+                "AuthenticationError"
+            ),
+        ],
+        "{text}"
+    );
+    let reference = events[3]["referenceId"].as_str().unwrap();
+    assert!(message.contains(reference), "{message} / {text}");
+    assert_eq!(events[1]["actor"]["principal"], "service:ci", "{text}");
+    assert!(
+        metrics.contains("mcp_actions_auth_failures_total{reason=\"missing_token\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -195,7 +195,7 @@ async fn refused_authentication_is_audited_without_the_token() {
 }
 
 /// Reads the audit file of a stopped server: one JSON object per line.
-fn audit_events(file: &std::path::Path) -> Vec<Value> {
+pub(super) fn audit_events(file: &std::path::Path) -> Vec<Value> {
     std::fs::read_to_string(file)
         .unwrap()
         .lines()
@@ -203,7 +203,7 @@ fn audit_events(file: &std::path::Path) -> Vec<Value> {
         .collect()
 }
 
-fn audit_file(name: &str) -> std::path::PathBuf {
+pub(super) fn audit_file(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("mcp-actions-audit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(name);

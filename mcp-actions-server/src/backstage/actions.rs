@@ -7,8 +7,14 @@
 //! unknown one — Backstage answers a denied `visibilityPermission` the same way), input
 //! deserialization with the path of the bad value (400), the action with its timeout,
 //! cancellation and panic isolation, and the output check.
+//!
+//! Operators see these requests as they see MCP ones: refusals counted
+//! (`mcp_actions_auth_failures_total`, `mcp_actions_requests_refused_total`) and audited
+//! (`mcp-actions.connection`), each list a `mcp-actions.tool-discovery` event and each invoke a
+//! `mcp-actions.tool-execution` event, with `"api": "backstage-actions"` in their target.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
@@ -21,7 +27,12 @@ use serde_json::{Value, json};
 
 use super::Api;
 use super::errors::{body, error_response};
+use crate::auth::actor;
 use crate::http::body::answer_early;
+use crate::telemetry::{AuditEvent, Target};
+
+/// The `api` of these requests' audit events.
+const API: &str = "backstage-actions";
 
 /// The two invoke endpoints.
 #[derive(Debug, Clone, Copy)]
@@ -44,14 +55,13 @@ struct Checked {
     method: Method,
     uri: Uri,
     credentials: Credentials,
-    body: Body,
     parts: http::request::Parts,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl PluginApi {
     /// The host check, the concurrency limit and the caller; or the answer refusing them.
-    async fn check(&self, request: Request) -> Result<Checked, Response> {
+    async fn check(&self, request: Request) -> Result<(Checked, Body), Response> {
         let (parts, body) = request.into_parts();
         let refuse = |parts: &http::request::Parts, body: Body, response: Response| {
             answer_early(parts.version, &parts.headers, body, response)
@@ -67,6 +77,7 @@ impl PluginApi {
             return Err(refuse(&parts, body, response));
         }
         let Some(permit) = self.api.concurrency.try_acquire() else {
+            self.api.telemetry.metrics.refused("concurrency_limit");
             let response = super::errors::body(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &parts.method,
@@ -79,18 +90,57 @@ impl PluginApi {
         let credentials = match self.api.callers.credentials(&parts, self.plugin).await {
             Ok(credentials) => credentials,
             Err(error) => {
+                self.refused(&parts, &error);
                 let response = error_response(&parts.method, &parts.uri, &error);
                 return Err(refuse(&parts, body, response));
             }
         };
-        Ok(Checked {
+        let checked = Checked {
             method: parts.method.clone(),
             uri: parts.uri.clone(),
             credentials,
-            body,
             parts,
             _permit: permit,
-        })
+        };
+        Ok((checked, body))
+    }
+
+    /// Counts and audits a request refused by authentication or access restrictions.
+    fn refused(&self, parts: &http::request::Parts, error: &ActionError) {
+        let telemetry = &self.api.telemetry;
+        let reason = match error.kind() {
+            mcp_actions::ErrorKind::NotAllowedError => "rejected",
+            _ if parts.headers.get(http::header::AUTHORIZATION).is_none() => "missing_token",
+            _ if parts
+                .headers
+                .get_all(http::header::AUTHORIZATION)
+                .iter()
+                .count()
+                > 1 =>
+            {
+                "ambiguous_token"
+            }
+            _ => "invalid_token",
+        };
+        telemetry.metrics.auth_failure(reason);
+        telemetry.audit(|| {
+            AuditEvent::new(
+                "mcp-actions.connection",
+                actor(parts, None),
+                self.target(None),
+            )
+            .failed(error.name())
+        });
+    }
+
+    /// The audit target of a request for `action_id` (none for a list).
+    fn target(&self, action_id: Option<&str>) -> Target {
+        Target {
+            tool: None,
+            action_id: action_id.map(|id| id.chars().take(200).collect()),
+            server: "default".to_owned(),
+            api: Some(API),
+        }
     }
 
     /// The plugin's actions the caller may see, in registry order.
@@ -110,15 +160,24 @@ impl PluginApi {
 /// actions the caller may see, as Backstage's registry lists its own.
 pub(super) async fn list(State(api): State<PluginApi>, request: Request) -> Response {
     let checked = match api.check(request).await {
-        Ok(checked) => checked,
+        Ok((checked, _body)) => checked,
         Err(response) => return response,
     };
+    let started = Instant::now();
     let actions: Vec<Value> = api
         .visible(&checked.credentials)
         .await
         .into_iter()
         .map(describe)
         .collect();
+    api.api.telemetry.audit(|| {
+        AuditEvent::new(
+            "mcp-actions.tool-discovery",
+            actor(&checked.parts, Some(&checked.credentials)),
+            api.target(None),
+        )
+        .took(started.elapsed())
+    });
     axum::Json(json!({ "actions": actions })).into_response()
 }
 
@@ -169,22 +228,76 @@ async fn invoke(
     id: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
-    let checked = match api.check(request).await {
+    let (checked, body) = match api.check(request).await {
         Ok(checked) => checked,
         Err(response) => return response,
     };
+    let started = Instant::now();
+    let requested = id.as_ref().ok().map(|Path(id)| id.clone());
+    let (response, failure) = call(&api, version, id, &checked, body).await;
+    api.api.telemetry.audit(|| {
+        let event = AuditEvent::new(
+            "mcp-actions.tool-execution",
+            actor(&checked.parts, Some(&checked.credentials)),
+            api.target(requested.as_deref()),
+        )
+        .took(started.elapsed());
+        match failure {
+            None => event,
+            Some(Failure { name, reference }) => {
+                let mut event = event.failed(name);
+                event.reference_id = reference;
+                event
+            }
+        }
+    });
+    response
+}
+
+/// Why an invoke failed, as its audit event records it.
+struct Failure {
+    /// The error's name (`InputError`, `PayloadTooLargeError`, …).
+    name: &'static str,
+    /// The reference id of an internal error.
+    reference: Option<String>,
+}
+
+impl Failure {
+    fn of(error: &ActionError) -> Self {
+        Self {
+            name: error.name(),
+            reference: error.reference().map(str::to_owned),
+        }
+    }
+}
+
+/// An invoke after the checks: the answer, and why it failed if it did.
+async fn call(
+    api: &PluginApi,
+    version: Version,
+    id: Result<Path<String>, PathRejection>,
+    checked: &Checked,
+    request_body: Body,
+) -> (Response, Option<Failure>) {
     let Checked {
         method,
         uri,
         credentials,
-        body: request_body,
         parts,
-        _permit,
+        ..
     } = checked;
-    let fail = |error: ActionError| error_response(&method, &uri, &error);
+    let fail = |error: ActionError| {
+        (
+            error_response(method, uri, &error),
+            Some(Failure::of(&error)),
+        )
+    };
     let Ok(Path(id)) = id else {
-        let error = fail(ActionError::input("the action id in the path is not valid"));
-        return answer_early(parts.version, &parts.headers, request_body, error);
+        let (error, failure) = fail(ActionError::input("the action id in the path is not valid"));
+        return (
+            answer_early(parts.version, &parts.headers, request_body, error),
+            failure,
+        );
     };
     let dispatcher = &api.api.dispatcher;
     let action = dispatcher
@@ -193,20 +306,41 @@ async fn invoke(
         .filter(|a| a.plugin() == api.plugin);
     let Some(action) = action else {
         // Answered before the body is read: keep the connection usable.
-        let error = fail(not_found(&id));
-        return answer_early(parts.version, &parts.headers, request_body, error);
+        let (error, failure) = fail(not_found(&id));
+        return (
+            answer_early(parts.version, &parts.headers, request_body, error),
+            failure,
+        );
     };
-    let bytes = match read(api.api.body_limit, &parts, request_body).await {
+    let bytes = match read(api.api.body_limit, parts, request_body).await {
         Ok(bytes) => bytes,
-        Err(response) => return response,
+        Err(response) => {
+            let name = if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                api.api.telemetry.metrics.refused("body_limit");
+                "PayloadTooLargeError"
+            } else {
+                "InputError"
+            };
+            return (
+                response,
+                Some(Failure {
+                    name,
+                    reference: None,
+                }),
+            );
+        }
     };
     let input = match arguments(version, &bytes) {
         Ok(input) => input,
         Err(error) => return fail(error),
     };
-    let options = CallOptions::new(credentials).with_cancellation(api.api.calls.child_token());
+    let options =
+        CallOptions::new(credentials.clone()).with_cancellation(api.api.calls.child_token());
     match dispatcher.call_visible(action, Some(input), options).await {
-        Ok(output) => axum::Json(json!({ "output": output })).into_response(),
+        Ok(output) => (
+            axum::Json(json!({ "output": output })).into_response(),
+            None,
+        ),
         Err(CallError::Hidden(_)) => fail(not_found(&id)),
         Err(CallError::Failed(error)) => fail(error),
         Err(other) => fail(other.into_action_error()),

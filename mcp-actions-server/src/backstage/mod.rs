@@ -68,6 +68,8 @@ pub(crate) struct Api {
     pub(crate) body_limit: usize,
     /// Cancels the calls in progress at shutdown.
     pub(crate) calls: CancellationToken,
+    /// Where refusals are counted and calls audited, as for MCP requests.
+    pub(crate) telemetry: crate::telemetry::Telemetry,
 }
 
 /// The path under which `plugin` is served, e.g. `/api/catalog`.
@@ -87,8 +89,12 @@ pub(crate) fn router(api: Api) -> Router {
                 "{}/.backstage/auth/v1/jwks.json",
                 plugin_path(backstage.plugin_id())
             );
-            let document = axum::Json(backstage.jwks());
-            Router::new().route(&path, get(move || std::future::ready(document.clone())))
+            // Built when asked for: without `mcpActions.backstage.signingKey` the key is
+            // generated on first use, and most servers never sign a plugin token.
+            Router::new().route(
+                &path,
+                get(move || std::future::ready(axum::Json(backstage.jwks()))),
+            )
         })
         .unwrap_or_default();
     let plugins =

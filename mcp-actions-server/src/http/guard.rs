@@ -183,6 +183,7 @@ impl ToolScopes {
                     tool: Some(name.clone()),
                     action_id: None,
                     server: guards.server.to_string(),
+                    api: None,
                 },
             )
             .failed("NotAllowedError")

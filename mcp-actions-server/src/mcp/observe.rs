@@ -138,6 +138,7 @@ impl Observer {
                         tool: Some(tool.to_owned()),
                         action_id: action_id.map(str::to_owned),
                         server: self.server.to_string(),
+                        api: None,
                     },
                 )
                 .took(elapsed);

@@ -50,6 +50,7 @@ impl ActionsServer {
             concurrency: self.concurrency.clone(),
             body_limit: self.config.mcp_actions().limits.max_request_body_bytes,
             calls: self.calls.clone(),
+            telemetry: self.telemetry.clone(),
         })
     }
 

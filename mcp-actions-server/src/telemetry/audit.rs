@@ -88,6 +88,10 @@ pub(crate) struct Target {
     pub(crate) action_id: Option<String>,
     /// The server key (`default` for the default server).
     pub(crate) server: String,
+    /// `backstage-actions` when the request came through Backstage's actions API
+    /// (`/api/<plugin>/.backstage/actions/…`) rather than MCP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) api: Option<&'static str>,
 }
 
 /// One event.
