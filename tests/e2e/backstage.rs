@@ -375,6 +375,36 @@ async fn actions_api_requests_are_audited_like_mcp_ones() {
     );
 }
 
+/// `mcpActions.backstage.actionsApi: false`: the actions API is not served (404, as any
+/// unknown path), MCP and the plugin-token keys still are.
+#[tokio::test]
+async fn the_actions_api_can_be_turned_off() {
+    let server = server_and(None, "mcpActions:\n  backstage:\n    actionsApi: false\n").await;
+    let listed = get_with(&actions_url(&server, "e2e"), Some(TOKEN)).await;
+    assert_eq!(listed.status, 404, "{listed:?}");
+    let input = json!({ "message": "hi", "options": { "loud": false } });
+    let invoked = invoke(&invoke_url(&server, 1, "e2e:e2e_echo"), Some(TOKEN), &input).await;
+    assert_eq!(invoked.status, 404, "{invoked:?}");
+    let keys = get_with(
+        &server.url("/api/mcp-actions/.backstage/auth/v1/jwks.json"),
+        None,
+    )
+    .await;
+    assert_eq!(keys.status, 200, "{keys:?}");
+    assert_eq!(keys.json()["keys"][0]["alg"], "ES256", "{keys:?}");
+    let call = post(
+        &server.endpoint,
+        Some(TOKEN),
+        &call_request(1, "e2e_echo", input),
+    )
+    .await;
+    assert_eq!(
+        call.json()["result"]["structuredContent"]["echo"],
+        "hi",
+        "{call:?}"
+    );
+}
+
 #[tokio::test]
 async fn static_tokens_keep_their_access_restrictions() {
     let server = server(None).await;

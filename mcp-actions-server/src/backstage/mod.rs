@@ -70,6 +70,8 @@ pub(crate) struct Api {
     pub(crate) calls: CancellationToken,
     /// Where refusals are counted and calls audited, as for MCP requests.
     pub(crate) telemetry: crate::telemetry::Telemetry,
+    /// `mcpActions.backstage.actionsApi`: serve the plugins' actions API (else only the JWKS).
+    pub(crate) serve_actions: bool,
 }
 
 /// The path under which `plugin` is served, e.g. `/api/catalog`.
@@ -97,6 +99,9 @@ pub(crate) fn router(api: Api) -> Router {
             )
         })
         .unwrap_or_default();
+    if !api.serve_actions {
+        return jwks;
+    }
     let plugins =
         api.dispatcher
             .registry()

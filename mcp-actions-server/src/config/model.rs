@@ -302,6 +302,11 @@ pub struct BackstageConfig {
     /// JWK (its `kid` is the key's thumbprint), so Backstage verifies a token whichever replica
     /// signed it and whichever served the JWKS. Without it each process generates its own.
     pub signing_key: Option<Secret>,
+    /// Whether the linked plugins' actions are also served through Backstage's actions API
+    /// (`/api/<plugin>/.backstage/actions/v1/actions` and `…/invoke`), so that a Backstage
+    /// instance can use this server as a plugin source. `false` leaves MCP as the only way in.
+    /// The same tokens and restrictions apply either way.
+    pub actions_api: bool,
 }
 
 impl Default for BackstageConfig {
@@ -310,6 +315,7 @@ impl Default for BackstageConfig {
             plugin_id: "mcp-actions".to_owned(),
             refresh_seconds: 60,
             signing_key: None,
+            actions_api: true,
         }
     }
 }

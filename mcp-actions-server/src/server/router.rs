@@ -51,6 +51,7 @@ impl ActionsServer {
             body_limit: self.config.mcp_actions().limits.max_request_body_bytes,
             calls: self.calls.clone(),
             telemetry: self.telemetry.clone(),
+            serve_actions: self.config.mcp_actions().backstage.actions_api,
         })
     }
 
