@@ -23,6 +23,7 @@ use tower::Service;
 
 use super::body::{answer_early, content_type_is_json, invalid_message, json_rpc_error, read_body};
 use super::direct::Direct;
+use super::elicit::{Asker, SESSION_ID};
 use super::hosts::AllowedHosts;
 use crate::auth::{Gate, actor, insufficient_scope};
 use crate::mcp::ActionsHandler;
@@ -89,8 +90,11 @@ impl ConcurrencyLimit {
 ///    [`read_body`]);
 /// 4. the `Host` check (rmcp's own is turned off: one decision for every transport, see
 ///    [`AllowedHosts`]), answered as rmcp would;
-/// 5. a plain stateless request answered directly (see [`Direct`]); everything else by rmcp,
-///    called by reference.
+/// 5. with a session id, a client's answer to a question for the user or a call that may ask
+///    one (see [`Asker`]);
+/// 6. a plain stateless request answered directly (see [`Direct`]); everything else by rmcp,
+///    called by reference (an `initialize` from a client that can be asked gets its session
+///    id here).
 ///
 /// One service rather than `axum::middleware::from_fn` layers: each such layer clones (and
 /// boxes) everything inside it on every request, rmcp's service included, which cost about a
@@ -198,6 +202,7 @@ impl ToolScopes {
 
 struct Guarded {
     guards: Guards,
+    asker: Asker,
     direct: Option<Direct>,
     mcp: StreamableHttpService<ActionsHandler, NeverSessionManager>,
 }
@@ -205,12 +210,14 @@ struct Guarded {
 impl GuardedMcpService {
     pub(crate) fn new(
         guards: Guards,
+        asker: Asker,
         direct: Option<Direct>,
         mcp: StreamableHttpService<ActionsHandler, NeverSessionManager>,
     ) -> Self {
         Self {
             shared: Arc::new(Guarded {
                 guards,
+                asker,
                 direct,
                 mcp,
             }),
@@ -245,22 +252,35 @@ impl Guarded {
         if let Some(refused) = guards.scopes.check(guards, &parts, &bytes) {
             return refused;
         }
-        let direct = match &self.direct {
-            Some(direct) => direct.answer(&parts, &bytes).await,
-            None => None,
+        // A session (2025-11-25 clients that can be asked): an answer to a question, or a call
+        // that may ask.
+        let asked = match parts.headers.contains_key(SESSION_ID) {
+            true => self.asker.answer(&parts, &bytes).await,
+            false => None,
+        };
+        let direct = match (asked, &self.direct) {
+            (Some(response), _) => Some(response),
+            (None, Some(direct)) => direct.answer(&parts, &bytes).await,
+            (None, None) => None,
         };
         let response = match direct {
             Some(response) => response,
             None => {
                 let json = content_type_is_json(&parts.headers);
+                let session = self.asker.session_for(&parts, &bytes);
                 let request = Request::from_parts(parts, Full::new(bytes.clone()));
-                let response = self.mcp.handle(request).await.map(Body::new);
+                let mut response = self.mcp.handle(request).await.map(Body::new);
                 // rmcp answers 415 for a wrong Content-Type, and for a JSON body that is not
                 // one JSON-RPC message: with a JSON Content-Type it can only be the latter,
                 // which JSON-RPC answers with 400 and -32700 or -32600.
                 if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE && json {
                     invalid_message(&bytes)
                 } else {
+                    if let Some(session) = session
+                        && response.status() == StatusCode::OK
+                    {
+                        response.headers_mut().insert(SESSION_ID, session);
+                    }
                     response
                 }
             }
