@@ -146,10 +146,9 @@ impl Asker {
     ) -> Response {
         let principal = credentials.principal().to_string();
         let delivered = match (session, id) {
-            (Some(session), RequestId::String(id)) => self
-                .waiting
-                .deliver(id, session, &principal, reply)
-                .is_ok(),
+            (Some(session), RequestId::String(id)) => {
+                self.waiting.deliver(id, session, &principal, reply).is_ok()
+            }
             _ => false,
         };
         if delivered {
@@ -202,7 +201,9 @@ fn accepts_sse(parts: &Parts) -> bool {
 
 /// Whether `needle` occurs in `haystack`.
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 /// `params._meta` of a request, if it is an object.

@@ -11,14 +11,12 @@ use axum::response::{IntoResponse, Response};
 use futures::{Stream, StreamExt};
 use http::request::Parts;
 use mcp_actions::{CallOptions, Credentials};
-use rmcp::model::{
-    NumberOrString, ProgressToken, RequestId, ServerJsonRpcMessage, ServerResult,
-};
+use rmcp::model::{NumberOrString, ProgressToken, RequestId, ServerJsonRpcMessage, ServerResult};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use super::meta;
-use super::waiting::{StreamPrompt, StreamProgress, Waiting};
+use super::waiting::{StreamProgress, StreamPrompt, Waiting};
 use crate::http::direct::{CallOutcome, FinishOnDrop, json_response};
 use crate::mcp::{ActionsHandler, Asking};
 use crate::telemetry::trace::{Request, W3c};

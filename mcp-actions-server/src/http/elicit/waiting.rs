@@ -205,12 +205,21 @@ mod tests {
         let ticket = waiting.wait("s1", "alice").unwrap();
         let id = ticket.id.clone();
         let reply = || Ok(serde_json::json!({"action": "accept"}));
-        assert_eq!(waiting.deliver(&id, "s2", "alice", reply()), Err(NotWaiting));
+        assert_eq!(
+            waiting.deliver(&id, "s2", "alice", reply()),
+            Err(NotWaiting)
+        );
         assert_eq!(waiting.deliver(&id, "s1", "bob", reply()), Err(NotWaiting));
-        assert_eq!(waiting.deliver("other", "s1", "alice", reply()), Err(NotWaiting));
+        assert_eq!(
+            waiting.deliver("other", "s1", "alice", reply()),
+            Err(NotWaiting)
+        );
         assert_eq!(waiting.deliver(&id, "s1", "alice", reply()), Ok(()));
         assert_eq!(ticket.receiver.await.unwrap(), reply());
-        assert_eq!(waiting.deliver(&id, "s1", "alice", reply()), Err(NotWaiting));
+        assert_eq!(
+            waiting.deliver(&id, "s1", "alice", reply()),
+            Err(NotWaiting)
+        );
         assert_eq!(waiting.len(), 0);
     }
 
