@@ -12,6 +12,7 @@
 mod actions;
 mod http;
 mod raw;
+mod replicas;
 mod stdio;
 
 use mcp_actions_server::ActionsServer;

@@ -148,9 +148,14 @@ impl Call {
         };
         tracing::debug!("a tools/call answers with an SSE stream: it asks the user");
         let stream = events(first, messages, call, id);
-        Sse::new(stream)
+        let mut response = Sse::new(stream)
             .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
-            .into_response()
+            .into_response();
+        // As rmcp's streams: a proxy that buffers would hold the question back.
+        response
+            .headers_mut()
+            .insert("x-accel-buffering", http::HeaderValue::from_static("no"));
+        response
     }
 }
 
