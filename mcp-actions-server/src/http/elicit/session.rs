@@ -109,7 +109,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn sessions() -> Sessions {
+    fn new_sessions() -> Sessions {
         Sessions::new(RoundSeal::ephemeral(Duration::from_secs(60)))
     }
 
@@ -121,7 +121,7 @@ mod tests {
 
     #[test]
     fn a_session_opens_for_its_caller_under_its_key_only() {
-        let sessions = sessions();
+        let sessions = new_sessions();
         let alice = Credentials::service("alice");
         let form = json!({"elicitation": {"form": {}}});
         let session = sessions.issue(&alice, Some(&form)).unwrap();
@@ -131,7 +131,7 @@ mod tests {
                 .can_ask(&Credentials::service("bob"), &headers(&session))
                 .is_none()
         );
-        assert!(sessions().can_ask(&alice, &headers(&session)).is_none());
+        assert!(new_sessions().can_ask(&alice, &headers(&session)).is_none());
         let mut forged = session.to_str().unwrap().to_owned();
         forged.push('A');
         let forged = HeaderValue::from_str(&forged).unwrap();
@@ -143,7 +143,7 @@ mod tests {
 
     #[test]
     fn only_a_client_that_can_be_asked_gets_a_session() {
-        let sessions = sessions();
+        let sessions = new_sessions();
         let alice = Credentials::service("alice");
         assert!(sessions.issue(&alice, None).is_none());
         assert!(sessions.issue(&alice, Some(&json!({}))).is_none());

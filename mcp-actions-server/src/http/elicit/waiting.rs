@@ -202,7 +202,7 @@ mod tests {
     #[tokio::test]
     async fn an_answer_reaches_its_question_only_from_its_session_and_caller() {
         let waiting = Arc::new(Waiting::default());
-        let ticket = waiting.wait("s1", "alice").unwrap();
+        let mut ticket = waiting.wait("s1", "alice").unwrap();
         let id = ticket.id.clone();
         let reply = || Ok(serde_json::json!({"action": "accept"}));
         assert_eq!(
@@ -215,7 +215,7 @@ mod tests {
             Err(NotWaiting)
         );
         assert_eq!(waiting.deliver(&id, "s1", "alice", reply()), Ok(()));
-        assert_eq!(ticket.receiver.await.unwrap(), reply());
+        assert_eq!((&mut ticket.receiver).await.unwrap(), reply());
         assert_eq!(
             waiting.deliver(&id, "s1", "alice", reply()),
             Err(NotWaiting)
