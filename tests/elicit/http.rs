@@ -63,9 +63,14 @@ impl Stream {
         name: &str,
         arguments: Value,
     ) -> Self {
+        Self::send(server, token, session, call_request(7, name, arguments)).await
+    }
+
+    /// POSTs the call `body` as `token` in `session`.
+    async fn send(server: &TestServer, token: &str, session: &str, body: Value) -> Self {
         let mut request = reqwest::Client::new()
             .post(&server.endpoint)
-            .body(call_request(7, name, arguments).to_string());
+            .body(body.to_string());
         for (name, value) in headers(token, Some(session)) {
             request = request.header(name, value);
         }
@@ -301,4 +306,54 @@ async fn a_question_unanswered_within_the_timeout_ends_the_call_and_stops_waitin
     assert!(!ran("delete:pi"));
     let accept = json!({"action": "accept", "content": {}});
     assert_refused(&reply_to(&server, TOKEN, Some(&asked), &question["id"], accept).await);
+}
+
+#[tokio::test]
+async fn progress_and_the_question_share_the_stream() {
+    let server = server_with("{}").await;
+    let asked = session(&server, TOKEN).await;
+    let mut body = call_request(7, "ask_migrate", json!({"name": "sigma"}));
+    body["params"]["_meta"] = json!({"progressToken": "p-1"});
+    let mut stream = Stream::send(&server, TOKEN, &asked, body).await;
+    let progress = stream.next().await.expect("a progress notification");
+    assert_eq!(progress["method"], "notifications/progress", "{progress}");
+    assert_eq!(progress["params"]["progressToken"], "p-1");
+    assert_eq!(progress["params"]["message"], "copied");
+    let question = stream.question().await;
+    assert_eq!(question["params"]["message"], "Switch sigma over?");
+    let accept = json!({"action": "accept", "content": {}});
+    let reply = reply_to(&server, TOKEN, Some(&asked), &question["id"], accept).await;
+    assert_eq!(reply.status, 202, "{reply:?}");
+    let answer = stream.next().await.expect("the call's answer");
+    assert_eq!(
+        answer["result"]["structuredContent"]["done"],
+        "migrated sigma"
+    );
+    assert!(ran("migrate:sigma"));
+}
+
+#[tokio::test]
+async fn an_answer_is_taken_when_every_request_slot_is_busy() {
+    // The one slot is held by the call that waits for the answer.
+    let server = server_with("mcpActions: { limits: { maxConcurrentRequests: 1 } }").await;
+    let asked = session(&server, TOKEN).await;
+    let mut stream =
+        Stream::call(&server, TOKEN, &asked, "ask_delete", json!({"name": "tau"})).await;
+    let question = stream.question().await;
+    // Anything else waits its turn…
+    let list = rpc(3, "tools/list", None);
+    let busy = send(
+        &server.endpoint,
+        &headers(TOKEN, Some(&asked)),
+        list.to_string(),
+    )
+    .await;
+    assert_eq!(busy.status, 503, "{busy:?}");
+    // …but the answer gets through.
+    let accept = json!({"action": "accept", "content": {}});
+    let reply = reply_to(&server, TOKEN, Some(&asked), &question["id"], accept).await;
+    assert_eq!(reply.status, 202, "{reply:?}");
+    let answer = stream.next().await.expect("the call's answer");
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+    assert!(ran("delete:tau"));
 }

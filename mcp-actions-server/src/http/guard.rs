@@ -58,11 +58,16 @@ impl ConcurrencyLimit {
 
     /// The answer when no permit is left: 503 with `Retry-After`, at once (nothing is queued).
     fn busy(&self, request: Request) -> Response {
+        let (parts, body) = request.into_parts();
+        answer_early(parts.version, &parts.headers, body, self.busy_response())
+    }
+
+    /// The 503 of [`ConcurrencyLimit::busy`], for a request whose body was read.
+    fn busy_response(&self) -> Response {
         tracing::warn!(
             max = self.max,
             "refused a request: the server is at mcpActions.limits.maxConcurrentRequests"
         );
-        let (parts, body) = request.into_parts();
         let mut response = json_rpc_error(
             StatusCode::SERVICE_UNAVAILABLE,
             SERVER_BUSY,
@@ -75,7 +80,7 @@ impl ConcurrencyLimit {
             header::RETRY_AFTER,
             HeaderValue::from(BUSY_RETRY_AFTER_SECONDS),
         );
-        answer_early(parts.version, &parts.headers, body, response)
+        response
     }
 }
 
@@ -83,7 +88,7 @@ impl ConcurrencyLimit {
 ///
 /// 1. the concurrency limit: 503 + `Retry-After` at once when `maxConcurrentRequests` are in
 ///    progress; the permit is held until the response body is done, so a streamed answer
-///    counts until its end;
+///    counts until its end (a client's answer to a question for the user passes without one);
 /// 2. authentication: 401 with the endpoint's challenge, or the caller's [`Credentials`]
 ///    in the request extensions (see [`authenticate`]);
 /// 3. the body limit and JSON-RPC errors for bodies that are not one JSON-RPC message (see
@@ -228,10 +233,14 @@ impl GuardedMcpService {
 impl Guarded {
     async fn serve(&self, request: Request) -> Response {
         let guards = &self.guards;
-        let Some(permit) = guards.concurrency.try_acquire() else {
+        let permit = guards.concurrency.try_acquire();
+        // A request with a session id may be a client's answer to a question, which is let
+        // through without a permit (below): the calls waiting for answers hold permits, so
+        // refusing their answers when they hold them all would stall every one of them.
+        if permit.is_none() && !request.headers().contains_key(SESSION_ID) {
             guards.telemetry.metrics.refused("concurrency_limit");
             return guards.concurrency.busy(request);
-        };
+        }
         let in_flight = InFlight::start(&guards.telemetry);
         let request = match authenticate(&guards.gate, request).await {
             Ok(request) => request,
@@ -252,6 +261,13 @@ impl Guarded {
         if let Some(refused) = guards.scopes.check(guards, &parts, &bytes) {
             return refused;
         }
+        let Some(permit) = permit else {
+            if let Some(taken) = self.asker.take_answer(&parts, &bytes) {
+                return taken;
+            }
+            guards.telemetry.metrics.refused("concurrency_limit");
+            return guards.concurrency.busy_response();
+        };
         // A session (2025-11-25 clients that can be asked): an answer to a question, or a call
         // that may ask.
         let asked = match parts.headers.contains_key(SESSION_ID) {

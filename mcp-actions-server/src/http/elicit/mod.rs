@@ -102,11 +102,7 @@ impl Asker {
         }
         match (message.method, message.id) {
             (None, Some(id)) => {
-                let reply = match (message.result, message.error) {
-                    (Some(result), None) => Ok(result),
-                    (None, Some(error)) => Err(error),
-                    _ => return None,
-                };
+                let reply = reply_of(message.result, message.error)?;
                 Some(self.deliver(session(), credentials, &id, reply))
             }
             (Some(method), Some(id)) if method == "tools/call" => {
@@ -134,6 +130,23 @@ impl Asker {
             }
             _ => None,
         }
+    }
+
+    /// The answer to a request that is a client's answer to a question (see
+    /// [`Asker::answer`]); `None` for any other request.
+    pub(crate) fn take_answer(&self, parts: &Parts, body: &Bytes) -> Option<Response> {
+        if parts.method != Method::POST || !content_type_is_json(&parts.headers) {
+            return None;
+        }
+        let credentials = parts.extensions.get::<Credentials>()?;
+        let message: Message = serde_json::from_slice(body).ok()?;
+        if message.jsonrpc.as_deref() != Some("2.0") || message.method.is_some() {
+            return None;
+        }
+        let id = message.id?;
+        let reply = reply_of(message.result, message.error)?;
+        let session = self.sessions.can_ask(credentials, &parts.headers);
+        Some(self.deliver(session, credentials, &id, reply))
     }
 
     /// Hands a client's reply to the question it answers.
@@ -165,6 +178,15 @@ impl Asker {
             INVALID_REQUEST,
             "no question for the user waits for this answer on this server: it was answered already, its call ended, it was asked in another session or of another caller, or another replica holds it (behind a load balancer, route requests by their Mcp-Session-Id header)".to_owned(),
         )
+    }
+}
+
+/// A JSON-RPC response's `result` or `error` (exactly one of them).
+fn reply_of(result: Option<Value>, error: Option<Value>) -> Option<waiting::Reply> {
+    match (result, error) {
+        (Some(result), None) => Some(Ok(result)),
+        (None, Some(error)) => Some(Err(error)),
+        _ => None,
     }
 }
 
