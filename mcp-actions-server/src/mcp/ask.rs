@@ -86,7 +86,8 @@ pub(crate) fn answer_of(result: ElicitResult) -> Answer {
 
 /// Who an action's questions for the user go to, by the call's revision and transport.
 pub(crate) enum Asking {
-    /// No one: the client cannot be asked (stateless Streamable HTTP before 2026-07-28).
+    /// No one: the client cannot be asked (Streamable HTTP before 2026-07-28 without a session
+    /// that says it can).
     Nobody,
     /// `elicitation/create` on this peer (a transport with server-to-client requests).
     Peer(Peer<RoleServer>),

@@ -91,56 +91,38 @@ impl Asker {
     /// a question (`202`, or `400` when no question of this session and caller waits for it),
     /// or a `tools/call` from a client that can be asked. `None` for anything else.
     pub(crate) async fn answer(&self, parts: &Parts, body: &Bytes) -> Option<Response> {
-        if parts.method != Method::POST || !content_type_is_json(&parts.headers) {
+        let (credentials, message) = message(parts, body)?;
+        if message.method.as_deref() != Some("tools/call") {
+            return self.take(parts, credentials, message);
+        }
+        let id = message.id?;
+        if !legacy_revision(parts) || !accepts_sse(parts) {
             return None;
         }
-        let credentials = parts.extensions.get::<Credentials>()?;
-        let message: Message = serde_json::from_slice(body).ok()?;
-        let session = || self.sessions.can_ask(credentials, &parts.headers);
-        if message.jsonrpc.as_deref() != Some("2.0") {
+        let session = self.sessions.can_ask(credentials, &parts.headers)?;
+        let Some(Value::Object(params)) = message.params else {
             return None;
-        }
-        match (message.method, message.id) {
-            (None, Some(id)) => {
-                let reply = reply_of(message.result, message.error)?;
-                Some(self.deliver(session(), credentials, &id, reply))
-            }
-            (Some(method), Some(id)) if method == "tools/call" => {
-                if !legacy_revision(parts) || !accepts_sse(parts) {
-                    return None;
-                }
-                let session = session()?;
-                let Some(Value::Object(params)) = message.params else {
-                    return None;
-                };
-                let call = stream::Call::of(params)?;
-                Some(
-                    call.run(
-                        &self.handler,
-                        &self.waiting,
-                        stream::Caller {
-                            id,
-                            session,
-                            credentials,
-                            parts,
-                        },
-                    )
-                    .await,
-                )
-            }
-            _ => None,
-        }
+        };
+        let call = stream::Call::of(params)?;
+        let caller = stream::Caller {
+            id,
+            session,
+            credentials,
+            parts,
+        };
+        Some(call.run(&self.handler, &self.waiting, caller).await)
     }
 
     /// The answer to a request that is a client's answer to a question (see
     /// [`Asker::answer`]); `None` for any other request.
     pub(crate) fn take_answer(&self, parts: &Parts, body: &Bytes) -> Option<Response> {
-        if parts.method != Method::POST || !content_type_is_json(&parts.headers) {
-            return None;
-        }
-        let credentials = parts.extensions.get::<Credentials>()?;
-        let message: Message = serde_json::from_slice(body).ok()?;
-        if message.jsonrpc.as_deref() != Some("2.0") || message.method.is_some() {
+        let (credentials, message) = message(parts, body)?;
+        self.take(parts, credentials, message)
+    }
+
+    /// [`Asker::take_answer`] of a parsed message.
+    fn take(&self, parts: &Parts, credentials: &Credentials, message: Message) -> Option<Response> {
+        if message.method.is_some() {
             return None;
         }
         let id = message.id?;
@@ -179,6 +161,16 @@ impl Asker {
             "no question for the user waits for this answer on this server: it was answered already, its call ended, it was asked in another session or of another caller, or another replica holds it (behind a load balancer, route requests by their Mcp-Session-Id header)".to_owned(),
         )
     }
+}
+
+/// A JSON-RPC 2.0 message POSTed as JSON by an authenticated caller.
+fn message<'a>(parts: &'a Parts, body: &Bytes) -> Option<(&'a Credentials, Message)> {
+    if parts.method != Method::POST || !content_type_is_json(&parts.headers) {
+        return None;
+    }
+    let credentials = parts.extensions.get::<Credentials>()?;
+    let message: Message = serde_json::from_slice(body).ok()?;
+    (message.jsonrpc.as_deref() == Some("2.0")).then_some((credentials, message))
 }
 
 /// A JSON-RPC response's `result` or `error` (exactly one of them).
