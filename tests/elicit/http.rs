@@ -357,3 +357,49 @@ async fn an_answer_is_taken_when_every_request_slot_is_busy() {
     assert_eq!(answer["result"]["isError"], false, "{answer}");
     assert!(ran("delete:tau"));
 }
+
+#[tokio::test]
+async fn the_client_cancels_a_call_that_waits_for_the_user() {
+    let server = server_with("{}").await;
+    let asked = session(&server, TOKEN).await;
+    let mut cancel = json!({"jsonrpc": "2.0", "method": "notifications/cancelled"});
+    cancel["params"] = json!({"requestId": 7});
+    let cancel = cancel.to_string();
+    let accept = json!({"action": "accept", "content": {}});
+
+    // Another caller's cancellation does not reach the call (rmcp takes the notification, and
+    // nothing happens): the user's answer still does.
+    let mut stream =
+        Stream::call(&server, TOKEN, &asked, "ask_delete", json!({"name": "chi"})).await;
+    let question = stream.question().await;
+    let theirs = session(&server, OTHER_TOKEN).await;
+    let reply = send(
+        &server.endpoint,
+        &headers(OTHER_TOKEN, Some(&theirs)),
+        cancel.clone(),
+    )
+    .await;
+    assert_eq!(reply.status, 202, "{reply:?}");
+    let reply = reply_to(
+        &server,
+        TOKEN,
+        Some(&asked),
+        &question["id"],
+        accept.clone(),
+    )
+    .await;
+    assert_eq!(reply.status, 202, "{reply:?}");
+    let answer = stream.next().await.expect("the call's answer");
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+    assert!(ran("delete:chi"));
+
+    // The caller's own cancellation ends the call, without an answer as the spec asks.
+    let mut stream =
+        Stream::call(&server, TOKEN, &asked, "ask_delete", json!({"name": "phi"})).await;
+    let question = stream.question().await;
+    let reply = send(&server.endpoint, &headers(TOKEN, Some(&asked)), cancel).await;
+    assert_eq!(reply.status, 202, "{reply:?}");
+    assert_eq!(stream.next().await, None);
+    assert!(!ran("delete:phi"));
+    assert_refused(&reply_to(&server, TOKEN, Some(&asked), &question["id"], accept).await);
+}

@@ -14,7 +14,8 @@
 //!    unguessable id, and the call waits, bounded by the action's timeout.
 //! 3. The client POSTs its JSON-RPC response with the same session id: it goes to the waiting
 //!    call if the id, the session and the caller match, answered `202 Accepted`; otherwise 400
-//!    with a JSON-RPC error, and the call goes on waiting.
+//!    with a JSON-RPC error, and the call goes on waiting. Its `notifications/cancelled` for
+//!    the call cancels it (no answer is sent then).
 //!
 //! Every other request stays stateless. The answer must reach the process that holds the call:
 //! behind a load balancer, route by the `Mcp-Session-Id` header (session affinity).
@@ -92,8 +93,10 @@ impl Asker {
     /// or a `tools/call` from a client that can be asked. `None` for anything else.
     pub(crate) async fn answer(&self, parts: &Parts, body: &Bytes) -> Option<Response> {
         let (credentials, message) = message(parts, body)?;
-        if message.method.as_deref() != Some("tools/call") {
-            return self.take(parts, credentials, message);
+        match message.method.as_deref() {
+            Some("tools/call") => {}
+            Some("notifications/cancelled") => return self.cancel(parts, credentials, message),
+            _ => return self.take(parts, credentials, message),
         }
         let id = message.id?;
         if !legacy_revision(parts) || !accepts_sse(parts) {
@@ -131,6 +134,29 @@ impl Asker {
         Some(self.deliver(session, credentials, &id, reply))
     }
 
+    /// `notifications/cancelled` for a call in progress here that may ask: cancels it (its
+    /// questions stop waiting; no answer is sent) and answers `202`. `None` (rmcp's, which
+    /// ignores it) for any other.
+    fn cancel(
+        &self,
+        parts: &Parts,
+        credentials: &Credentials,
+        message: Message,
+    ) -> Option<Response> {
+        if message.id.is_some() {
+            return None;
+        }
+        let id = message.params.as_ref()?.get("requestId")?;
+        let id: RequestId = serde_json::from_value(id.clone()).ok()?;
+        let session = self.sessions.can_ask(credentials, &parts.headers)?;
+        let principal = credentials.principal().to_string();
+        if !self.waiting.cancel(session, &principal, &id) {
+            return None;
+        }
+        tracing::debug!("the client cancelled a call that may ask the user");
+        Some(accepted())
+    }
+
     /// Hands a client's reply to the question it answers.
     fn deliver(
         &self,
@@ -147,9 +173,7 @@ impl Asker {
             _ => false,
         };
         if delivered {
-            let mut response = Response::new(axum::body::Body::empty());
-            *response.status_mut() = StatusCode::ACCEPTED;
-            return response;
+            return accepted();
         }
         tracing::info!(
             principal = %principal,
@@ -161,6 +185,13 @@ impl Asker {
             "no question for the user waits for this answer on this server: it was answered already, its call ended, it was asked in another session or of another caller, or another replica holds it (behind a load balancer, route requests by their Mcp-Session-Id header)".to_owned(),
         )
     }
+}
+
+/// `202 Accepted`, empty: a notification or response taken.
+fn accepted() -> Response {
+    let mut response = Response::new(axum::body::Body::empty());
+    *response.status_mut() = StatusCode::ACCEPTED;
+    response
 }
 
 /// A JSON-RPC 2.0 message POSTed as JSON by an authenticated caller.

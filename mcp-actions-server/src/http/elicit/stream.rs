@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -123,12 +124,19 @@ impl Call {
         } else {
             drop(outbox);
         }
+        // Known until the call ends, so that the client's `notifications/cancelled` reaches it.
+        let principal = credentials.principal().to_string();
+        let registration = waiting.register(session, &principal, &id, cancellation.clone());
+        let cancelled_by_client = registration
+            .as_ref()
+            .map(|registration| registration.cancelled_by_client());
         let handler = handler.clone();
         let Call {
             name, arguments, ..
         } = self;
         let mut call = FinishOnDrop::new(
             Box::pin(async move {
+                let _registration = registration;
                 let asking = Asking::Prompt(Arc::new(prompt));
                 handler.call(&name, arguments, options, seen, asking).await
             }),
@@ -147,7 +155,7 @@ impl Call {
             return json_response(&final_message(outcome, id));
         };
         tracing::debug!("a tools/call answers with an SSE stream: it asks the user");
-        let stream = events(first, messages, call, id);
+        let stream = events(first, messages, call, id, cancelled_by_client);
         let mut response = Sse::new(stream)
             .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
             .into_response();
@@ -159,32 +167,42 @@ impl Call {
     }
 }
 
-/// The stream of a call that sent `first`: it, what the call sends next, and its answer. The
-/// call is polled by the stream, so a client that goes away drops it (cancelled, see
-/// [`FinishOnDrop`]) and its questions stop waiting.
+/// The stream of a call that sent `first`: it, what the call sends next, and its answer — none
+/// when the client cancelled the call, as the spec asks. The call is polled by the stream, so a
+/// client that goes away drops it (cancelled, see [`FinishOnDrop`]) and its questions stop
+/// waiting.
 fn events(
     first: ServerJsonRpcMessage,
     messages: mpsc::Receiver<ServerJsonRpcMessage>,
     call: FinishOnDrop,
     id: RequestId,
+    cancelled_by_client: Option<Arc<AtomicBool>>,
 ) -> impl Stream<Item = Result<Event, Infallible>> + Send + 'static {
     let rest = futures::stream::unfold(
         (Some(call), messages, Some(id)),
-        |(call, mut messages, id)| async move {
-            let mut call = call?;
-            tokio::select! {
-                biased;
-                Some(message) = messages.recv() => Some((message, (Some(call), messages, id))),
-                outcome = &mut call => {
-                    let id = id.expect("the answer is sent once");
-                    Some((final_message(outcome, id), (None, messages, None)))
+        move |(call, mut messages, id)| {
+            let cancelled_by_client = cancelled_by_client.clone();
+            async move {
+                let mut call = call?;
+                tokio::select! {
+                    biased;
+                    Some(message) = messages.recv() => {
+                        Some((Some(message), (Some(call), messages, id)))
+                    }
+                    outcome = &mut call => {
+                        let id = id.expect("the answer is sent once");
+                        let cancelled = cancelled_by_client
+                            .is_some_and(|cancelled| cancelled.load(Ordering::Acquire));
+                        let last = (!cancelled).then(|| final_message(outcome, id));
+                        Some((last, (None, messages, None)))
+                    }
                 }
             }
         },
     );
-    futures::stream::once(std::future::ready(first))
+    futures::stream::once(std::future::ready(Some(first)))
         .chain(rest)
-        .map(|message| Ok(event(&message)))
+        .filter_map(|message| std::future::ready(message.map(|message| Ok(event(&message)))))
 }
 
 /// One JSON-RPC message as an SSE event (`data:` only, as rmcp sends them).

@@ -6,19 +6,24 @@
 //! session id and the same caller; anything else leaves it waiting. A question leaves the map
 //! when it is answered or when its call stops waiting (timeout, cancellation, the client gone):
 //! the waiting future's drop removes it. The map holds at most [`MAX_WAITING`] questions.
+//!
+//! The calls that may ask are known here too, by session, caller and JSON-RPC id, so that the
+//! client's `notifications/cancelled` for one (POSTed like an answer) reaches it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use mcp_actions::{
     ActionError, Answer, AskError, BoxFuture, Progress, ProgressReporter, Question, UserPrompt,
 };
 use rmcp::model::{
-    ElicitRequest, ElicitResult, ProgressNotification, ProgressNotificationParam, ProgressToken,
-    RequestId, ServerJsonRpcMessage, ServerNotification, ServerRequest,
+    ElicitRequest, ElicitResult, NumberOrString, ProgressNotification, ProgressNotificationParam,
+    ProgressToken, RequestId, ServerJsonRpcMessage, ServerNotification, ServerRequest,
 };
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use crate::mcp::{answer_of, form};
 
@@ -34,10 +39,48 @@ pub(crate) type Reply = Result<Value, Value>;
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct NotWaiting;
 
-/// The questions waiting on one endpoint.
+/// The questions waiting on one endpoint, and the calls that may ask them.
 #[derive(Default)]
 pub(crate) struct Waiting {
     questions: Mutex<HashMap<String, Waiter>>,
+    calls: Mutex<HashMap<String, Running>>,
+}
+
+/// A call in progress that may ask: how to cancel it, and whether its client did.
+struct Running {
+    cancellation: CancellationToken,
+    cancelled_by_client: Arc<AtomicBool>,
+}
+
+/// The key of a call: its session, caller and JSON-RPC id.
+fn call_key(session: &str, principal: &str, id: &RequestId) -> String {
+    match id {
+        NumberOrString::Number(id) => format!("{session}\n{principal}\nn{id}"),
+        NumberOrString::String(id) => format!("{session}\n{principal}\ns{id}"),
+    }
+}
+
+/// A call known to [`Waiting`] until dropped.
+pub(crate) struct Registration {
+    waiting: Arc<Waiting>,
+    key: String,
+    cancelled_by_client: Arc<AtomicBool>,
+}
+
+impl Registration {
+    /// Whether the client cancelled the call (`notifications/cancelled`): its answer is then
+    /// not sent, as the spec asks.
+    pub(crate) fn cancelled_by_client(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.cancelled_by_client)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Ok(mut calls) = self.waiting.calls.lock() {
+            calls.remove(&self.key);
+        }
+    }
 }
 
 struct Waiter {
@@ -91,6 +134,47 @@ impl Waiting {
         let waiter = questions.remove(id).ok_or(NotWaiting)?;
         drop(questions);
         waiter.reply.send(reply).map_err(|_| NotWaiting)
+    }
+
+    /// Makes the call `id` of `session` and `principal` cancellable by its client; `None`
+    /// (not cancellable, it runs all the same) when a call with that key is in progress or
+    /// [`MAX_WAITING`] are.
+    pub(crate) fn register(
+        self: &Arc<Self>,
+        session: &str,
+        principal: &str,
+        id: &RequestId,
+        cancellation: CancellationToken,
+    ) -> Option<Registration> {
+        let key = call_key(session, principal, id);
+        let mut calls = self.calls.lock().expect("calls lock");
+        if calls.len() >= MAX_WAITING || calls.contains_key(&key) {
+            return None;
+        }
+        let cancelled_by_client = Arc::new(AtomicBool::new(false));
+        calls.insert(
+            key.clone(),
+            Running {
+                cancellation,
+                cancelled_by_client: Arc::clone(&cancelled_by_client),
+            },
+        );
+        Some(Registration {
+            waiting: Arc::clone(self),
+            key,
+            cancelled_by_client,
+        })
+    }
+
+    /// Cancels the call `id` of `session` and `principal`, if it is in progress here.
+    pub(crate) fn cancel(&self, session: &str, principal: &str, id: &RequestId) -> bool {
+        let calls = self.calls.lock().expect("calls lock");
+        let Some(running) = calls.get(&call_key(session, principal, id)) else {
+            return false;
+        };
+        running.cancelled_by_client.store(true, Ordering::Release);
+        running.cancellation.cancel();
+        true
     }
 
     /// How many questions are waiting.
