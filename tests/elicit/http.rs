@@ -403,3 +403,34 @@ async fn the_client_cancels_a_call_that_waits_for_the_user() {
     assert!(!ran("delete:phi"));
     assert_refused(&reply_to(&server, TOKEN, Some(&asked), &question["id"], accept).await);
 }
+
+#[tokio::test]
+async fn an_error_for_an_answer_ends_the_call_unconfirmed() {
+    let server = server_with("{}").await;
+    let asked = session(&server, TOKEN).await;
+    let mut stream =
+        Stream::call(&server, TOKEN, &asked, "ask_delete", json!({"name": "psi"})).await;
+    let question = stream.question().await;
+    // A numeric id is no question's (they are strings): refused, the call waits on.
+    let accept = json!({"action": "accept", "content": {}});
+    assert_refused(&reply_to(&server, TOKEN, Some(&asked), &json!(7), accept).await);
+    let error = json!({
+        "jsonrpc": "2.0",
+        "id": question["id"],
+        "error": {"code": -32603, "message": "the user interface is gone"}
+    });
+    let reply = send(
+        &server.endpoint,
+        &headers(TOKEN, Some(&asked)),
+        error.to_string(),
+    )
+    .await;
+    assert_eq!(reply.status, 202, "{reply:?}");
+    let answer = stream.next().await.expect("the call's answer");
+    assert_eq!(
+        answer["result"]["content"][0]["text"],
+        "ServiceUnavailableError: the client did not answer the question for the user",
+        "{answer}"
+    );
+    assert!(!ran("delete:psi"));
+}

@@ -5,7 +5,8 @@
 //!   round state refused when altered, carried to another call or caller, or expired.
 //! - 2025-11-25: `elicitation/create` during the call — over Streamable HTTP (rmcp's client
 //!   here, with the sealed `Mcp-Session-Id` the server assigns at `initialize`; the wire by hand
-//!   in `http.rs`), over the HTTP+SSE endpoint and over stdio.
+//!   in `http.rs`; two replicas behind nginx routing by the session id in `replicas.rs`), over
+//!   the HTTP+SSE endpoint and over stdio.
 //! - The server's settings: `mcpActions.confirm.destructive`, `withoutClientSupport`, and a
 //!   named server with `confirm: false`.
 
