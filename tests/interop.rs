@@ -12,8 +12,9 @@
 //! * the official Python SDK (`mcp`), through `interop/py-client.py`, on both lifecycles
 //!   (`server/discover` → 2026-07-28, and the 2025-11-25 `initialize` handshake);
 //! * both SDKs as the user who confirms the catalog's delete action (`interop/elicit-client.mjs`:
-//!   `elicitation/create` over HTTP+SSE on 2025-11-25; `interop/py-elicit.py`: input-required
-//!   results on 2026-07-28), declining, cancelling and accepting.
+//!   `elicitation/create` over Streamable HTTP and HTTP+SSE on 2025-11-25, and a typed question;
+//!   `interop/py-elicit.py`: input-required results on 2026-07-28 and `elicitation/create` over
+//!   Streamable HTTP on 2025-11-25), declining, cancelling and accepting.
 //!
 //! The npm packages come from `interop/package-lock.json`: when `interop/node_modules` lacks them,
 //! the first test to need them runs `npm ci` once. The Python SDK comes from
@@ -49,6 +50,12 @@ mod oauth;
 /// Both SDKs as the user who confirms the catalog's delete action.
 #[path = "interop/elicit.rs"]
 mod elicit;
+
+/// The `ask` plugin of the elicit suite (`ask_deploy` asks a typed question), linked so that
+/// its actions are in the inventory.
+#[path = "elicit/actions.rs"]
+#[allow(dead_code)]
+mod ask_actions;
 
 // Link the examples, so that their actions are in the inventory (catalog is linked through
 // `catalog::setup`).

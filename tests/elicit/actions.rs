@@ -108,3 +108,14 @@ async fn ask_deploy(input: Named, ctx: &ActionContext) -> Result<Deployed, Actio
         replicas: target.replicas,
     })
 }
+
+/// Report progress, then ask to go on (progress and a question on one stream).
+#[action(plugin = "ask", title = "Migrate Thing", destructive = false)]
+async fn ask_migrate(input: Named, ctx: &ActionContext) -> Result<Done, ActionError> {
+    ctx.progress(1.0, Some(2.0), Some("copied")).await;
+    ctx.confirm(format!("Switch {} over?", input.name)).await?;
+    record(format!("migrate:{}", input.name));
+    Ok(Done {
+        done: format!("migrated {}", input.name),
+    })
+}

@@ -3,14 +3,17 @@
 //!
 //! - 2026-07-28: input-required results, retried by the client with the answers; the sealed
 //!   round state refused when altered, carried to another call or caller, or expired.
-//! - 2025-11-25: `elicitation/create` on a transport that carries server-to-client requests
-//!   (the HTTP+SSE endpoint); stateless Streamable HTTP cannot, and is a client that cannot
-//!   be asked.
+//! - 2025-11-25: `elicitation/create` during the call — over Streamable HTTP (rmcp's client
+//!   here, with the sealed `Mcp-Session-Id` the server assigns at `initialize`; the wire by hand
+//!   in `http.rs`; two replicas behind nginx routing by the session id in `replicas.rs`), over
+//!   the HTTP+SSE endpoint and over stdio.
 //! - The server's settings: `mcpActions.confirm.destructive`, `withoutClientSupport`, and a
 //!   named server with `confirm: false`.
 
 mod actions;
+mod http;
 mod raw;
+mod replicas;
 mod stdio;
 
 use mcp_actions_server::ActionsServer;
@@ -59,74 +62,90 @@ pub async fn server_with(extra: &str) -> TestServer {
 }
 
 #[tokio::test]
-async fn a_confirmed_action_runs_once_the_user_accepts_on_2026() {
+async fn a_confirmed_action_runs_once_the_user_accepts() {
     let server = server_with("{}").await;
-    let user = User::answering([answer(ElicitationAction::Accept, json!({}))]);
-    let client = user
-        .connect(&server.endpoint, TOKEN, Lifecycle::Discover)
-        .await;
-    let result = call(&client, "ask_delete", json!({"name": "alpha"})).await;
-    assert_eq!(result.is_error, Some(false), "{result:?}");
-    assert_eq!(result.structured_content.unwrap()["done"], "deleted alpha");
-    assert!(ran("delete:alpha"));
-    let asked = user.asked();
-    assert_eq!(asked.len(), 1, "{asked:?}");
-    assert_eq!(asked[0].0, "Delete alpha?");
-    assert_eq!(asked[0].1, json!({"type": "object", "properties": {}}));
+    for lifecycle in LIFECYCLES {
+        let name = format!("alpha-{lifecycle:?}");
+        let user = User::answering([answer(ElicitationAction::Accept, json!({}))]);
+        let client = user.connect(&server.endpoint, TOKEN, lifecycle).await;
+        let result = call(&client, "ask_delete", json!({"name": name})).await;
+        assert_eq!(result.is_error, Some(false), "{lifecycle:?}: {result:?}");
+        assert_eq!(
+            result.structured_content.unwrap()["done"],
+            format!("deleted {name}")
+        );
+        assert!(ran(&format!("delete:{name}")), "{lifecycle:?}");
+        let asked = user.asked();
+        assert_eq!(asked.len(), 1, "{asked:?}");
+        assert_eq!(asked[0].0, format!("Delete {name}?"));
+        assert_eq!(asked[0].1, json!({"type": "object", "properties": {}}));
+        client.cancel().await.unwrap();
+    }
 }
 
 #[tokio::test]
-async fn declined_or_cancelled_the_action_does_not_run_on_2026() {
+async fn declined_or_cancelled_the_action_does_not_run() {
     let server = server_with("{}").await;
-    for (action, name) in [
-        (ElicitationAction::Decline, "beta"),
-        (ElicitationAction::Cancel, "gamma"),
-    ] {
-        let user = User::answering([answer(action, json!(null))]);
-        let client = user
-            .connect(&server.endpoint, TOKEN, Lifecycle::Discover)
-            .await;
-        let result = call(&client, "ask_delete", json!({"name": name})).await;
-        assert_eq!(error_text(&result), "NotAllowedError: declined by the user");
-        assert!(!ran(&format!("delete:{name}")));
-        assert_eq!(user.asked().len(), 1);
+    for lifecycle in LIFECYCLES {
+        for (action, name) in [
+            (ElicitationAction::Decline, "beta"),
+            (ElicitationAction::Cancel, "gamma"),
+        ] {
+            let name = format!("{name}-{lifecycle:?}");
+            let user = User::answering([answer(action, json!(null))]);
+            let client = user.connect(&server.endpoint, TOKEN, lifecycle).await;
+            let result = call(&client, "ask_delete", json!({"name": name})).await;
+            assert_eq!(
+                error_text(&result),
+                "NotAllowedError: declined by the user",
+                "{lifecycle:?}"
+            );
+            assert!(!ran(&format!("delete:{name}")));
+            assert_eq!(user.asked().len(), 1);
+            client.cancel().await.unwrap();
+        }
     }
 }
 
 #[tokio::test]
 async fn a_typed_answer_reaches_the_action_and_the_next_question_follows() {
     let server = server_with("{}").await;
-    let user = User::answering([
-        answer(
-            ElicitationAction::Accept,
-            json!({"environment": "staging", "reason": "hotfix", "replicas": 3}),
-        ),
-        answer(ElicitationAction::Accept, json!({})),
-    ]);
-    let client = user
-        .connect(&server.endpoint, TOKEN, Lifecycle::Discover)
-        .await;
-    let result = call(&client, "ask_deploy", json!({"name": "api"})).await;
-    assert_eq!(result.is_error, Some(false), "{result:?}");
-    assert_eq!(
-        result.structured_content.unwrap(),
-        json!({"service": "api", "environment": "staging", "reason": "hotfix", "replicas": 3})
-    );
-    assert!(ran("deploy:api"));
-    let asked = user.asked();
-    assert_eq!(asked.len(), 2, "{asked:?}");
-    assert_eq!(asked[0].0, "Where should api go?");
-    let form = &asked[0].1;
-    assert_eq!(form["properties"]["environment"]["type"], "string");
-    let mut environments = form["properties"]["environment"]["enum"].clone();
-    environments
-        .as_array_mut()
-        .unwrap()
-        .sort_by_key(|v| v.to_string());
-    assert_eq!(environments, json!(["production", "staging"]));
-    assert_eq!(form["properties"]["replicas"]["type"], "integer");
-    assert_eq!(form["required"], json!(["environment", "replicas"]));
-    assert_eq!(asked[1].0, "Deploy api to staging with 3 replicas?");
+    for lifecycle in LIFECYCLES {
+        let name = format!("api-{lifecycle:?}");
+        let user = User::answering([
+            answer(
+                ElicitationAction::Accept,
+                json!({"environment": "staging", "reason": "hotfix", "replicas": 3}),
+            ),
+            answer(ElicitationAction::Accept, json!({})),
+        ]);
+        let client = user.connect(&server.endpoint, TOKEN, lifecycle).await;
+        let result = call(&client, "ask_deploy", json!({"name": name})).await;
+        assert_eq!(result.is_error, Some(false), "{lifecycle:?}: {result:?}");
+        assert_eq!(
+            result.structured_content.unwrap(),
+            json!({"service": name, "environment": "staging", "reason": "hotfix", "replicas": 3})
+        );
+        assert!(ran(&format!("deploy:{name}")));
+        let asked = user.asked();
+        assert_eq!(asked.len(), 2, "{asked:?}");
+        assert_eq!(asked[0].0, format!("Where should {name} go?"));
+        let form = &asked[0].1;
+        assert_eq!(form["properties"]["environment"]["type"], "string");
+        let mut environments = form["properties"]["environment"]["enum"].clone();
+        environments
+            .as_array_mut()
+            .unwrap()
+            .sort_by_key(|v| v.to_string());
+        assert_eq!(environments, json!(["production", "staging"]));
+        assert_eq!(form["properties"]["replicas"]["type"], "integer");
+        assert_eq!(form["required"], json!(["environment", "replicas"]));
+        assert_eq!(
+            asked[1].0,
+            format!("Deploy {name} to staging with 3 replicas?")
+        );
+        client.cancel().await.unwrap();
+    }
 }
 
 #[tokio::test]
@@ -212,20 +231,4 @@ async fn confirm_destructive_asks_before_every_destructive_action() {
     let result = call(&client, "ask_purge", json!({"name": "theta"})).await;
     assert_eq!(result.is_error, Some(false), "{result:?}");
     assert!(ran("purge:theta"));
-}
-
-#[tokio::test]
-async fn stateless_2025_11_25_cannot_ask_even_a_client_that_could_answer() {
-    let server = server_with("{}").await;
-    let user = User::answering([answer(ElicitationAction::Accept, json!({}))]);
-    let client = user
-        .connect(&server.endpoint, TOKEN, Lifecycle::Initialize)
-        .await;
-    let result = call(&client, "ask_delete", json!({"name": "iota"})).await;
-    assert!(
-        error_text(&result).contains("this client cannot ask the user"),
-        "{result:?}"
-    );
-    assert!(user.asked().is_empty());
-    assert!(!ran("delete:iota"));
 }

@@ -5,15 +5,22 @@
 // Usage: node elicit-client.mjs --url http://127.0.0.1:PORT/api/mcp-actions/v1 --token TOKEN
 //
 // The SDK (1.x) speaks 2025-11-25, where the server asks with `elicitation/create` during the
-// call: that needs a transport with a way back for the answer, the HTTP+SSE endpoint (`<url>/sse`).
+// call, over both of its HTTP transports: Streamable HTTP (the server assigns a sealed
+// `Mcp-Session-Id` at `initialize` to a client that declares elicitation; the call's response
+// becomes an SSE stream carrying the question; the SDK POSTs its answer) and the HTTP+SSE
+// endpoint (`<url>/sse`). The server must also serve the `ask` test plugin (`ask_deploy`).
 // Checks, each one entry of `checks` in the JSON summary on stdout:
-//   sse-decline     the SDK's elicitation handler is asked "Delete … from the catalog?" with an
-//                   empty form, declines → isError "NotAllowedError: declined by the user", and
-//                   the entity still exists
-//   sse-cancel      the same, dismissed
-//   sse-accept      accepted → the entity is deleted (get → NotFoundError)
-//   no-capability   a client without the elicitation capability (Streamable HTTP) is refused
-//                   with a NotAllowedError saying it cannot ask the user
+//   http-decline    Streamable HTTP: the SDK's elicitation handler is asked "Delete … from the
+//                   catalog?" with an empty form, declines → isError "NotAllowedError: declined
+//                   by the user", and the entity still exists
+//   http-cancel     the same, dismissed
+//   http-accept     accepted → the entity is deleted (get → NotFoundError)
+//   http-elicit     a typed question (`ctx.elicit`): the answer {environment, replicas} reaches
+//                   the action, which then asks to confirm
+//   sse-decline, sse-cancel, sse-accept   the same as http-* over the HTTP+SSE endpoint
+//   no-capability   a client without the elicitation capability (Streamable HTTP) gets no
+//                   session id and is refused with a NotAllowedError saying it cannot ask the
+//                   user
 // Exit code 0 only if every check passed.
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -58,15 +65,26 @@ async function check(name, fn) {
   }
 }
 
-/** A client that answers every question with `action`, recording what it was asked. */
-async function userClient(action) {
+/**
+ * A client that answers every question with `action` (`answers`: one result per question, in
+ * order, instead), recording what it was asked; over `transport` ('http': Streamable HTTP,
+ * 'sse': the HTTP+SSE endpoint).
+ */
+async function userClient(action, transport = 'sse', answers = undefined) {
   const asked = [];
   const client = new Client({ name: 'elicit-interop', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
   client.setRequestHandler(ElicitRequestSchema, async (request) => {
     asked.push({ message: request.params.message, schema: request.params.requestedSchema });
+    if (answers) return answers[asked.length - 1];
     return action === 'accept' ? { action, content: {} } : { action };
   });
-  await client.connect(new SSEClientTransport(new URL(`${opts.url}/sse`), { requestInit: { headers } }));
+  if (transport === 'http') {
+    const http = new StreamableHTTPClientTransport(new URL(opts.url), { requestInit: { headers } });
+    await client.connect(http);
+    assert(typeof http.sessionId === 'string' && http.sessionId.length > 0, 'the server assigned no Mcp-Session-Id');
+  } else {
+    await client.connect(new SSEClientTransport(new URL(`${opts.url}/sse`), { requestInit: { headers } }));
+  }
   return { client, asked };
 }
 
@@ -77,10 +95,14 @@ async function getEntity(client, ref) {
   return client.callTool({ name: 'get_catalog_entity', arguments: { entity_ref: ref } });
 }
 
+// Each transport deletes an entity of its own.
+const REF = { http: 'component:default/payments-api', sse: 'component:default/website' };
+
+for (const transport of ['http', 'sse']) {
 for (const action of ['decline', 'cancel']) {
-  await check(`sse-${action}`, async () => {
-    const ref = 'component:default/website';
-    const { client, asked } = await userClient(action);
+  await check(`${transport}-${action}`, async () => {
+    const ref = REF[transport];
+    const { client, asked } = await userClient(action, transport);
     try {
       const result = await client.callTool({ name: 'delete_catalog_entity', arguments: { entity_ref: ref } });
       assert(result.isError === true, `expected isError: ${JSON.stringify(result)}`);
@@ -96,9 +118,9 @@ for (const action of ['decline', 'cancel']) {
   });
 }
 
-await check('sse-accept', async () => {
-  const ref = 'component:default/website';
-  const { client, asked } = await userClient('accept');
+await check(`${transport}-accept`, async () => {
+  const ref = REF[transport];
+  const { client, asked } = await userClient('accept', transport);
   try {
     const result = await client.callTool({ name: 'delete_catalog_entity', arguments: { entity_ref: ref } });
     assert(!result.isError, `expected success: ${JSON.stringify(result)}`);
@@ -112,10 +134,41 @@ await check('sse-accept', async () => {
   }
 });
 
+if (transport === 'http') {
+  await check('http-elicit', async () => {
+    const answers = [
+      { action: 'accept', content: { environment: 'staging', replicas: 3 } },
+      { action: 'accept', content: {} },
+    ];
+    const { client, asked } = await userClient(undefined, 'http', answers);
+    try {
+      const result = await client.callTool({ name: 'ask_deploy', arguments: { name: 'web' } });
+      assert(!result.isError, `expected success: ${JSON.stringify(result)}`);
+      const want = { service: 'web', environment: 'staging', reason: null, replicas: 3 };
+      const got = result.structuredContent ?? {};
+      assert(
+        Object.keys(want).length === Object.keys(got).length && Object.entries(want).every(([k, v]) => got[k] === v),
+        JSON.stringify(got),
+      );
+      const messages = asked.map((a) => a.message);
+      assert(
+        JSON.stringify(messages) === JSON.stringify(['Where should web go?', 'Deploy web to staging with 3 replicas?']),
+        `asked ${JSON.stringify(messages)}`,
+      );
+      return messages;
+    } finally {
+      await client.close();
+    }
+  });
+}
+}
+
 await check('no-capability', async () => {
   const client = new Client({ name: 'elicit-interop-plain', version: '1.0.0' });
-  await client.connect(new StreamableHTTPClientTransport(new URL(opts.url), { requestInit: { headers } }));
+  const http = new StreamableHTTPClientTransport(new URL(opts.url), { requestInit: { headers } });
+  await client.connect(http);
   try {
+    assert(http.sessionId === undefined, `a client that cannot be asked got a session id`);
     const result = await client.callTool({ name: 'delete_catalog_entity', arguments: { entity_ref: 'api:default/orders' } });
     assert(result.isError === true, JSON.stringify(result));
     assert(

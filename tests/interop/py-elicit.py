@@ -10,8 +10,12 @@ asks its elicitation callback and calls again with the answer. Checks:
   auto:accept                 the entity is deleted (get -> NotFoundError)
   auto:no-capability          without a callback (no elicitation capability): a NotAllowedError
                               saying the client cannot ask the user
-  legacy:stateless            on 2025-11-25 over stateless Streamable HTTP the server cannot ask
-                              (no way back for the answer): refused the same way, callback unused
+  legacy:decline              on 2025-11-25 (`initialize`) over Streamable HTTP: the server asks
+                              with `elicitation/create` on the call's SSE stream (its sealed
+                              Mcp-Session-Id says the client can be asked); declined, the entity
+                              stays
+  legacy:accept               the same, accepted: the entity is deleted
+  legacy:no-capability        on 2025-11-25 without a callback: refused, as on 2026-07-28
 Prints one JSON summary on stdout; exit code 0 iff every check passed.
 """
 
@@ -129,12 +133,39 @@ async def main() -> int:
 
     await run("auto:no-capability", no_capability)
 
-    async def legacy():
-        result, asked, _ = await delete(url, token, "legacy", "accept", "api:default/orders")
-        ok = bool(result.is_error) and text_of(result).startswith(REFUSED) and asked == []
-        return ok, {"text": text_of(result), "asked": asked}
+    async def legacy_declined():
+        ref = "component:default/payments-api"
+        result, asked, after = await delete(url, token, "legacy", "decline", ref)
+        ok = (
+            bool(result.is_error)
+            and text_of(result) == "NotAllowedError: declined by the user"
+            and asked == [f"Delete {ref} from the catalog?"]
+            and not after.is_error
+        )
+        return ok, {"text": text_of(result), "asked": asked, "stillThere": not after.is_error}
 
-    await run("legacy:stateless", legacy)
+    await run("legacy:decline", legacy_declined)
+
+    async def legacy_accepted():
+        ref = "component:default/payments-api"
+        result, asked, after = await delete(url, token, "legacy", "accept", ref)
+        structured = result.structured_content or {}
+        ok = (
+            not result.is_error
+            and structured.get("deleted", {}).get("ref") == ref
+            and asked == [f"Delete {ref} from the catalog?"]
+            and bool(after.is_error)
+            and text_of(after).startswith("NotFoundError:")
+        )
+        return ok, {"structuredContent": structured, "asked": asked, "after": text_of(after)}
+
+    await run("legacy:accept", legacy_accepted)
+
+    async def legacy_no_capability():
+        result, asked, _ = await delete(url, token, "legacy", None, "api:default/orders")
+        return bool(result.is_error) and text_of(result).startswith(REFUSED), {"text": text_of(result)}
+
+    await run("legacy:no-capability", legacy_no_capability)
 
     ok = bool(checks) and all(c["ok"] for c in checks)
     print(json.dumps({"client": "mcp (Python SDK) elicitation", "ok": ok, "checks": checks}, default=str))

@@ -68,15 +68,17 @@ impl ConfirmConfig {
 }
 
 /// `mcpActions.elicitation`: questions for the user on the stateless 2026-07-28 revision, which
-/// end a call with an input-required result that the client answers by calling again.
+/// end a call with an input-required result that the client answers by calling again, and on
+/// 2025-11-25 over Streamable HTTP, whose sealed session id says the client can be asked.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(default, deny_unknown_fields, rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct ElicitationConfig {
-    /// The key that seals the state the client echoes back (HMAC-SHA256), at least 32
-    /// bytes; give every replica the same one (e.g. `${MCP_ACTIONS_STATE_KEY}`). Absent:
-    /// a random key per process, so a retry must reach the same replica and a restart forgets
-    /// the questions in progress.
+    /// The key that seals the state the client echoes back (HMAC-SHA256): 2026-07-28 round
+    /// states and 2025-11-25 session ids (`Mcp-Session-Id`); at least 32 bytes; give every
+    /// replica the same one (e.g. `${MCP_ACTIONS_STATE_KEY}`). Absent: a random key per
+    /// process, so a retry must reach the same replica, a session id counts only on the
+    /// replica that assigned it, and a restart forgets the questions in progress.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_key: Option<Secret>,
     /// How long the client has to answer a question, in seconds.

@@ -23,6 +23,7 @@ use tower::Service;
 
 use super::body::{answer_early, content_type_is_json, invalid_message, json_rpc_error, read_body};
 use super::direct::Direct;
+use super::elicit::{Asker, SESSION_ID};
 use super::hosts::AllowedHosts;
 use crate::auth::{Gate, actor, insufficient_scope};
 use crate::mcp::ActionsHandler;
@@ -57,11 +58,16 @@ impl ConcurrencyLimit {
 
     /// The answer when no permit is left: 503 with `Retry-After`, at once (nothing is queued).
     fn busy(&self, request: Request) -> Response {
+        let (parts, body) = request.into_parts();
+        answer_early(parts.version, &parts.headers, body, self.busy_response())
+    }
+
+    /// The 503 of [`ConcurrencyLimit::busy`], for a request whose body was read.
+    fn busy_response(&self) -> Response {
         tracing::warn!(
             max = self.max,
             "refused a request: the server is at mcpActions.limits.maxConcurrentRequests"
         );
-        let (parts, body) = request.into_parts();
         let mut response = json_rpc_error(
             StatusCode::SERVICE_UNAVAILABLE,
             SERVER_BUSY,
@@ -74,7 +80,7 @@ impl ConcurrencyLimit {
             header::RETRY_AFTER,
             HeaderValue::from(BUSY_RETRY_AFTER_SECONDS),
         );
-        answer_early(parts.version, &parts.headers, body, response)
+        response
     }
 }
 
@@ -82,15 +88,18 @@ impl ConcurrencyLimit {
 ///
 /// 1. the concurrency limit: 503 + `Retry-After` at once when `maxConcurrentRequests` are in
 ///    progress; the permit is held until the response body is done, so a streamed answer
-///    counts until its end;
+///    counts until its end (a client's answer to a question for the user passes without one);
 /// 2. authentication: 401 with the endpoint's challenge, or the caller's [`Credentials`]
 ///    in the request extensions (see [`authenticate`]);
 /// 3. the body limit and JSON-RPC errors for bodies that are not one JSON-RPC message (see
 ///    [`read_body`]);
 /// 4. the `Host` check (rmcp's own is turned off: one decision for every transport, see
 ///    [`AllowedHosts`]), answered as rmcp would;
-/// 5. a plain stateless request answered directly (see [`Direct`]); everything else by rmcp,
-///    called by reference.
+/// 5. with a session id, a client's answer to a question for the user or a call that may ask
+///    one (see [`Asker`]);
+/// 6. a plain stateless request answered directly (see [`Direct`]); everything else by rmcp,
+///    called by reference (an `initialize` from a client that can be asked gets its session
+///    id here).
 ///
 /// One service rather than `axum::middleware::from_fn` layers: each such layer clones (and
 /// boxes) everything inside it on every request, rmcp's service included, which cost about a
@@ -199,6 +208,7 @@ impl ToolScopes {
 
 struct Guarded {
     guards: Guards,
+    asker: Asker,
     direct: Option<Direct>,
     mcp: StreamableHttpService<ActionsHandler, NeverSessionManager>,
 }
@@ -206,12 +216,14 @@ struct Guarded {
 impl GuardedMcpService {
     pub(crate) fn new(
         guards: Guards,
+        asker: Asker,
         direct: Option<Direct>,
         mcp: StreamableHttpService<ActionsHandler, NeverSessionManager>,
     ) -> Self {
         Self {
             shared: Arc::new(Guarded {
                 guards,
+                asker,
                 direct,
                 mcp,
             }),
@@ -222,10 +234,14 @@ impl GuardedMcpService {
 impl Guarded {
     async fn serve(&self, request: Request) -> Response {
         let guards = &self.guards;
-        let Some(permit) = guards.concurrency.try_acquire() else {
+        let permit = guards.concurrency.try_acquire();
+        // A request with a session id may be a client's answer to a question, which is let
+        // through without a permit (below): the calls waiting for answers hold permits, so
+        // refusing their answers when they hold them all would stall every one of them.
+        if permit.is_none() && !request.headers().contains_key(SESSION_ID) {
             guards.telemetry.metrics.refused("concurrency_limit");
             return guards.concurrency.busy(request);
-        };
+        }
         let in_flight = InFlight::start(&guards.telemetry);
         let request = match authenticate(&guards.gate, request).await {
             Ok(request) => request,
@@ -246,22 +262,42 @@ impl Guarded {
         if let Some(refused) = guards.scopes.check(guards, &parts, &bytes) {
             return refused;
         }
-        let direct = match &self.direct {
-            Some(direct) => direct.answer(&parts, &bytes).await,
-            None => None,
+        let Some(permit) = permit else {
+            if let Some(taken) = self.asker.take_answer(&parts, &bytes) {
+                return taken;
+            }
+            guards.telemetry.metrics.refused("concurrency_limit");
+            return guards.concurrency.busy_response();
+        };
+        // A session (2025-11-25 clients that can be asked): an answer to a question, or a call
+        // that may ask.
+        let asked = match parts.headers.contains_key(SESSION_ID) {
+            true => self.asker.answer(&parts, &bytes).await,
+            false => None,
+        };
+        let direct = match (asked, &self.direct) {
+            (Some(response), _) => Some(response),
+            (None, Some(direct)) => direct.answer(&parts, &bytes).await,
+            (None, None) => None,
         };
         let response = match direct {
             Some(response) => response,
             None => {
                 let json = content_type_is_json(&parts.headers);
+                let session = self.asker.session_for(&parts, &bytes);
                 let request = Request::from_parts(parts, Full::new(bytes.clone()));
-                let response = self.mcp.handle(request).await.map(Body::new);
+                let mut response = self.mcp.handle(request).await.map(Body::new);
                 // rmcp answers 415 for a wrong Content-Type, and for a JSON body that is not
                 // one JSON-RPC message: with a JSON Content-Type it can only be the latter,
                 // which JSON-RPC answers with 400 and -32700 or -32600.
                 if response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE && json {
                     invalid_message(&bytes)
                 } else {
+                    if let Some(session) = session
+                        && response.status() == StatusCode::OK
+                    {
+                        response.headers_mut().insert(SESSION_ID, session);
+                    }
                     response
                 }
             }

@@ -13,9 +13,12 @@
 //!   expiry, so a state cannot be forged, altered, carried to another call or caller, or used
 //!   after it expired.
 //!
-//! Stateless Streamable HTTP on 2025-11-25 cannot carry a server-to-client request (the client's
-//! answer would be a new POST with no session to deliver it to), and rmcp tells the handler
-//! nothing of the client's capabilities there: a call on it is a client that cannot be asked.
+//! - Streamable HTTP on 2025-11-25, which rmcp serves statelessly: [`Asking::Prompt`] with the
+//!   HTTP layer's own prompt (`http::elicit`): the client's capabilities travel in a sealed
+//!   `Mcp-Session-Id`, the call's response turns into an SSE stream carrying
+//!   `elicitation/create`, and the client's POSTed answer is routed to the waiting call. Without
+//!   such a session, rmcp tells the handler nothing of the client's capabilities there: a call
+//!   is a client that cannot be asked.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -54,7 +57,7 @@ pub(crate) fn can_elicit(capabilities: &ClientCapabilities) -> bool {
         .is_some_and(|e| e.form.is_some() || e.url.is_none())
 }
 
-fn form(question: &Question) -> Result<ElicitRequestParams, AskError> {
+pub(crate) fn form(question: &Question) -> Result<ElicitRequestParams, AskError> {
     let schema: ElicitationSchema = serde_json::from_value(Value::Object(question.schema.clone()))
         .map_err(|e| {
             AskError::Failed(ActionError::internal(format!(
@@ -69,7 +72,7 @@ fn form(question: &Question) -> Result<ElicitRequestParams, AskError> {
     })
 }
 
-fn answer_of(result: ElicitResult) -> Answer {
+pub(crate) fn answer_of(result: ElicitResult) -> Answer {
     match result.action {
         ElicitationAction::Accept => match result.content {
             Some(Value::Object(content)) => Answer::Accept(content),
@@ -83,10 +86,13 @@ fn answer_of(result: ElicitResult) -> Answer {
 
 /// Who an action's questions for the user go to, by the call's revision and transport.
 pub(crate) enum Asking {
-    /// No one: the client cannot be asked (stateless Streamable HTTP before 2026-07-28).
+    /// No one: the client cannot be asked (Streamable HTTP before 2026-07-28 without a session
+    /// that says it can).
     Nobody,
     /// `elicitation/create` on this peer (a transport with server-to-client requests).
     Peer(Peer<RoleServer>),
+    /// A prompt of the transport's own (Streamable HTTP on 2025-11-25 with a sealed session).
+    Prompt(Arc<dyn UserPrompt>),
     /// 2026-07-28 rounds: an input-required result, answered by a retry of the call.
     Rounds {
         /// The client declared the elicitation capability.
@@ -124,6 +130,7 @@ impl Asking {
                 responses: None,
             } => Ok((None, None)),
             Asking::Peer(peer) => Ok((Some(Arc::new(PeerPrompt { peer })), None)),
+            Asking::Prompt(prompt) => Ok((Some(prompt), None)),
             Asking::Rounds {
                 can_ask,
                 request_state,
@@ -204,6 +211,28 @@ impl RoundSeal {
             codec: Arc::new(codec),
             ttl,
         })
+    }
+
+    /// Seals `value` bound to `binding` (which must name its purpose first, so a value sealed
+    /// for one purpose never opens for another), valid for `ttl`.
+    pub(crate) fn seal_bound<T: Serialize>(
+        &self,
+        value: &T,
+        binding: &[u8],
+        ttl: Duration,
+    ) -> Result<String, rmcp::model::RequestStateError> {
+        let options = SealOptions::new().associated_data(binding).ttl(ttl);
+        self.codec.seal_json_with(value, &options)
+    }
+
+    /// Opens what [`RoundSeal::seal_bound`] sealed with the same `binding`, unless it was
+    /// altered or has expired.
+    pub(crate) fn open_bound<T: serde::de::DeserializeOwned>(
+        &self,
+        sealed: &str,
+        binding: &[u8],
+    ) -> Result<T, rmcp::model::RequestStateError> {
+        self.codec.open_json_with(sealed, binding)
     }
 
     /// A key of this process only: states do not survive a restart or reach another replica.

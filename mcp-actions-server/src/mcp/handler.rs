@@ -179,6 +179,11 @@ impl ActionsHandler {
         self
     }
 
+    /// The key that seals 2026-07-28 round states, and (`http::elicit`) session ids.
+    pub(crate) fn seal(&self) -> &RoundSeal {
+        &self.inner.seal
+    }
+
     /// Lists `page_size` tools a page (`mcpActions.listPageSize`; `None`: every tool on one
     /// page).
     pub(crate) fn page_tools_by(mut self, page_size: Option<NonZeroUsize>) -> Self {

@@ -12,7 +12,7 @@ use super::{ActionsServer, Endpoint};
 use crate::auth::Gate;
 use crate::auth::metadata::{self, ProtectedResourceMetadata};
 use crate::http::health;
-use crate::http::{AllowedHosts, Direct, GuardedMcpService, Guards, ToolScopes};
+use crate::http::{AllowedHosts, Asker, Direct, GuardedMcpService, Guards, ToolScopes};
 #[cfg(feature = "sse")]
 use crate::transport::{SseEndpoint, SseOptions};
 
@@ -106,7 +106,8 @@ impl ActionsServer {
             telemetry: self.telemetry.clone(),
             server: server_key.into(),
         };
-        let guarded = GuardedMcpService::new(guards, direct, service);
+        let asker = Asker::new(endpoint.handler.clone());
+        let guarded = GuardedMcpService::new(guards, asker, direct, service);
         let streamable = Router::new().route_service(&endpoint.path, guarded);
         let metadata = ProtectedResourceMetadata::new(
             base_url,

@@ -45,6 +45,7 @@ use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::body::content_type_is_json;
+use super::elicit::SESSION_ID;
 use crate::mcp::{ActionsHandler, Asking, Seen, json_can_elicit};
 use crate::telemetry::trace::{Request, W3c};
 
@@ -118,7 +119,9 @@ impl Direct {
     }
 
     /// What the request's `Mcp-*` headers say: a revision answered here, and nothing else
-    /// (no session id, no `Mcp-Param-*`), or `None`.
+    /// (no `Mcp-Param-*`), or `None`. An `Mcp-Session-Id` changes nothing here: rmcp's
+    /// stateless service ignores it too, and a session that lets the server ask the user was
+    /// taken by `http::elicit` first.
     fn revision<'a>(&self, headers: &'a HeaderMap) -> Option<Revision<'a>> {
         let mcp = McpHeaders::of(headers)?;
         let version = mcp.version?;
@@ -358,7 +361,7 @@ struct McpHeaders<'a> {
 
 impl<'a> McpHeaders<'a> {
     /// The headers, or `None` when one is repeated or not text, or another `Mcp-*` header is
-    /// present (a session id, `Mcp-Param-*`).
+    /// present (`Mcp-Param-*`). The session id is skipped.
     fn of(headers: &'a HeaderMap) -> Option<Self> {
         let mut mcp = McpHeaders {
             version: None,
@@ -367,7 +370,7 @@ impl<'a> McpHeaders<'a> {
         };
         for (name, value) in headers {
             let name = name.as_str();
-            if !name.starts_with("mcp-") {
+            if !name.starts_with("mcp-") || name == SESSION_ID {
                 continue;
             }
             let slot = if name.eq_ignore_ascii_case(HEADER_MCP_PROTOCOL_VERSION) {
@@ -480,15 +483,28 @@ async fn call(
 
 /// What [`ActionsHandler::call`] answers: a tool result (or input-required), or -32602 for an
 /// unknown tool.
-type CallOutcome = Result<CallToolResponse, McpError>;
+pub(crate) type CallOutcome = Result<CallToolResponse, McpError>;
 
 /// A call polled in place by the request's future. When that future is dropped first (the
 /// client disconnected), the call's cancellation token is cancelled and the call is moved to
 /// a task of its own, so the action sees the cancellation and ends as it chooses, instead of
 /// being dropped at an arbitrary await point.
-struct FinishOnDrop {
+pub(crate) struct FinishOnDrop {
     call: Option<BoxFuture<'static, CallOutcome>>,
     cancellation: CancellationToken,
+}
+
+impl FinishOnDrop {
+    /// `call`, which `cancellation` cancels.
+    pub(crate) fn new(
+        call: BoxFuture<'static, CallOutcome>,
+        cancellation: CancellationToken,
+    ) -> Self {
+        Self {
+            call: Some(call),
+            cancellation,
+        }
+    }
 }
 
 impl Future for FinishOnDrop {
@@ -516,7 +532,7 @@ impl Drop for FinishOnDrop {
 }
 
 /// The message as rmcp sends a JSON answer: status 200, `Content-Type: application/json`.
-fn json_response(message: &ServerJsonRpcMessage) -> Response {
+pub(crate) fn json_response(message: &ServerJsonRpcMessage) -> Response {
     match serde_json::to_vec(message) {
         Ok(body) => {
             let mut response = Response::new(Body::from(body));

@@ -125,7 +125,6 @@ async fn everything_else_is_left_to_rmcp() {
             &["mcp-protocol-version"],
         ),
         (&[], &["mcp-protocol-version"]),
-        (&[("mcp-session-id", "abc")], &[]),
     ] {
         let head = parts(extra, drop);
         assert!(
@@ -286,7 +285,8 @@ fn only_known_revisions_without_other_mcp_headers_qualify() {
         ("mcp-protocol-version", "2025-11-25"),
         ("mcp-protocol-version", "2025-11-25")
     ]));
-    assert!(neither(&[
+    // A session id changes nothing (rmcp's stateless service ignores it too).
+    assert!(!neither(&[
         ("mcp-protocol-version", "2025-11-25"),
         ("mcp-session-id", "abc")
     ]));
