@@ -335,10 +335,18 @@ impl ScopeRules {
 
     /// The scopes calling `action` needs: those of every matching rule, each once, in rule order.
     pub fn scopes_for(&self, action: &ActionDescriptor) -> Vec<String> {
-        let id = action.id();
+        if self.rules.is_empty() {
+            return Vec::new();
+        }
+        self.scopes_for_id(&action.id(), &action.attributes)
+    }
+
+    /// The scopes calling the action `id` (`plugin:name`) with these attributes (after
+    /// defaults) needs, e.g. one a remote Backstage plugin lists; as [`ScopeRules::scopes_for`].
+    pub fn scopes_for_id(&self, id: &str, attributes: &ActionAttributes) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for (rule, scopes) in &self.rules {
-            if rule.matches(&id, &action.attributes) {
+            if rule.matches(id, attributes) {
                 for scope in scopes {
                     if !out.contains(scope) {
                         out.push(scope.clone());

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use mcp_actions::filter::ActionFilter;
+use mcp_actions::filter::{ActionFilter, ScopeRules};
 use mcp_actions::{ActionAttributes, ActionError, Credentials, ErrorKind};
 use rmcp::model::{Tool, ToolAnnotations};
 use serde_json::{Map, Value};
@@ -43,6 +43,8 @@ pub(crate) struct RemoteAction {
     pub(crate) id: String,
     /// The tool.
     pub(crate) tool: Tool,
+    /// The OAuth scopes a caller needs to see and call it (`mcpActions.auth.actionScopes`).
+    pub(crate) scopes: Vec<String>,
 }
 
 /// The remote sources of one server, and what they last listed.
@@ -53,6 +55,8 @@ pub(crate) struct RemoteSources {
     naming: ToolNaming,
     /// `backend.actions.filter` (and `pluginSources`), applied to remote actions too.
     filter: ActionFilter,
+    /// `mcpActions.auth.actionScopes`, applied to remote actions too.
+    scope_rules: ScopeRules,
     /// Tool names of the linked actions: a remote tool may not take one.
     taken: Vec<String>,
     refresh: Duration,
@@ -91,6 +95,7 @@ impl RemoteSources {
             sources,
             naming,
             filter,
+            scope_rules: ScopeRules::default(),
             taken,
             refresh,
             timeout,
@@ -243,6 +248,7 @@ impl RemoteSources {
             plugin: plugin.to_owned(),
             id: id.to_owned(),
             tool,
+            scopes: self.scope_rules.scopes_for_id(id, &attributes),
         })
     }
 
@@ -251,28 +257,43 @@ impl RemoteSources {
         &self.sources
     }
 
+    /// Applies `mcpActions.auth.actionScopes` to the remote actions: a caller whose token
+    /// lacks the scopes an action needs neither sees nor calls it.
+    pub(crate) fn with_scope_rules(mut self, rules: ScopeRules) -> Self {
+        self.scope_rules = rules;
+        self
+    }
+
     /// The remote tools `credentials` may see, in source order.
     pub(crate) fn visible(&self, credentials: &Credentials) -> Vec<RemoteAction> {
         let all = self.listed.read().unwrap_or_else(|e| e.into_inner());
-        self.sources
-            .iter()
-            .filter(|(plugin, _)| credentials.allows_plugin(plugin))
-            .filter_map(|(plugin, _)| all.get(plugin))
-            .flatten()
+        Self::seen_by(&self.sources, &all, credentials)
             .cloned()
             .collect()
     }
 
-    /// The remote action served as the tool `name`, if `credentials` may see it.
+    /// The remote action served as the tool `name`, if `credentials` may see it. One whose
+    /// scopes the caller's token lacks is not found, as a hidden linked action: remote tools
+    /// have no step-up challenge.
     pub(crate) fn find(&self, name: &str, credentials: &Credentials) -> Option<RemoteAction> {
         let all = self.listed.read().unwrap_or_else(|e| e.into_inner());
-        self.sources
-            .iter()
-            .filter(|(plugin, _)| credentials.allows_plugin(plugin))
-            .filter_map(|(plugin, _)| all.get(plugin))
-            .flatten()
+        Self::seen_by(&self.sources, &all, credentials)
             .find(|a| a.tool.name == name)
             .cloned()
+    }
+
+    /// The listed actions of the sources `credentials` may reach, with the scopes it has.
+    fn seen_by<'a>(
+        sources: &'a [(String, String)],
+        listed: &'a HashMap<String, Vec<RemoteAction>>,
+        credentials: &'a Credentials,
+    ) -> impl Iterator<Item = &'a RemoteAction> + 'a {
+        sources
+            .iter()
+            .filter(|(plugin, _)| credentials.allows_plugin(plugin))
+            .filter_map(|(plugin, _)| listed.get(plugin))
+            .flatten()
+            .filter(|action| credentials.missing_scopes(&action.scopes).is_empty())
     }
 
     /// Forwards a call of `action` with `arguments`, as `credentials`.
@@ -411,6 +432,51 @@ mod tests {
                                    "properties": {} },
                         "output": { "type": "object" } }
         })
+    }
+
+    /// `mcpActions.auth.actionScopes` rules match remote actions by their id: a token without
+    /// the scopes neither sees nor finds them; a token with them, or a static token (no
+    /// scopes), does.
+    #[test]
+    fn action_scopes_apply_to_remote_actions() {
+        let rules = ScopeRules::new([(
+            mcp_actions::filter::FilterRule::id("catalog:get-*"),
+            vec!["catalog.read".to_owned()],
+        )])
+        .unwrap();
+        let remote = sources(ToolNaming::Plain, ActionFilter::allow_all()).with_scope_rules(rules);
+        let guarded = remote
+            .remote_action("catalog", &listed("get-catalog-entity", "catalog"))
+            .unwrap();
+        assert_eq!(guarded.scopes, ["catalog.read"]);
+        let open = remote
+            .remote_action("catalog", &listed("query-catalog-entities", "catalog"))
+            .unwrap();
+        assert!(open.scopes.is_empty());
+        remote
+            .listed
+            .write()
+            .unwrap()
+            .insert("catalog".to_owned(), vec![guarded, open]);
+
+        let names = |credentials: &Credentials| -> Vec<String> {
+            remote
+                .visible(credentials)
+                .into_iter()
+                .map(|a| a.tool.name.to_string())
+                .collect()
+        };
+        let without = Credentials::user("user:default/jane").with_scopes(["openid"]);
+        assert_eq!(names(&without), ["query_catalog_entities"]);
+        assert!(remote.find("get_catalog_entity", &without).is_none());
+        let with = Credentials::user("user:default/jane").with_scopes(["catalog.read"]);
+        assert_eq!(
+            names(&with),
+            ["get_catalog_entity", "query_catalog_entities"]
+        );
+        assert!(remote.find("get_catalog_entity", &with).is_some());
+        let static_token = Credentials::service("ci");
+        assert_eq!(names(&static_token).len(), 2);
     }
 
     #[test]

@@ -490,15 +490,19 @@ fn remote_sources(
         .filter
         .compile(actions.plugin_sources.clone())
         .unwrap_or_default();
-    Some(Arc::new(crate::backstage::RemoteSources::new(
-        backstage,
-        sources,
-        ToolNaming::from_config(mcp.namespaced_tool_names),
-        filter,
-        taken,
-        std::time::Duration::from_secs(mcp.backstage.refresh_seconds.max(1)),
-        mcp.limits.action_timeout(),
-    )))
+    Some(Arc::new(
+        crate::backstage::RemoteSources::new(
+            backstage,
+            sources,
+            ToolNaming::from_config(mcp.namespaced_tool_names),
+            filter,
+            taken,
+            std::time::Duration::from_secs(mcp.backstage.refresh_seconds.max(1)),
+            mcp.limits.action_timeout(),
+        )
+        // Validated with the rest of the configuration, as the filter.
+        .with_scope_rules(mcp.auth.compile().unwrap_or_default()),
+    ))
 }
 
 /// The verifier of Backstage plugin tokens, when `discovery.endpoints` lists plugins.
