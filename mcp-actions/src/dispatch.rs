@@ -26,6 +26,12 @@ use crate::policy::{AllowAll, Decision, PermissionPolicy, check_permission};
 use crate::registry::{RegisteredAction, Registry};
 use crate::services::Services;
 
+/// The `tracing` target of the `action` span every call runs in (fields `action.id` and
+/// `principal`). Exported as a child of the request's span when traces are exported; the
+/// CLI's log leaves it out unless `RUST_LOG` names this target (the span costs a few µs per
+/// call, and the audit trail already says who called what).
+pub const ACTION_SPAN_TARGET: &str = "mcp_actions::action";
+
 /// Per-call inputs besides the action and its arguments.
 pub struct CallOptions {
     /// Who is calling.
@@ -337,10 +343,12 @@ impl Dispatcher {
         options: CallOptions,
     ) -> Result<Value, CallError> {
         let span = tracing::info_span!(
+            target: ACTION_SPAN_TARGET,
             "action",
             action.id = %action.id(),
             principal = %options.credentials.principal(),
         );
+        let options_principal = options.credentials.principal().clone();
         let result = async {
             self.check_access(action, &options.credentials)
                 .await
@@ -352,20 +360,35 @@ impl Dispatcher {
         .instrument(span.clone())
         .await;
         let _entered = span.enter();
+        // The action and the caller are fields of these events too: the span may be off.
+        let id = action.id();
+        let principal = options_principal;
         match &result {
-            Ok(_) => tracing::debug!(outcome = "ok", "action call finished"),
-            Err(CallError::Hidden(e)) => {
-                tracing::info!(outcome = "hidden", error = %e, "action call refused: the caller may not see this action")
+            Ok(_) => {
+                tracing::debug!(action.id = id, %principal, outcome = "ok", "action call finished")
             }
+            Err(CallError::Hidden(e)) => tracing::info!(
+                action.id = id,
+                %principal,
+                outcome = "hidden",
+                error = %e,
+                "action call refused: the caller may not see this action"
+            ),
             Err(CallError::Failed(e)) if e.is_internal() => tracing::error!(
+                action.id = id,
+                %principal,
                 outcome = "internal_error",
                 reference = e.reference().unwrap_or_default(),
                 details = %e.details(),
                 "action failed unexpectedly"
             ),
-            Err(CallError::Failed(e)) => {
-                tracing::info!(outcome = e.name(), error = %e, "action call refused or failed")
-            }
+            Err(CallError::Failed(e)) => tracing::info!(
+                action.id = id,
+                %principal,
+                outcome = e.name(),
+                error = %e,
+                "action call refused or failed"
+            ),
         }
         result
     }

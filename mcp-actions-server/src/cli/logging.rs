@@ -53,15 +53,14 @@ fn init_serve_logging() -> Result<Logging, String> {
     let rust_log = std::env::var("RUST_LOG").unwrap_or_default();
     let mut filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(SERVE_LOG_DEFAULT));
-    // The request spans are for the trace exporter: in the log they would prefix every line
-    // of a call with a dozen attributes, and cost a span per request. Shown when RUST_LOG
-    // names them.
-    if !rust_log.contains(REQUEST_TARGET) {
-        filter = filter.add_directive(
-            format!("{REQUEST_TARGET}=off")
-                .parse()
-                .expect("a valid directive"),
-        );
+    // The request and action spans are for the trace exporter: in the log they would prefix
+    // every line of a call with its attributes, and cost a span or two per call (the audit
+    // trail already records who called what). Shown when RUST_LOG names them.
+    for target in [REQUEST_TARGET, mcp_actions::dispatch::ACTION_SPAN_TARGET] {
+        if !rust_log.contains(target) {
+            filter =
+                filter.add_directive(format!("{target}=off").parse().expect("a valid directive"));
+        }
     }
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
