@@ -7,14 +7,7 @@ use serde_json::{Value, json};
 
 use crate::setup::*;
 
-/// A port nobody listens on right now (bound, then released).
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub(crate) use mcp_actions_tests::real::{free_port, real_part};
 
 /// [`TEST_CONFIG`] merged with `extra` (a YAML document).
 fn server_with(extra: &str) -> mcp_actions_server::ActionsServerBuilder {
@@ -482,24 +475,4 @@ async fn prometheus_scrapes_the_calls_per_tool_and_error_type() {
         ]
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// The path of a program the test drives (a real Prometheus, nginx…): `None`, with a loud
-/// message, when it is not installed; under `CI` its absence fails the test.
-pub(crate) fn real_part(program: &str) -> Option<std::path::PathBuf> {
-    // Debian puts daemons such as nginx in /usr/sbin, which a user's PATH may lack.
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .chain(["/usr/sbin".into()])
-            .map(|dir| dir.join(program))
-            .find(|path| path.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "`{program}` is not installed; .ci/run installs it (apt-get install {program})"
-        );
-        eprintln!("SKIPPED: `{program}` is not installed (apt-get install {program})");
-    }
-    found
 }

@@ -20,6 +20,8 @@ use rmcp::model::CallToolRequestParams;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
+use mcp_actions_tests::real::{NginxRouting, nginx_config};
+
 use super::operations::{free_port, real_part};
 
 const TOKEN: &str = "replicas-token-1234";
@@ -92,24 +94,6 @@ async fn start_replica(
     })
     .await;
     Replica { port, child, audit }
-}
-
-fn nginx_config(dir: &Path, listen: u16, replicas: &[u16]) -> String {
-    let servers: String = replicas
-        .iter()
-        .map(|port| format!("    server 127.0.0.1:{port} max_fails=1 fail_timeout=2s;\n"))
-        .collect();
-    let d = dir.display();
-    format!(
-        "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
-         events {{ worker_connections 256; }}\n\
-         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
-         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
-         upstream mcp {{\n{servers}  }}\n  \
-         server {{\n    listen 127.0.0.1:{listen};\n    location / {{\n      proxy_pass http://mcp;\n      \
-         proxy_http_version 1.1;\n      proxy_set_header Host $http_host;\n      proxy_buffering off;\n      \
-         proxy_next_upstream error timeout non_idempotent;\n      proxy_next_upstream_tries 3;\n    }}\n  }}\n}}\n"
-    )
 }
 
 /// Calls made and failed by the load clients.
@@ -191,7 +175,16 @@ async fn replicas_behind_nginx_survive_a_restart_and_lose_only_in_flight_calls_t
         replicas.push(start_replica(&binary, &dir, i, *port, &idp).await);
     }
     let listen = free_port();
-    std::fs::write(dir.join("nginx.conf"), nginx_config(&dir, listen, &ports)).unwrap();
+    std::fs::write(dir.join("nginx.conf"), nginx_config(
+            &dir,
+            listen,
+            &ports,
+            NginxRouting {
+                server_options: "max_fails=1 fail_timeout=2s",
+                location: "proxy_next_upstream error timeout non_idempotent;\n      proxy_next_upstream_tries 3;",
+                ..NginxRouting::default()
+            },
+        )).unwrap();
     let _nginx = Command::new(nginx)
         .args([
             "-p",

@@ -4,61 +4,17 @@
 //! answers reaching the replica that holds the call, and requests without a session id still
 //! spread over both replicas.
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use mcp_actions_server::MCP_PATH;
 use mcp_actions_tests::prelude::*;
+use mcp_actions_tests::real::{NginxRouting, free_port, nginx_config, real_part};
 use rmcp::model::ElicitationAction;
 use serde_json::json;
 use tokio::process::Command;
 
 use crate::actions::ran;
 use crate::{TOKEN, server_with};
-
-/// nginx, where Debian puts it (a user's PATH may lack /usr/sbin); `None` (skipped, loudly)
-/// when it is not installed, unless `CI` is set.
-fn nginx() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .chain(["/usr/sbin".into()])
-            .map(|dir| dir.join("nginx"))
-            .find(|path| path.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "`nginx` is not installed; .ci/run installs it (apt-get install nginx)"
-        );
-        eprintln!("SKIPPED: `nginx` is not installed (apt-get install nginx)");
-    }
-    found
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn nginx_config(dir: &Path, listen: u16, replicas: &[u16]) -> String {
-    let servers: String = replicas
-        .iter()
-        .map(|port| format!("    server 127.0.0.1:{port};\n"))
-        .collect();
-    let d = dir.display();
-    format!(
-        "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
-         events {{ worker_connections 256; }}\n\
-         http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
-         fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
-         upstream mcp {{\n    hash $http_mcp_session_id consistent;\n{servers}  }}\n  \
-         server {{\n    listen 127.0.0.1:{listen};\n    location / {{\n      proxy_pass http://mcp;\n      \
-         proxy_http_version 1.1;\n      proxy_set_header Host $http_host;\n      proxy_buffering off;\n    }}\n  }}\n}}\n"
-    )
-}
 
 /// The `serverInfo.name` of whichever replica answers an `initialize` without a session.
 async fn replica_answering(url: &str) -> String {
@@ -82,7 +38,7 @@ async fn replica_answering(url: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_nginx_hashing_the_session_id_each_answer_reaches_its_call() {
-    let Some(nginx) = nginx() else {
+    let Some(nginx) = real_part("nginx") else {
         return;
     };
     // The same `stateKey` (in CONFIG): a session id sealed by one replica opens on the other.
@@ -92,7 +48,15 @@ async fn behind_nginx_hashing_the_session_id_each_answer_reaches_its_call() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let listen = free_port();
-    let config = nginx_config(&dir, listen, &[a.addr.port(), b.addr.port()]);
+    let config = nginx_config(
+        &dir,
+        listen,
+        &[a.addr.port(), b.addr.port()],
+        NginxRouting {
+            upstream: "hash $http_mcp_session_id consistent;",
+            ..NginxRouting::default()
+        },
+    );
     std::fs::write(dir.join("nginx.conf"), config).unwrap();
     let _nginx = Command::new(nginx)
         .args(["-e", dir.join("error.log").to_str().unwrap()])

@@ -13,6 +13,7 @@ pub mod idp;
 pub mod interop;
 pub mod logs;
 pub mod otlp;
+pub mod real;
 pub mod server;
 pub mod sse;
 pub mod user;

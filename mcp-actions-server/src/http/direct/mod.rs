@@ -253,14 +253,7 @@ impl Direct {
                 }))
             }
             "tools/call" => {
-                let Some(Value::String(name)) = params.remove("name") else {
-                    return None;
-                };
-                let arguments = match params.remove("arguments") {
-                    None => None,
-                    Some(Value::Object(arguments)) => Some(Value::Object(arguments)),
-                    Some(_) => return None,
-                };
+                let (name, arguments) = take_call(&mut params)?;
                 if !params.is_empty() {
                     return None; // `task`, `inputResponses`, `requestState`, …: rmcp's
                 }
@@ -394,6 +387,20 @@ impl<'a> McpHeaders<'a> {
 /// Whether a 2026-07-28 request's `_meta` holds what that revision requires — checked with
 /// rmcp's own reading of it — for the header's `version`, and nothing more than the client's
 /// info: a progress token, a log level or anything else is rmcp's.
+/// The `name` and `arguments` of `tools/call` parameters, taken out of them; `None` when they
+/// are not a string and an object (rmcp answers those).
+pub(crate) fn take_call(params: &mut Map<String, Value>) -> Option<(String, Option<Value>)> {
+    let Some(Value::String(name)) = params.remove("name") else {
+        return None;
+    };
+    let arguments = match params.remove("arguments") {
+        None => None,
+        Some(Value::Object(arguments)) => Some(Value::Object(arguments)),
+        Some(_) => return None,
+    };
+    Some((name, arguments))
+}
+
 fn stateless_meta_is_plain(meta: Map<String, Value>, version: &str) -> bool {
     const KEYS: [&str; 3] = [
         "io.modelcontextprotocol/protocolVersion",

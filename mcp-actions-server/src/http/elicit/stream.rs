@@ -50,14 +50,7 @@ pub(super) struct Caller<'a> {
 impl Call {
     /// The call in `params`, or `None` when they hold anything else (`task`, …: rmcp's).
     pub(super) fn of(mut params: Map<String, Value>) -> Option<Self> {
-        let Some(Value::String(name)) = params.remove("name") else {
-            return None;
-        };
-        let arguments = match params.remove("arguments") {
-            None => None,
-            Some(Value::Object(arguments)) => Some(Value::Object(arguments)),
-            Some(_) => return None,
-        };
+        let (name, arguments) = crate::http::direct::take_call(&mut params)?;
         let meta = meta(&params).cloned().unwrap_or_default();
         params.remove("_meta");
         if !params.is_empty() {
