@@ -112,26 +112,26 @@ async def main() -> int:
 
         await run(f"auto:{action}", declined)
 
-    async def accepted():
-        ref = "component:default/website"
-        result, asked, after = await delete(url, token, "auto", "accept", ref)
+    async def accepted(mode, ref, asked_as_expected):
+        """The user accepts: the entity is deleted (and gone afterwards)."""
+        result, asked, after = await delete(url, token, mode, "accept", ref)
         structured = result.structured_content or {}
         ok = (
             not result.is_error
             and structured.get("deleted", {}).get("ref") == ref
-            and len(asked) == 1
+            and asked_as_expected(asked)
             and bool(after.is_error)
             and text_of(after).startswith("NotFoundError:")
         )
         return ok, {"structuredContent": structured, "asked": asked, "after": text_of(after)}
 
-    await run("auto:accept", accepted)
-
-    async def no_capability():
-        result, asked, _ = await delete(url, token, "auto", None, "api:default/orders")
+    async def no_capability(mode):
+        """A client without the capability: refused, as configured."""
+        result, _, _ = await delete(url, token, mode, None, "api:default/orders")
         return bool(result.is_error) and text_of(result).startswith(REFUSED), {"text": text_of(result)}
 
-    await run("auto:no-capability", no_capability)
+    await run("auto:accept", lambda: accepted("auto", "component:default/website", lambda a: len(a) == 1))
+    await run("auto:no-capability", lambda: no_capability("auto"))
 
     async def legacy_declined():
         ref = "component:default/payments-api"
@@ -146,26 +146,10 @@ async def main() -> int:
 
     await run("legacy:decline", legacy_declined)
 
-    async def legacy_accepted():
-        ref = "component:default/payments-api"
-        result, asked, after = await delete(url, token, "legacy", "accept", ref)
-        structured = result.structured_content or {}
-        ok = (
-            not result.is_error
-            and structured.get("deleted", {}).get("ref") == ref
-            and asked == [f"Delete {ref} from the catalog?"]
-            and bool(after.is_error)
-            and text_of(after).startswith("NotFoundError:")
-        )
-        return ok, {"structuredContent": structured, "asked": asked, "after": text_of(after)}
-
-    await run("legacy:accept", legacy_accepted)
-
-    async def legacy_no_capability():
-        result, asked, _ = await delete(url, token, "legacy", None, "api:default/orders")
-        return bool(result.is_error) and text_of(result).startswith(REFUSED), {"text": text_of(result)}
-
-    await run("legacy:no-capability", legacy_no_capability)
+    payments = "component:default/payments-api"
+    await run("legacy:accept", lambda: accepted(
+        "legacy", payments, lambda a: a == [f"Delete {payments} from the catalog?"]))
+    await run("legacy:no-capability", lambda: no_capability("legacy"))
 
     ok = bool(checks) and all(c["ok"] for c in checks)
     print(json.dumps({"client": "mcp (Python SDK) elicitation", "ok": ok, "checks": checks}, default=str))
