@@ -45,6 +45,8 @@ pub(crate) struct RemoteAction {
     pub(crate) tool: Tool,
     /// The OAuth scopes a caller needs to see and call it (`mcpActions.auth.actionScopes`).
     pub(crate) scopes: Vec<String>,
+    /// Its attributes after Backstage's defaults, which filters match.
+    pub(crate) attributes: ActionAttributes,
 }
 
 /// The remote sources of one server, and what they last listed.
@@ -249,6 +251,7 @@ impl RemoteSources {
             id: id.to_owned(),
             tool,
             scopes: self.scope_rules.scopes_for_id(id, &attributes),
+            attributes,
         })
     }
 
@@ -264,10 +267,15 @@ impl RemoteSources {
         self
     }
 
-    /// The remote tools `credentials` may see, in source order.
-    pub(crate) fn visible(&self, credentials: &Credentials) -> Vec<RemoteAction> {
+    /// The remote tools `credentials` may see, in source order; only those `server` keeps
+    /// when it is a named server's filter (`mcpActions.servers.<key>.filter`).
+    pub(crate) fn visible(
+        &self,
+        credentials: &Credentials,
+        server: Option<&ActionFilter>,
+    ) -> Vec<RemoteAction> {
         let all = self.listed.read().unwrap_or_else(|e| e.into_inner());
-        Self::seen_by(&self.sources, &all, credentials)
+        Self::seen_by(&self.sources, &all, credentials, server)
             .cloned()
             .collect()
     }
@@ -275,18 +283,25 @@ impl RemoteSources {
     /// The remote action served as the tool `name`, if `credentials` may see it. One whose
     /// scopes the caller's token lacks is not found, as a hidden linked action: remote tools
     /// have no step-up challenge.
-    pub(crate) fn find(&self, name: &str, credentials: &Credentials) -> Option<RemoteAction> {
+    pub(crate) fn find(
+        &self,
+        name: &str,
+        credentials: &Credentials,
+        server: Option<&ActionFilter>,
+    ) -> Option<RemoteAction> {
         let all = self.listed.read().unwrap_or_else(|e| e.into_inner());
-        Self::seen_by(&self.sources, &all, credentials)
+        Self::seen_by(&self.sources, &all, credentials, server)
             .find(|a| a.tool.name == name)
             .cloned()
     }
 
-    /// The listed actions of the sources `credentials` may reach, with the scopes it has.
+    /// The listed actions of the sources `credentials` may reach, with the scopes it has, that
+    /// `server`'s filter (if any) keeps.
     fn seen_by<'a>(
         sources: &'a [(String, String)],
         listed: &'a HashMap<String, Vec<RemoteAction>>,
         credentials: &'a Credentials,
+        server: Option<&'a ActionFilter>,
     ) -> impl Iterator<Item = &'a RemoteAction> + 'a {
         sources
             .iter()
@@ -294,6 +309,13 @@ impl RemoteSources {
             .filter_map(|(plugin, _)| listed.get(plugin))
             .flatten()
             .filter(|action| credentials.missing_scopes(&action.scopes).is_empty())
+            .filter(move |action| {
+                server.is_none_or(|filter| {
+                    filter
+                        .decide_for(&action.plugin, &action.id, &action.attributes)
+                        .is_exposed()
+                })
+            })
     }
 
     /// Forwards a call of `action` with `arguments`, as `credentials`.
@@ -436,9 +458,9 @@ mod tests {
 
     /// `mcpActions.auth.actionScopes` rules match remote actions by their id: a token without
     /// the scopes neither sees nor finds them; a token with them, or a static token (no
-    /// scopes), does.
+    /// scopes), does. A named server's filter keeps only the remote actions it matches.
     #[test]
-    fn action_scopes_apply_to_remote_actions() {
+    fn action_scopes_and_named_server_filters_apply_to_remote_actions() {
         let rules = ScopeRules::new([(
             mcp_actions::filter::FilterRule::id("catalog:get-*"),
             vec!["catalog.read".to_owned()],
@@ -461,22 +483,41 @@ mod tests {
 
         let names = |credentials: &Credentials| -> Vec<String> {
             remote
-                .visible(credentials)
+                .visible(credentials, None)
                 .into_iter()
                 .map(|a| a.tool.name.to_string())
                 .collect()
         };
         let without = Credentials::user("user:default/jane").with_scopes(["openid"]);
         assert_eq!(names(&without), ["query_catalog_entities"]);
-        assert!(remote.find("get_catalog_entity", &without).is_none());
+        assert!(remote.find("get_catalog_entity", &without, None).is_none());
         let with = Credentials::user("user:default/jane").with_scopes(["catalog.read"]);
         assert_eq!(
             names(&with),
             ["get_catalog_entity", "query_catalog_entities"]
         );
-        assert!(remote.find("get_catalog_entity", &with).is_some());
+        assert!(remote.find("get_catalog_entity", &with, None).is_some());
         let static_token = Credentials::service("ci");
         assert_eq!(names(&static_token).len(), 2);
+
+        // A named server's filter keeps some of them, by id or attributes.
+        let named = mcp_actions::filter::ActionFilter::new(
+            None,
+            vec![mcp_actions::filter::FilterRule::id("catalog:query-*")],
+            vec![],
+        )
+        .unwrap();
+        let kept: Vec<String> = remote
+            .visible(&static_token, Some(&named))
+            .into_iter()
+            .map(|a| a.tool.name.to_string())
+            .collect();
+        assert_eq!(kept, ["query_catalog_entities"]);
+        assert!(
+            remote
+                .find("get_catalog_entity", &static_token, Some(&named))
+                .is_none()
+        );
     }
 
     #[test]

@@ -77,6 +77,9 @@ struct Inner {
     /// The actions of remote Backstage plugin sources, served after the linked ones.
     #[cfg(feature = "jwt")]
     remote: Option<Arc<crate::backstage::RemoteSources>>,
+    /// A named server's filter, applied to the remote actions too.
+    #[cfg(feature = "jwt")]
+    remote_filter: Option<mcp_actions::filter::ActionFilter>,
     /// Seals the round state of 2026-07-28 calls that ask the user.
     seal: RoundSeal,
 }
@@ -127,16 +130,24 @@ impl ActionsHandler {
                 observer: None,
                 #[cfg(feature = "jwt")]
                 remote: None,
+                #[cfg(feature = "jwt")]
+                remote_filter: None,
                 seal: RoundSeal::ephemeral(ask::DEFAULT_ROUND_TTL),
             }),
         }
     }
 
-    /// Serves the actions of `remote` after the linked ones.
+    /// Serves the actions of `remote` after the linked ones: those `filter` keeps, when it is
+    /// given (a named server's).
     #[cfg(feature = "jwt")]
-    pub(crate) fn with_remote(mut self, remote: Arc<crate::backstage::RemoteSources>) -> Self {
+    pub(crate) fn with_remote(
+        mut self,
+        remote: Arc<crate::backstage::RemoteSources>,
+        filter: Option<mcp_actions::filter::ActionFilter>,
+    ) -> Self {
         if let Some(inner) = Arc::get_mut(&mut self.inner) {
             inner.remote = Some(remote);
+            inner.remote_filter = filter;
         }
         self
     }
@@ -296,7 +307,7 @@ impl ActionsHandler {
     ) -> (std::borrow::Cow<'_, [Tool]>, Vec<usize>) {
         let mut all = std::borrow::Cow::Borrowed(self.inner.tools.as_slice());
         if let Some(remote) = &self.inner.remote {
-            let extra = remote.visible(credentials);
+            let extra = remote.visible(credentials, self.inner.remote_filter.as_ref());
             if !extra.is_empty() {
                 let tools = all.to_mut();
                 for action in extra {
@@ -399,7 +410,11 @@ impl ActionsHandler {
         #[cfg(feature = "jwt")]
         if self.action(name).is_none()
             && let Some(remote) = &self.inner.remote
-            && let Some(action) = remote.find(name, &options.credentials)
+            && let Some(action) = remote.find(
+                name,
+                &options.credentials,
+                self.inner.remote_filter.as_ref(),
+            )
         {
             let result = remote
                 .call(

@@ -337,14 +337,21 @@ impl ActionsServerBuilder {
             "default",
             mcp.confirm.policy(None, None),
         );
+        // One set of remote sources (one listing of each) for every endpoint; a named server
+        // applies its filter to their actions as to the linked ones.
         #[cfg(feature = "jwt")]
-        let default_handler =
-            match remote_sources(&self.config, &linked, &plan.served, &names, backstage) {
-                Some(remote) => default_handler.with_remote(remote),
-                None => default_handler,
-            };
+        let remote = remote_sources(&self.config, &linked, &names, backstage);
+        #[cfg(feature = "jwt")]
+        let with_remote = |handler: ActionsHandler, filter| match &remote {
+            Some(remote) => handler.with_remote(Arc::clone(remote), filter),
+            None => handler,
+        };
         #[cfg(not(feature = "jwt"))]
-        let _ = backstage;
+        let (with_remote, _) = (
+            |handler: ActionsHandler, _: Option<mcp_actions::filter::ActionFilter>| handler,
+            backstage,
+        );
+        let default_handler = with_remote(default_handler, None);
         let mut endpoints = vec![Endpoint {
             key: None,
             path: MCP_PATH.to_owned(),
@@ -355,12 +362,16 @@ impl ActionsServerBuilder {
             endpoints.push(Endpoint {
                 key: Some(key.clone()),
                 path: format!("{MCP_PATH}/{key}"),
-                handler: handler(
-                    actions.clone(),
-                    identity(&server.name, &server.description, &server.instructions),
-                    key,
-                    mcp.confirm
-                        .policy(server.confirm, server.confirm_without_client_support),
+                handler: with_remote(
+                    handler(
+                        actions.clone(),
+                        identity(&server.name, &server.description, &server.instructions),
+                        key,
+                        mcp.confirm
+                            .policy(server.confirm, server.confirm_without_client_support),
+                    ),
+                    // Validated by `Plan::new`.
+                    Some(server.filter.compile(None).unwrap_or_default()),
                 ),
             });
         }
@@ -466,7 +477,6 @@ fn jwt_authenticator(
 fn remote_sources(
     config: &Config,
     linked: &Registry,
-    served: &Registry,
     names: &ToolNames,
     backstage: Arc<crate::Backstage>,
 ) -> Option<Arc<crate::backstage::RemoteSources>> {
@@ -483,7 +493,8 @@ fn remote_sources(
         return None;
     }
     let mcp = config.mcp_actions();
-    let taken = served.iter().map(|a| names.of(a).to_owned()).collect();
+    // Every linked action's tool name, served by the default server or by a named one only.
+    let taken = linked.iter().map(|a| names.of(a).to_owned()).collect();
     let actions = &config.backend().actions;
     // Validated with the rest of the configuration.
     let filter = actions
