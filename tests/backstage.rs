@@ -292,6 +292,12 @@ mcpActions:
   backstage:
     pluginId: rust-actions
     refreshSeconds: 1
+  servers:
+    # A named server keeps, of the remote actions as of the linked ones, what its filter keeps.
+    catalog-reader:
+      name: catalog-reader
+      filter:
+        include: [ {{ id: 'catalog:get-*' }} ]
 "#
     );
     let registry = Registry::from_inventory()?.with_plugin_sources(&["greet-user", "interop"]);
@@ -353,7 +359,47 @@ async fn remote_catalog_tools(ours: &TestServer) -> Result<Value> {
         );
         eprintln!("backstage: the Python SDK client got the catalog's answers too");
     }
+    named_server_keeps_what_its_filter_keeps(ours).await;
     Ok(typescript)
+}
+
+/// The named server `catalog-reader` (`include: catalog:get-*`) serves the catalog's remote
+/// `get-catalog-entity`, and neither its `query-catalog-entities` nor our linked actions.
+async fn named_server_keeps_what_its_filter_keeps(ours: &TestServer) {
+    let named = ours.named("catalog-reader");
+    let listed = post(&named, Some(OUR_TOKEN), &rpc(1, "tools/list", None)).await;
+    let names: Vec<String> = listed.json()["result"]["tools"]
+        .as_array()
+        .map(|tools| {
+            tools
+                .iter()
+                .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(names, ["get_catalog_entity"], "{listed:?}");
+    let entity = post(
+        &named,
+        Some(OUR_TOKEN),
+        &call_request(
+            2,
+            "get_catalog_entity",
+            json!({ "kind": "Component", "name": "mcp-actions-test-component" }),
+        ),
+    )
+    .await;
+    assert_eq!(
+        entity.json()["result"]["structuredContent"]["metadata"]["name"],
+        "mcp-actions-test-component",
+        "{entity:?}"
+    );
+    let query = post(
+        &named,
+        Some(OUR_TOKEN),
+        &call_request(3, "query_catalog_entities", json!({})),
+    )
+    .await;
+    assert_eq!(query.json()["error"]["code"], -32602, "{query:?}");
 }
 
 /// Calls `read_component` on our server until the catalog has ingested the component: its

@@ -504,6 +504,62 @@ async fn call_applies_the_access_restrictions_of_the_subjects_token() {
     );
 }
 
+/// `serve --stdio` started by hand (its stderr is the terminal) from a client that cannot ask
+/// the user: the confirmation of a deletion is asked on the controlling terminal, and the
+/// answer decides. With its stderr captured (as clients that start servers do), nothing is
+/// asked there: the configured refusal. `tests/tty-client.py` gives the server a
+/// pseudo-terminal and speaks MCP on pipes.
+#[tokio::test]
+async fn serve_stdio_asks_on_the_terminal_when_the_client_cannot() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/tty-client.py");
+    for answer in ["y", "n", "-"] {
+        let run = Command::new("python3")
+            .args([script, BIN, answer])
+            .envs(ENV)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        let out = tokio::time::timeout(TIMEOUT, run)
+            .await
+            .expect("tty-client.py finished in time")
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "tty-client.py {answer}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let terminal = summary["terminal"].as_str().unwrap();
+        let deleted = &summary["deleted"];
+        let after = &summary["after"];
+        let text = deleted["content"][0]["text"].as_str().unwrap_or_default();
+        match answer {
+            "y" => {
+                assert!(
+                    terminal.contains("Delete component:default/website from the catalog? [y/N]"),
+                    "{summary}"
+                );
+                assert_eq!(deleted["isError"], false, "{summary}");
+                assert_eq!(after["isError"], true, "deleted: {summary}");
+            }
+            "n" => {
+                assert!(terminal.contains("[y/N]"), "{summary}");
+                assert_eq!(text, "NotAllowedError: declined by the user", "{summary}");
+                assert_eq!(after["isError"], false, "still there: {summary}");
+            }
+            _ => {
+                assert!(!terminal.contains("[y/N]"), "{summary}");
+                assert!(
+                    text.starts_with("NotAllowedError: this action needs the user's confirmation"),
+                    "{summary}"
+                );
+                assert_eq!(after["isError"], false, "still there: {summary}");
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn call_usage_errors_exit_with_2() {
     let operator = TempConfig::new("call-usage", OPERATOR);

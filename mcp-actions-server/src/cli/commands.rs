@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::args::*;
 use super::clients::{Target, snippets};
-use super::prompt::TerminalPrompt;
+use super::prompt::{TerminalPrompt, TtyPrompt};
 use super::{RunError, shutdown_signal};
 use crate::config::credentials_from;
 use crate::server::{ActionExposure, ActionsServer, ServeError};
@@ -62,9 +62,16 @@ async fn serve_stdio(server: &ActionsServer, args: ServeArgs) -> Result<(), RunE
         (subject, user) => credentials_from(subject.as_deref(), user.as_deref())
             .map_err(|error| RunError::Usage(format!("--subject/--user: {error}")))?,
     };
-    stdio::serve(handler.clone(), credentials, shutdown_signal())
-        .await
-        .map_err(|e| RunError::Stdio(Box::new(e)))?;
+    // A client that cannot ask the user (no elicitation): ask on the terminal, if any.
+    let fallback: Arc<dyn mcp_actions::UserPrompt> = Arc::new(TtyPrompt);
+    stdio::serve_asking(
+        handler.clone(),
+        credentials,
+        Some(fallback),
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|e| RunError::Stdio(Box::new(e)))?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,7 +1,11 @@
-//! `call`'s questions for the user, asked on the terminal: a confirmation as `[y/N]`, a form
-//! field by field. `--yes` confirms without asking; without a terminal nothing can be asked.
+//! Questions for the user, asked on the terminal: a confirmation as `[y/N]`, a form field by
+//! field. `call` asks on its stdin and stderr (`--yes` confirms without asking; without a
+//! terminal nothing can be asked); `serve --stdio`, whose stdin and stdout carry the protocol,
+//! asks on its controlling terminal (`/dev/tty`) when its client cannot ask the user and its
+//! stderr is that terminal: someone started it by hand and watches it. A client that pipes the
+//! server's stderr (an editor, a terminal UI that shares the terminal) is never interrupted.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Write};
 
 use mcp_actions::{ActionError, Answer, AskError, BoxFuture, Question, UserPrompt};
 use serde_json::{Map, Value};
@@ -10,6 +14,84 @@ use serde_json::{Map, Value};
 pub(super) struct TerminalPrompt {
     /// `--yes`: confirmations are accepted without asking.
     pub(super) yes: bool,
+}
+
+/// Asks on the process's controlling terminal (`/dev/tty`) when stderr is a terminal; else the
+/// question is one nobody can take ([`AskError::Unsupported`]: the configured refuse/proceed
+/// decides).
+pub(super) struct TtyPrompt;
+
+impl UserPrompt for TtyPrompt {
+    fn ask(&self, question: Question) -> BoxFuture<'_, Result<Answer, AskError>> {
+        Box::pin(async move {
+            let tty = std::io::stderr()
+                .is_terminal()
+                .then(|| {
+                    std::fs::OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .open("/dev/tty")
+                        .ok()
+                })
+                .flatten();
+            let Some(tty) = tty else {
+                return Err(AskError::Unsupported);
+            };
+            ask_blocking(move || {
+                let output = tty.try_clone()?;
+                let mut terminal = Terminal {
+                    input: Box::new(BufReader::new(tty)),
+                    output: Box::new(output),
+                };
+                ask_on_terminal(&mut terminal, &question)
+            })
+            .await
+        })
+    }
+}
+
+/// Runs `ask` (reading the terminal) off the async threads.
+async fn ask_blocking(
+    ask: impl FnOnce() -> std::io::Result<Answer> + Send + 'static,
+) -> Result<Answer, AskError> {
+    tokio::task::spawn_blocking(ask)
+        .await
+        .map_err(|e| AskError::Failed(ActionError::internal(e.to_string())))?
+        .map_err(|e| {
+            AskError::Failed(ActionError::service_unavailable(format!(
+                "could not read the answer from the terminal: {e}"
+            )))
+        })
+}
+
+/// Where questions are written and answers read.
+struct Terminal {
+    input: Box<dyn BufRead>,
+    output: Box<dyn Write>,
+}
+
+impl Terminal {
+    /// This process's stdin and stderr.
+    fn stdio() -> Self {
+        Self {
+            input: Box::new(std::io::stdin().lock()),
+            output: Box::new(std::io::stderr()),
+        }
+    }
+
+    fn say(&mut self, text: &str) -> std::io::Result<()> {
+        writeln!(self.output, "{text}")
+    }
+
+    fn read_line(&mut self, prompt: &str) -> std::io::Result<Option<String>> {
+        write!(self.output, "{prompt}")?;
+        self.output.flush()?;
+        let mut line = String::new();
+        if self.input.read_line(&mut line)? == 0 {
+            return Ok(None); // end of input: the user walked away
+        }
+        Ok(Some(line.trim().to_owned()))
+    }
 }
 
 impl UserPrompt for TerminalPrompt {
@@ -32,30 +114,12 @@ impl UserPrompt for TerminalPrompt {
                 };
                 return Err(AskError::Failed(ActionError::not_allowed(what)));
             }
-            tokio::task::spawn_blocking(move || ask_on_terminal(&question))
-                .await
-                .map_err(|e| AskError::Failed(ActionError::internal(e.to_string())))?
-                .map_err(|e| {
-                    AskError::Failed(ActionError::service_unavailable(format!(
-                        "could not read the answer from the terminal: {e}"
-                    )))
-                })
+            ask_blocking(move || ask_on_terminal(&mut Terminal::stdio(), &question)).await
         })
     }
 }
 
-fn read_line(prompt: &str) -> std::io::Result<Option<String>> {
-    let mut stderr = std::io::stderr().lock();
-    write!(stderr, "{prompt}")?;
-    stderr.flush()?;
-    let mut line = String::new();
-    if std::io::stdin().lock().read_line(&mut line)? == 0 {
-        return Ok(None); // end of input: the user walked away
-    }
-    Ok(Some(line.trim().to_owned()))
-}
-
-fn ask_on_terminal(question: &Question) -> std::io::Result<Answer> {
+fn ask_on_terminal(terminal: &mut Terminal, question: &Question) -> std::io::Result<Answer> {
     let properties = question
         .schema
         .get("properties")
@@ -63,18 +127,20 @@ fn ask_on_terminal(question: &Question) -> std::io::Result<Answer> {
         .cloned()
         .unwrap_or_default();
     if properties.is_empty() {
-        return Ok(match read_line(&format!("{} [y/N] ", question.message))? {
-            Some(answer) if matches!(answer.to_lowercase().as_str(), "y" | "yes") => {
-                Answer::Accept(Map::new())
-            }
-            Some(_) => Answer::Decline,
-            None => Answer::Cancel,
-        });
+        return Ok(
+            match terminal.read_line(&format!("{} [y/N] ", question.message))? {
+                Some(answer) if matches!(answer.to_lowercase().as_str(), "y" | "yes") => {
+                    Answer::Accept(Map::new())
+                }
+                Some(_) => Answer::Decline,
+                None => Answer::Cancel,
+            },
+        );
     }
-    eprintln!(
+    terminal.say(&format!(
         "{} (an empty answer to a required field cancels)",
         question.message
-    );
+    ))?;
     let required: Vec<&str> = question
         .schema
         .get("required")
@@ -102,7 +168,7 @@ fn ask_on_terminal(question: &Question) -> std::io::Result<Answer> {
         }
         prompt.push_str(": ");
         loop {
-            let Some(text) = read_line(&prompt)? else {
+            let Some(text) = terminal.read_line(&prompt)? else {
                 return Ok(Answer::Cancel);
             };
             if text.is_empty() {
@@ -126,7 +192,7 @@ fn ask_on_terminal(question: &Question) -> std::io::Result<Answer> {
                     content.insert(name.clone(), value);
                     break;
                 }
-                None => eprintln!("  not a {kind}; try again"),
+                None => terminal.say(&format!("  not a {kind}; try again"))?,
             }
         }
     }

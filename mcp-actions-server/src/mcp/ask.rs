@@ -89,8 +89,9 @@ pub(crate) enum Asking {
     /// No one: the client cannot be asked (Streamable HTTP before 2026-07-28 without a session
     /// that says it can).
     Nobody,
-    /// `elicitation/create` on this peer (a transport with server-to-client requests).
-    Peer(Peer<RoleServer>),
+    /// `elicitation/create` on this peer (a transport with server-to-client requests); when the
+    /// client did not declare elicitation, the transport's fallback prompt if it has one.
+    Peer(Peer<RoleServer>, Option<FallbackPrompt>),
     /// A prompt of the transport's own (Streamable HTTP on 2025-11-25 with a sealed session).
     Prompt(Arc<dyn UserPrompt>),
     /// 2026-07-28 rounds: an input-required result, answered by a retry of the call.
@@ -129,7 +130,9 @@ impl Asking {
                 request_state: None,
                 responses: None,
             } => Ok((None, None)),
-            Asking::Peer(peer) => Ok((Some(Arc::new(PeerPrompt { peer })), None)),
+            Asking::Peer(peer, fallback) => {
+                Ok((Some(Arc::new(PeerPrompt { peer, fallback })), None))
+            }
             Asking::Prompt(prompt) => Ok((Some(prompt), None)),
             Asking::Rounds {
                 can_ask,
@@ -159,9 +162,17 @@ pub(crate) fn bad_state_error() -> rmcp::ErrorData {
     )
 }
 
-/// Asks with `elicitation/create` on a peer that takes server-to-client requests.
+/// Where a transport asks the user when its client cannot be asked: `serve --stdio` asks on
+/// the process's controlling terminal, if it has one. Put in the request's `Parts`
+/// extensions by the transport.
+#[derive(Clone)]
+pub(crate) struct FallbackPrompt(pub(crate) Arc<dyn UserPrompt>);
+
+/// Asks with `elicitation/create` on a peer that takes server-to-client requests, or with the
+/// transport's fallback when the client did not declare form elicitation.
 pub(crate) struct PeerPrompt {
     pub(crate) peer: Peer<RoleServer>,
+    pub(crate) fallback: Option<FallbackPrompt>,
 }
 
 impl UserPrompt for PeerPrompt {
@@ -172,7 +183,10 @@ impl UserPrompt for PeerPrompt {
                 .supported_elicitation_modes()
                 .contains(&ElicitationMode::Form)
             {
-                return Err(AskError::Unsupported);
+                return match &self.fallback {
+                    Some(FallbackPrompt(prompt)) => prompt.ask(question).await,
+                    None => Err(AskError::Unsupported),
+                };
             }
             let params = form(&question)?;
             match self.peer.create_elicitation(params).await {

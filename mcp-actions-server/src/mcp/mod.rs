@@ -18,7 +18,7 @@ mod output;
 mod service;
 mod tools;
 
-pub(crate) use ask::{Asking, RoundSeal, answer_of, form, json_can_elicit};
+pub(crate) use ask::{Asking, FallbackPrompt, RoundSeal, answer_of, form, json_can_elicit};
 pub use handler::ActionsHandler;
 pub(crate) use handler::ServerIdentity;
 #[cfg(test)]

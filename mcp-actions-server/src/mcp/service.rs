@@ -132,7 +132,13 @@ impl ServerHandler for ActionsHandler {
                 request_state: request.request_state,
                 responses: request.input_responses,
             },
-            _ => Asking::Peer(ctx.peer.clone()),
+            _ => Asking::Peer(
+                ctx.peer.clone(),
+                ctx.extensions
+                    .get::<http::request::Parts>()
+                    .and_then(|parts| parts.extensions.get::<super::ask::FallbackPrompt>())
+                    .cloned(),
+            ),
         };
         let arguments = request.arguments.map(Value::Object);
         let call = self.call(&request.name, arguments, options, seen, asking);

@@ -16,6 +16,7 @@
 //! the CLI does).
 
 use std::future::Future;
+use std::sync::Arc;
 
 use http::request::Parts;
 use mcp_actions::Credentials;
@@ -77,6 +78,17 @@ where
     }
 }
 
+impl<T> WithCredentials<T> {
+    /// Asks the user with `prompt` when the client cannot be asked (it did not declare the
+    /// elicitation capability), before the configured refuse/proceed applies.
+    pub(crate) fn asking_with(mut self, prompt: Arc<dyn mcp_actions::UserPrompt>) -> Self {
+        self.parts
+            .extensions
+            .insert(crate::mcp::FallbackPrompt(prompt));
+        self
+    }
+}
+
 impl<T: Transport<RoleServer>> Transport<RoleServer> for WithCredentials<T> {
     type Error = T::Error;
 
@@ -111,7 +123,18 @@ where
     T: IntoTransport<RoleServer, E, A>,
     E: std::error::Error + Send + Sync + 'static,
 {
-    let transport = with_credentials(transport, credentials);
+    serve_wrapped(handler, with_credentials(transport, credentials), shutdown).await
+}
+
+/// [`serve_transport`] of a transport already wrapped.
+async fn serve_wrapped<T>(
+    handler: ActionsHandler,
+    transport: WithCredentials<T>,
+    shutdown: CancellationToken,
+) -> Result<(), StdioError>
+where
+    T: Transport<RoleServer> + Send + 'static,
+{
     let running = match handler.serve_with_ct(transport, shutdown).await {
         Ok(running) => running,
         Err(ServerInitializeError::ConnectionClosed(_) | ServerInitializeError::Cancelled) => {
@@ -141,6 +164,16 @@ pub async fn serve(
     credentials: Credentials,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StdioError> {
+    serve_asking(handler, credentials, None, shutdown).await
+}
+
+/// [`serve`], asking the user with `fallback` (if any) when the client cannot be asked.
+pub(crate) async fn serve_asking(
+    handler: ActionsHandler,
+    credentials: Credentials,
+    fallback: Option<Arc<dyn mcp_actions::UserPrompt>>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StdioError> {
     tracing::info!(
         principal = %credentials.principal(),
         actions = handler.dispatcher().registry().len(),
@@ -152,7 +185,11 @@ pub async fn serve(
         shutdown.await;
         on_signal.cancel();
     });
-    let result = serve_transport(handler, credentials, rmcp::transport::stdio_pipes(), ct).await;
+    let mut transport = with_credentials(rmcp::transport::stdio_pipes(), credentials);
+    if let Some(prompt) = fallback {
+        transport = transport.asking_with(prompt);
+    }
+    let result = serve_wrapped(handler, transport, ct).await;
     signal.abort();
     result
 }
