@@ -297,7 +297,7 @@ mcpActions:
     catalog-reader:
       name: catalog-reader
       filter:
-        include: [ {{ id: 'catalog:get-*' }} ]
+        include: [ {{ id: 'catalog:get-catalog-entity' }} ]
 "#
     );
     let registry = Registry::from_inventory()?.with_plugin_sources(&["greet-user", "interop"]);
@@ -363,7 +363,7 @@ async fn remote_catalog_tools(ours: &TestServer) -> Result<Value> {
     Ok(typescript)
 }
 
-/// The named server `catalog-reader` (`include: catalog:get-*`) serves the catalog's remote
+/// The named server `catalog-reader` (`include: catalog:get-catalog-entity`) serves the catalog's remote
 /// `get-catalog-entity`, and neither its `query-catalog-entities` nor our linked actions.
 async fn named_server_keeps_what_its_filter_keeps(ours: &TestServer) {
     let named = ours.named("catalog-reader");
