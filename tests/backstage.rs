@@ -363,8 +363,9 @@ async fn remote_catalog_tools(ours: &TestServer) -> Result<Value> {
     Ok(typescript)
 }
 
-/// The named server `catalog-reader` (`include: catalog:get-catalog-entity`) serves the catalog's remote
-/// `get-catalog-entity`, and neither its `query-catalog-entities` nor our linked actions.
+/// The named server `catalog-reader` (`include: catalog:get-catalog-entity`) serves the
+/// catalog's remote `get-catalog-entity`, and neither its `query-catalog-entities` nor our
+/// linked actions.
 async fn named_server_keeps_what_its_filter_keeps(ours: &TestServer) {
     let named = ours.named("catalog-reader");
     let listed = post(&named, Some(OUR_TOKEN), &rpc(1, "tools/list", None)).await;
