@@ -255,7 +255,8 @@ impl RemoteSources {
         })
     }
 
-    /// Each source's plugin id and base URL.
+    /// Each source's plugin id and base URL (for `list`).
+    #[cfg(feature = "cli")]
     pub(crate) fn sources(&self) -> &[(String, String)] {
         &self.sources
     }
