@@ -313,18 +313,22 @@ mcpActions:
 async fn eventually_tools(ours: &TestServer, check: impl Fn(&Vec<String>) -> bool) {
     eventually("our tools/list to change", || async {
         let reply = post(&ours.endpoint, Some(OUR_TOKEN), &rpc(1, "tools/list", None)).await;
-        let names: Vec<String> = reply.json()["result"]["tools"]
-            .as_array()
-            .map(|tools| {
-                tools
-                    .iter()
-                    .filter_map(|t| t["name"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        check(&names).then_some(())
+        check(&listed_names(&reply)).then_some(())
     })
     .await;
+}
+
+/// The tool names of a `tools/list` answer (none when it is not one).
+fn listed_names(reply: &Reply) -> Vec<String> {
+    reply.json()["result"]["tools"]
+        .as_array()
+        .map(|tools| {
+            tools
+                .iter()
+                .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Backstage's catalog actions through our MCP endpoint, for the TypeScript SDK client.
@@ -369,16 +373,7 @@ async fn remote_catalog_tools(ours: &TestServer) -> Result<Value> {
 async fn named_server_keeps_what_its_filter_keeps(ours: &TestServer) {
     let named = ours.named("catalog-reader");
     let listed = post(&named, Some(OUR_TOKEN), &rpc(1, "tools/list", None)).await;
-    let names: Vec<String> = listed.json()["result"]["tools"]
-        .as_array()
-        .map(|tools| {
-            tools
-                .iter()
-                .filter_map(|t| t["name"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    assert_eq!(names, ["get_catalog_entity"], "{listed:?}");
+    assert_eq!(listed_names(&listed), ["get_catalog_entity"], "{listed:?}");
     let entity = post(
         &named,
         Some(OUR_TOKEN),

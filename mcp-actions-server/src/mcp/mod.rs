@@ -18,9 +18,9 @@ mod output;
 mod service;
 mod tools;
 
-pub(crate) use ask::{Asking, RoundSeal, answer_of, form, json_can_elicit};
 #[cfg(feature = "stdio")]
 pub(crate) use ask::FallbackPrompt;
+pub(crate) use ask::{Asking, RoundSeal, answer_of, form, json_can_elicit};
 pub use handler::ActionsHandler;
 pub(crate) use handler::ServerIdentity;
 #[cfg(test)]
