@@ -25,8 +25,9 @@ fn command(args: &[&str]) -> Command {
     let mut command = Command::new(BIN);
     command
         .args(args)
-        // Logs on: they must all go to stderr. No MCP_TOKEN: stdio needs none.
-        .env("RUST_LOG", "info")
+        // Logs on, with the action's own per-call line (at `debug`): they must all go to
+        // stderr. No MCP_TOKEN: stdio needs none.
+        .env("RUST_LOG", "info,greet_user=debug")
         .env_remove("MCP_TOKEN")
         .kill_on_drop(true);
     command
