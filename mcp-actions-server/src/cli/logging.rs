@@ -75,8 +75,9 @@ fn init_serve_logging() -> Result<Logging, String> {
             std::io::stderr(),
         ));
     let ansi = std::io::stderr().is_terminal();
+    // With traces exported: the log and the exporter as two layers, each with its filter.
     #[cfg(feature = "otel")]
-    {
+    let otel = {
         use opentelemetry::trace::TracerProvider as _;
         use tracing_subscriber::Layer as _;
         use tracing_subscriber::layer::SubscriberExt as _;
@@ -100,27 +101,19 @@ fn init_serve_logging() -> Result<Logging, String> {
                 _otel: otel,
             });
         }
-        let installed = tracing_subscriber::fmt()
-            .with_writer(writer)
-            .with_ansi(ansi)
-            .with_env_filter(filter)
-            .try_init();
-        Ok(Logging {
-            _writer: installed.is_ok().then_some(guard),
-            _otel: otel,
-        })
-    }
-    #[cfg(not(feature = "otel"))]
-    {
-        let installed = tracing_subscriber::fmt()
-            .with_writer(writer)
-            .with_ansi(ansi)
-            .with_env_filter(filter)
-            .try_init();
-        Ok(Logging {
-            _writer: installed.is_ok().then_some(guard),
-        })
-    }
+        otel
+    };
+    // Otherwise (and without the `otel` feature): the log alone.
+    let installed = tracing_subscriber::fmt()
+        .with_writer(writer)
+        .with_ansi(ansi)
+        .with_env_filter(filter)
+        .try_init();
+    Ok(Logging {
+        _writer: installed.is_ok().then_some(guard),
+        #[cfg(feature = "otel")]
+        _otel: otel,
+    })
 }
 
 /// The spans exported over OTLP: the request spans, the actions' and whatever they open at
