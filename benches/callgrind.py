@@ -42,11 +42,12 @@ def control(pid, *args):
                    stderr=subprocess.DEVNULL, timeout=120)
 
 
-def requests(port, n, method="call"):
+def requests(port, n, method="call", revision="2025-11-25"):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    template, headers = bench.wire(revision, bench.CALL if method == "call" else bench.LIST)
     for i in range(n):
-        body = dict(bench.CALL if method == "call" else bench.LIST, id=1000 + i)
-        conn.request("POST", bench.PATH, body=json.dumps(body), headers=bench.HEADERS)
+        body = dict(template, id=1000 + i)
+        conn.request("POST", bench.PATH, body=json.dumps(body), headers=headers)
         resp = conn.getresponse()
         data = resp.read()
         if resp.status != 200:
@@ -54,11 +55,11 @@ def requests(port, n, method="call"):
     conn.close()
 
 
-def measure(name, n, method="call"):
+def measure(name, n, method="call", revision="2025-11-25"):
     """Instructions per request of server `name` over `n` requests, and the functions with the
     largest inclusive cost per request: [(instructions, function), ...]."""
     binary, env, port_mode = SERVERS[name]
-    out = os.path.join(bench.RESULTS, f"callgrind.{name}.{method}.out")
+    out = os.path.join(bench.RESULTS, f"callgrind.{name}.{method}.{revision}.out")
     os.makedirs(bench.RESULTS, exist_ok=True)
     for stale in os.listdir(bench.RESULTS):
         if stale.startswith(os.path.basename(out)):
@@ -79,15 +80,15 @@ def measure(name, n, method="call"):
         deadline = time.time() + 120
         while True:
             try:
-                requests(port, 1)
+                requests(port, 1, method, revision)
                 break
             except (ConnectionRefusedError, ConnectionResetError, http.client.RemoteDisconnected):
                 if time.time() > deadline or proc.poll() is not None:
                     raise RuntimeError(f"{name} did not start under valgrind")
                 time.sleep(0.2)
-        requests(port, 50, method)  # warm-up: lazy statics, allocator pools
+        requests(port, 50, method, revision)  # warm-up: lazy statics, allocator pools
         control(proc.pid, "--zero")
-        requests(port, n, method)
+        requests(port, n, method, revision)
         control(proc.pid, "--dump")
     finally:
         proc.terminate()
@@ -120,12 +121,14 @@ def main():
     p.add_argument("--servers", default="mcp-actions,rmcp,raw-axum",
                    help="any of: " + ",".join(SERVERS))
     p.add_argument("--method", default="call", choices=["call", "list"])
+    p.add_argument("--revision", default="2025-11-25", choices=["2025-11-25", bench.V2026],
+                   help="the protocol revision the requests speak")
     p.add_argument("--top", type=int, default=40)
     args = p.parse_args()
     results = {}
     for name in args.servers.split(","):
-        per_request, rows = measure(name, args.requests, args.method)
-        print(f"== {name} ({args.method}): {per_request:,.0f} instructions per request ({args.requests} requests)")
+        per_request, rows = measure(name, args.requests, args.method, args.revision)
+        print(f"== {name} ({args.method}, {args.revision}): {per_request:,.0f} instructions per request ({args.requests} requests)")
         for ir, fn in rows[:args.top]:
             fn = re.sub(r"^\S+:", "", fn, count=1) if fn.startswith("/") else fn
             print(f"   {ir:>10,.0f}  {fn[:150]}")

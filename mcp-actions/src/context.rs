@@ -1,7 +1,7 @@
 //! What an action receives besides its input.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio_util::sync::CancellationToken;
 
@@ -53,7 +53,8 @@ pub struct ActionContext {
 struct Inner {
     plugin: &'static str,
     name: &'static str,
-    action_id: String,
+    /// `plugin:name`, made when first asked for.
+    action_id: OnceLock<String>,
     credentials: Credentials,
     services: Arc<Services>,
     policy: Arc<dyn PermissionPolicy>,
@@ -65,15 +66,18 @@ struct Inner {
 }
 
 /// Builds an [`ActionContext`]; used by the server and by [`crate::testing`].
+///
+/// What is not set is made by [`ActionContextBuilder::build`], so that the server, which sets
+/// everything, makes nothing twice.
 pub struct ActionContextBuilder {
     plugin: &'static str,
     name: &'static str,
     credentials: Credentials,
-    services: Arc<Services>,
-    policy: Arc<dyn PermissionPolicy>,
-    cancellation: CancellationToken,
-    progress: Arc<dyn ProgressReporter>,
-    prompt: Arc<dyn UserPrompt>,
+    services: Option<Arc<Services>>,
+    policy: Option<Arc<dyn PermissionPolicy>>,
+    cancellation: Option<CancellationToken>,
+    progress: Option<Arc<dyn ProgressReporter>>,
+    prompt: Option<Arc<dyn UserPrompt>>,
     confirm: ConfirmPolicy,
     span: tracing::Span,
 }
@@ -87,31 +91,31 @@ impl ActionContextBuilder {
 
     /// The shared services (default: none).
     pub fn services(mut self, services: Arc<Services>) -> Self {
-        self.services = services;
+        self.services = Some(services);
         self
     }
 
     /// The permission policy (default: [`AllowAll`]).
     pub fn policy(mut self, policy: Arc<dyn PermissionPolicy>) -> Self {
-        self.policy = policy;
+        self.policy = Some(policy);
         self
     }
 
     /// The cancellation token (default: a fresh one).
     pub fn cancellation(mut self, token: CancellationToken) -> Self {
-        self.cancellation = token;
+        self.cancellation = Some(token);
         self
     }
 
     /// Where progress goes (default: nowhere).
     pub fn progress(mut self, progress: Arc<dyn ProgressReporter>) -> Self {
-        self.progress = progress;
+        self.progress = Some(progress);
         self
     }
 
     /// Where questions for the user go (default: [`NoPrompt`], nobody to ask).
     pub fn prompt(mut self, prompt: Arc<dyn UserPrompt>) -> Self {
-        self.prompt = prompt;
+        self.prompt = Some(prompt);
         self
     }
 
@@ -133,13 +137,13 @@ impl ActionContextBuilder {
             inner: Arc::new(Inner {
                 plugin: self.plugin,
                 name: self.name,
-                action_id: format!("{}:{}", self.plugin, self.name),
+                action_id: OnceLock::new(),
                 credentials: self.credentials,
-                services: self.services,
-                policy: self.policy,
-                cancellation: self.cancellation,
-                progress: self.progress,
-                prompt: self.prompt,
+                services: self.services.unwrap_or_else(|| Arc::new(Services::new())),
+                policy: self.policy.unwrap_or_else(|| Arc::new(AllowAll)),
+                cancellation: self.cancellation.unwrap_or_default(),
+                progress: self.progress.unwrap_or_else(|| Arc::new(NoProgress)),
+                prompt: self.prompt.unwrap_or_else(|| Arc::new(NoPrompt)),
                 confirm: self.confirm,
                 span: self.span,
             }),
@@ -154,11 +158,11 @@ impl ActionContext {
             plugin,
             name,
             credentials: Credentials::none(),
-            services: Arc::new(Services::new()),
-            policy: Arc::new(AllowAll),
-            cancellation: CancellationToken::new(),
-            progress: Arc::new(NoProgress),
-            prompt: Arc::new(NoPrompt),
+            services: None,
+            policy: None,
+            cancellation: None,
+            progress: None,
+            prompt: None,
             confirm: ConfirmPolicy::default(),
             span: tracing::Span::none(),
         }
@@ -186,7 +190,9 @@ impl ActionContext {
 
     /// The running action's id, `plugin:name`.
     pub fn action_id(&self) -> &str {
-        &self.inner.action_id
+        self.inner
+            .action_id
+            .get_or_init(|| format!("{}:{}", self.inner.plugin, self.inner.name))
     }
 
     /// The tracing span of this call; events logged inside the action are already in it.
@@ -305,7 +311,7 @@ impl ActionContext {
             self.inner.policy.as_ref(),
             &self.inner.credentials,
             self.inner.plugin,
-            &self.inner.action_id,
+            self.action_id(),
             permission,
             resource,
         )
@@ -345,7 +351,7 @@ fn declined() -> ActionError {
 impl fmt::Debug for ActionContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ActionContext")
-            .field("action_id", &self.inner.action_id)
+            .field("action_id", &self.action_id())
             .field("credentials", &self.inner.credentials)
             .field("services", &self.inner.services)
             .field("cancelled", &self.is_cancelled())

@@ -159,8 +159,8 @@ pub(crate) fn actor(parts: &Parts, credentials: Option<&Credentials>) -> Actor {
         authentication,
         client_address: parts
             .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.to_string()),
+            .get::<axum::extract::ConnectInfo<crate::http::Peer>>()
+            .map(|info| Arc::clone(&info.0.text)),
         user_agent: parts
             .headers
             .get(header::USER_AGENT)

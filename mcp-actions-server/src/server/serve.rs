@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use mcp_actions::BoxFuture;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -87,18 +86,13 @@ impl ActionsServer {
             self.sse_shutdown.clone(),
             self.shutdown.clone(),
         );
-        // Without TCP_NODELAY a streamed (SSE) response stalls ~40 ms per request (Nagle).
-        let listener = listener.tap_io(|tcp| {
-            if let Err(error) = tcp.set_nodelay(true) {
-                tracing::debug!(%error, "could not set TCP_NODELAY");
-            }
-        });
+        let listener = crate::http::PeerListener(listener);
         let admin = self.serve_admin(shutdown.clone()).await?;
         let audit = self.telemetry.audit.clone();
         let readiness = self.readiness.clone();
         let grace = self.config.mcp_actions().limits.shutdown_grace();
         let stopping = CancellationToken::new();
-        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let service = router.into_make_service_with_connect_info::<crate::http::Peer>();
         let serving = axum::serve(listener, service).with_graceful_shutdown({
             let stopping = stopping.clone();
             async move {

@@ -72,10 +72,21 @@ pub(crate) struct Actor {
     pub(crate) principal: Option<String>,
     /// `static`, `jwt`, `custom` or `none`.
     pub(crate) authentication: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) client_address: Option<String>,
+    /// The peer's address and port (shared by the requests of a connection).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shared_text"
+    )]
+    pub(crate) client_address: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) user_agent: Option<String>,
+}
+
+fn shared_text<S: serde::Serializer>(
+    text: &Option<Arc<str>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_some(text.as_deref().unwrap_or_default())
 }
 
 /// What a request was for.
@@ -194,15 +205,27 @@ impl Audit {
 
     /// Records `event` with its time and a new event id.
     pub(crate) fn record(&self, event: &AuditEvent) {
-        use std::fmt::Write as _;
-        let mut event_id = String::with_capacity(32);
+        use std::io::Write as _;
         let count = self.id_counter.fetch_add(1, Ordering::Relaxed);
-        let _ = write!(event_id, "{:016x}{count:016x}", self.id_prefix);
-        let line = Line {
-            time: humantime::format_rfc3339_millis(SystemTime::now()),
-            event_id,
-            event,
-        };
+        // The line is written before the lock is taken: `{"time":…,"eventId":…` and then the
+        // event's own members (its opening brace becomes the comma between them).
+        let mut line = Vec::with_capacity(512);
+        line.extend_from_slice(b"{\"time\":\"");
+        let _ = write!(
+            line,
+            "{}",
+            humantime::format_rfc3339_millis(SystemTime::now())
+        );
+        line.extend_from_slice(b"\",\"eventId\":\"");
+        push_hex(&mut line, self.id_prefix);
+        push_hex(&mut line, count);
+        line.push(b'"');
+        let members = line.len();
+        if serde_json::to_writer(&mut line, event).is_err() || line.get(members) != Some(&b'{') {
+            return;
+        }
+        line[members] = b',';
+        line.push(b'\n');
         let mut buffer = self.shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
         while buffer.bytes.len() >= BACKLOG && !buffer.closed {
             buffer = self
@@ -211,9 +234,7 @@ impl Audit {
                 .wait(buffer)
                 .unwrap_or_else(|e| e.into_inner());
         }
-        if serde_json::to_writer(&mut buffer.bytes, &line).is_ok() {
-            buffer.bytes.push(b'\n');
-        }
+        buffer.bytes.extend_from_slice(&line);
         if buffer.bytes.len() >= FLUSH_AT {
             self.shared.wake.notify_one();
         }
@@ -241,22 +262,14 @@ impl Audit {
     }
 }
 
-/// One line: the event with its time and id first.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Line<'a> {
-    #[serde(serialize_with = "as_text")]
-    time: humantime::Rfc3339Timestamp,
-    event_id: String,
-    #[serde(flatten)]
-    event: &'a AuditEvent,
-}
-
-fn as_text<S: serde::Serializer>(
-    value: &humantime::Rfc3339Timestamp,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(value)
+/// `value` as 16 lower-case hexadecimal digits.
+fn push_hex(line: &mut Vec<u8>, value: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    line.extend(
+        (0..16)
+            .rev()
+            .map(|nibble| DIGITS[(value >> (nibble * 4)) as usize & 0xf]),
+    );
 }
 
 impl Drop for Audit {
@@ -394,7 +407,39 @@ mod tests {
         assert_eq!(lines[7]["error"], "NotFoundError");
         assert_eq!(lines[7]["event"], "mcp-actions.tool-execution");
         assert!(lines[7]["time"].as_str().unwrap().ends_with('Z'));
-        assert_eq!(lines[7]["eventId"].as_str().unwrap().len(), 32);
+        let ids: Vec<&str> = lines
+            .iter()
+            .map(|l| l["eventId"].as_str().unwrap())
+            .collect();
+        assert!(ids.iter().all(|id| {
+            id.len() == 32
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        }));
+        // One process prefix, then the count in hexadecimal.
+        assert!(ids.iter().all(|id| id[..16] == ids[0][..16]));
+        assert_eq!(
+            u64::from_str_radix(&ids[7][16..], 16).unwrap()
+                - u64::from_str_radix(&ids[0][16..], 16).unwrap(),
+            7
+        );
+        // The time and the id come first, then the event's members.
+        let first = text.lines().next().unwrap();
+        assert!(first.starts_with("{\"time\":\""), "{first}");
+        assert!(first.contains("Z\",\"eventId\":\""), "{first}");
+        assert!(
+            first.contains("\",\"event\":\"mcp-actions.tool-execution\""),
+            "{first}"
+        );
+    }
+
+    #[test]
+    fn hex_is_sixteen_digits() {
+        let mut line = Vec::new();
+        push_hex(&mut line, 0x0123_4567_89ab_cdef);
+        push_hex(&mut line, 10);
+        assert_eq!(line, b"0123456789abcdef000000000000000a");
     }
 
     #[test]

@@ -108,10 +108,13 @@ pub(crate) fn request_span(
     if let Some(parts) = parts {
         if let Some(client) = parts
             .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .get::<axum::extract::ConnectInfo<crate::http::Peer>>()
         {
-            span.record("client.address", tracing::field::display(client.0.ip()));
-            span.record("client.port", client.0.port());
+            span.record(
+                "client.address",
+                tracing::field::display(client.0.addr.ip()),
+            );
+            span.record("client.port", client.0.addr.port());
         }
         let host = parts
             .headers
