@@ -20,7 +20,7 @@ mod tools;
 
 #[cfg(feature = "stdio")]
 pub(crate) use ask::FallbackPrompt;
-pub(crate) use ask::{Asking, RoundSeal, answer_of, form, json_can_elicit};
+pub(crate) use ask::{Asking, RoundSeal, answer_of, can_elicit, form, json_can_elicit};
 pub use handler::ActionsHandler;
 pub(crate) use handler::ServerIdentity;
 #[cfg(test)]

@@ -34,19 +34,20 @@ use mcp_actions::{BoxFuture, CallOptions, Credentials};
 use rmcp::ErrorData as McpError;
 use rmcp::ServerHandler;
 use rmcp::model::{
-    CallToolResponse, ProtocolVersion, RequestId, RequestMetaObject, ServerJsonRpcMessage,
-    ServerResult,
+    CallToolResponse, ClientCapabilities, Implementation, ProtocolVersion, RequestId,
+    ServerJsonRpcMessage, ServerResult,
 };
 use rmcp::transport::common::http_header::{
     BASE64_HEADER_PREFIX, HEADER_MCP_METHOD, HEADER_MCP_NAME, HEADER_MCP_PROTOCOL_VERSION,
 };
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
 use super::body::content_type_is_json;
 use super::elicit::SESSION_ID;
-use crate::mcp::{ActionsHandler, Asking, Seen, json_can_elicit};
+use crate::mcp::{ActionsHandler, Asking, Seen, can_elicit};
 use crate::telemetry::trace::{Request, W3c};
 
 /// Whether requests of the revision `version` may be answered here: a revision rmcp knows and
@@ -80,10 +81,7 @@ impl Direct {
         }
         let revision = self.revision(&parts.headers)?;
         let credentials = parts.extensions.get::<Credentials>()?;
-        let request: PlainRequest = serde_json::from_slice(body).ok()?;
-        if request.jsonrpc != "2.0" {
-            return None;
-        }
+        let request = PlainRequest::parse(body)?;
         let answer = match &revision {
             Revision::Legacy => {
                 let at = At::new(&request.id, credentials, parts);
@@ -144,12 +142,12 @@ impl Direct {
     fn legacy<'a>(
         &'a self,
         method: &str,
-        params: Option<Value>,
+        params: Option<PlainParams<'_>>,
         at: At<'a>,
     ) -> Option<BoxFuture<'a, Answer>> {
         let params = match params {
             None if method == "tools/list" => Map::new(),
-            Some(Value::Object(params)) => params,
+            Some(PlainParams { meta: None, rest }) => rest,
             _ => return None,
         };
         self.dispatch(method, params, at, None)
@@ -163,20 +161,25 @@ impl Direct {
         &'a self,
         headers: &McpHeaders<'_>,
         method: &str,
-        params: Option<Value>,
+        params: Option<PlainParams<'_>>,
         mut at: At<'a>,
     ) -> Option<BoxFuture<'a, Answer>> {
-        let Some(Value::Object(mut params)) = params else {
+        let PlainParams {
+            meta: Some(meta),
+            rest: params,
+        } = params?
+        else {
             return None;
         };
-        let Some(Value::Object(mut meta)) = params.remove("_meta") else {
-            return None;
-        };
-        at.context = TraceContext::take(&mut meta)?;
-        let can_ask = json_can_elicit(meta.get("io.modelcontextprotocol/clientCapabilities"));
-        if !stateless_meta_is_plain(meta, headers.version?) || headers.method? != method {
+        let meta = PlainMeta::parse(meta)?;
+        if meta.protocol_version.as_str() != headers.version? || headers.method? != method {
             return None;
         }
+        let can_ask = can_elicit(&meta.client_capabilities);
+        at.context = TraceContext {
+            traceparent: meta.traceparent,
+            tracestate: meta.tracestate,
+        };
         match (method, params.get("name"), headers.name) {
             // A Base64-wrapped `Mcp-Name` (`=?base64?…?=`) is rmcp's to decode; an
             // `x-mcp-header` annotation on the tool asks for `Mcp-Param-*` headers, which rmcp
@@ -302,8 +305,7 @@ impl<'a> At<'a> {
     }
 }
 
-/// `_meta.traceparent` and `_meta.tracestate` (SEP-414), taken out of a request's `_meta`
-/// before the rest is checked.
+/// `_meta.traceparent` and `_meta.tracestate` (SEP-414) of a 2026-07-28 request.
 #[derive(Default)]
 struct TraceContext {
     traceparent: Option<String>,
@@ -311,20 +313,6 @@ struct TraceContext {
 }
 
 impl TraceContext {
-    /// Takes the trace context out of `meta`: `None` (rmcp's to answer) when a value is not a
-    /// string.
-    fn take(meta: &mut Map<String, Value>) -> Option<Self> {
-        let mut take = |key| match meta.remove(key) {
-            None => Some(None),
-            Some(Value::String(value)) => Some(Some(value)),
-            Some(_) => None,
-        };
-        Some(Self {
-            traceparent: take("traceparent")?,
-            tracestate: take("tracestate")?,
-        })
-    }
-
     fn w3c(&self) -> W3c<'_> {
         W3c {
             traceparent: self.traceparent.as_deref(),
@@ -384,9 +372,6 @@ impl<'a> McpHeaders<'a> {
     }
 }
 
-/// Whether a 2026-07-28 request's `_meta` holds what that revision requires — checked with
-/// rmcp's own reading of it — for the header's `version`, and nothing more than the client's
-/// info: a progress token, a log level or anything else is rmcp's.
 /// The `name` and `arguments` of `tools/call` parameters, taken out of them; `None` when they
 /// are not a string and an object (rmcp answers those).
 pub(crate) fn take_call(params: &mut Map<String, Value>) -> Option<(String, Option<Value>)> {
@@ -401,23 +386,41 @@ pub(crate) fn take_call(params: &mut Map<String, Value>) -> Option<(String, Opti
     Some((name, arguments))
 }
 
-fn stateless_meta_is_plain(meta: Map<String, Value>, version: &str) -> bool {
-    const KEYS: [&str; 3] = [
-        "io.modelcontextprotocol/protocolVersion",
-        "io.modelcontextprotocol/clientCapabilities",
-        "io.modelcontextprotocol/clientInfo",
-    ];
-    if meta.keys().any(|key| !KEYS.contains(&key.as_str())) {
-        return false;
+/// The `_meta` of a 2026-07-28 request answered here: what that revision requires, the
+/// client's info, the trace context, and nothing else (a progress token, a log level or
+/// anything else is rmcp's). Each value is read with rmcp's own type, as rmcp's
+/// `RequestMetaObject` accessors read it; a value that does not read is left to rmcp, which
+/// answers it as missing.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainMeta {
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion")]
+    protocol_version: ProtocolVersion,
+    #[serde(rename = "io.modelcontextprotocol/clientCapabilities")]
+    client_capabilities: ClientCapabilities,
+    /// Checked, not used: a `clientInfo` must read as rmcp's `Implementation`.
+    #[serde(
+        rename = "io.modelcontextprotocol/clientInfo",
+        default,
+        deserialize_with = "present"
+    )]
+    #[allow(dead_code)]
+    client_info: Option<Implementation>,
+    #[serde(default, deserialize_with = "present")]
+    traceparent: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    tracestate: Option<String>,
+}
+
+impl PlainMeta {
+    /// `meta` read, or `None` when it is not an object of that form.
+    fn parse(meta: &RawValue) -> Option<Self> {
+        // A derived struct also reads from an array, which `_meta` must not be.
+        if !meta.get().starts_with('{') {
+            return None;
+        }
+        serde_json::from_str(meta.get()).ok()
     }
-    let client_info = meta.contains_key(KEYS[2]);
-    let meta = RequestMetaObject::from(meta);
-    meta.missing_required_keys(&ProtocolVersion::V_2026_07_28)
-        .is_empty()
-        && meta
-            .protocol_version()
-            .is_some_and(|v| v.as_str() == version)
-        && (!client_info || meta.client_info().is_some())
 }
 
 /// A POST with the headers of an ordinary stateless request, which rmcp would accept (the guard
@@ -433,17 +436,72 @@ fn head_is_plain(parts: &Parts) -> bool {
 /// A JSON-RPC request of the plain form: nothing but these four members.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PlainRequest {
+struct PlainRequest<'a> {
     jsonrpc: String,
     id: RequestId,
     method: String,
-    /// `Some(Value::Null)` for `"params": null`, `None` when absent.
-    #[serde(default, deserialize_with = "present")]
-    params: Option<Value>,
+    /// `None` when absent; `"params": null` or any other value but an object does not read.
+    #[serde(default, borrow, deserialize_with = "present")]
+    params: Option<PlainParams<'a>>,
 }
 
-fn present<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(deserializer).map(Some)
+impl<'a> PlainRequest<'a> {
+    /// `body` read, or `None` when it is not a JSON-RPC 2.0 request of the plain form (a
+    /// derived struct also reads from an array, which a request — not a batch — is not).
+    fn parse(body: &'a [u8]) -> Option<Self> {
+        if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return None;
+        }
+        let request: Self = serde_json::from_slice(body).ok()?;
+        (request.jsonrpc == "2.0").then_some(request)
+    }
+}
+
+/// A request's `params` object: its `_meta`, kept as it was sent until the revision says
+/// what it must hold, and the other members.
+struct PlainParams<'a> {
+    meta: Option<&'a RawValue>,
+    rest: Map<String, Value>,
+}
+
+impl<'de> Deserialize<'de> for PlainParams<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = PlainParams<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut params = PlainParams {
+                    meta: None,
+                    rest: Map::new(),
+                };
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "_meta" {
+                        if params.meta.is_some() {
+                            return Err(serde::de::Error::duplicate_field("_meta"));
+                        }
+                        params.meta = Some(map.next_value()?);
+                    } else {
+                        params.rest.insert(key, map.next_value()?);
+                    }
+                }
+                Ok(params)
+            }
+        }
+        deserializer.deserialize_map(Members)
+    }
+}
+
+/// A member that is present: `Some` of its value, which must read as `T` (`null` included).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
 }
 
 /// `Accept` values without parameters or quotes that name both `application/json` and

@@ -317,7 +317,7 @@ fn content_type_must_be_json() {
 
 #[test]
 fn only_the_plain_request_shape_parses() {
-    let parse = |s: &str| serde_json::from_slice::<PlainRequest>(s.as_bytes()).is_ok();
+    let parse = |s: &str| PlainRequest::parse(s.as_bytes()).is_some();
     assert!(parse(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#));
     assert!(parse(
         r#"{"jsonrpc":"2.0","id":"a","method":"tools/call","params":{"name":"x"}}"#
@@ -332,4 +332,59 @@ fn only_the_plain_request_shape_parses() {
     assert!(!parse(
         r#"[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]"#
     ));
+    // A derived struct would read these positionally.
+    assert!(!parse(r#"["2.0",1,"tools/list"]"#));
+    assert!(!parse(r#" ["2.0",1,"tools/call",{"name":"x"}]"#));
+    assert!(!parse(r#"{"jsonrpc":"1.0","id":1,"method":"tools/list"}"#));
+    assert!(!parse(
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":null}"#
+    ));
+    assert!(!parse(
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":[]}"#
+    ));
+    assert!(!parse(
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{},"_meta":{}}}"#
+    ));
+    let request = PlainRequest::parse(
+        br#" {"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"a":[1]}}}"#,
+    )
+    .unwrap();
+    let params = request.params.unwrap();
+    assert_eq!(params.meta.unwrap().get(), r#"{"a":[1]}"#);
+    assert_eq!(params.rest.keys().collect::<Vec<_>>(), ["name"]);
+}
+
+#[test]
+fn only_the_plain_2026_meta_reads() {
+    let meta = |s: &str| PlainMeta::parse(&serde_json::from_str::<Box<RawValue>>(s).unwrap());
+    let plain = meta(
+        r#"{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{}},"io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"},"traceparent":"00-a-b-01"}"#,
+    )
+    .unwrap();
+    assert_eq!(plain.protocol_version.as_str(), "2026-07-28");
+    assert!(can_elicit(&plain.client_capabilities));
+    assert_eq!(plain.traceparent.as_deref(), Some("00-a-b-01"));
+    assert_eq!(plain.tracestate, None);
+    let required = r#""io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}"#;
+    assert!(meta(&format!("{{{required}}}")).is_some());
+    // Each required key, a readable clientInfo, string trace context, nothing else.
+    assert!(meta(r#"{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}"#).is_none());
+    assert!(meta(r#"{"io.modelcontextprotocol/clientCapabilities":{}}"#).is_none());
+    assert!(
+        meta(&format!(
+            r#"{{{required},"io.modelcontextprotocol/clientInfo":"c"}}"#
+        ))
+        .is_none()
+    );
+    assert!(
+        meta(&format!(
+            r#"{{{required},"io.modelcontextprotocol/clientInfo":null}}"#
+        ))
+        .is_none()
+    );
+    assert!(meta(&format!(r#"{{{required},"traceparent":null}}"#)).is_none());
+    assert!(meta(&format!(r#"{{{required},"tracestate":1}}"#)).is_none());
+    assert!(meta(&format!(r#"{{{required},"progressToken":1}}"#)).is_none());
+    assert!(meta(r#"{"io.modelcontextprotocol/protocolVersion":1,"io.modelcontextprotocol/clientCapabilities":{}}"#).is_none());
+    assert!(meta(r#"["2026-07-28",{}]"#).is_none());
 }
