@@ -40,6 +40,9 @@ pub(crate) fn content_type_is_json(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| {
+            if value == "application/json" {
+                return true; // what clients send
+            }
             let essence = value.split_once(';').map_or(value, |(essence, _)| essence);
             essence.trim().eq_ignore_ascii_case("application/json")
         })

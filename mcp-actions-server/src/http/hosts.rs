@@ -67,22 +67,19 @@ impl AllowedHosts {
     /// The request's host — its first `Host` header, else the URI's authority (HTTP/2) — and
     /// whether it is accepted.
     pub(crate) fn decide(&self, uri: &Uri, headers: &HeaderMap) -> Result<(), HostRefusal> {
-        let (host, port) = match headers.get(header::HOST) {
-            Some(value) => {
-                let text = value.to_str().map_err(|_| HostRefusal::Encoding)?;
-                let authority =
-                    http::uri::Authority::try_from(text).map_err(|_| HostRefusal::Malformed)?;
-                (authority.host().to_owned(), authority.port_u16())
-            }
-            None => {
-                let authority = uri.authority().ok_or(HostRefusal::Missing)?;
-                (authority.host().to_owned(), authority.port_u16())
+        let permits = |authority: &http::uri::Authority| {
+            if self.permits(authority.host(), authority.port_u16()) {
+                Ok(())
+            } else {
+                Err(HostRefusal::NotAllowed)
             }
         };
-        if self.permits(&host, port) {
-            Ok(())
-        } else {
-            Err(HostRefusal::NotAllowed)
+        match headers.get(header::HOST) {
+            Some(value) => {
+                let text = value.to_str().map_err(|_| HostRefusal::Encoding)?;
+                permits(&http::uri::Authority::try_from(text).map_err(|_| HostRefusal::Malformed)?)
+            }
+            None => permits(uri.authority().ok_or(HostRefusal::Missing)?),
         }
     }
 

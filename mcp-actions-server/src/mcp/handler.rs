@@ -407,8 +407,9 @@ impl ActionsHandler {
                 observer.call(seen, name, id, ended, started, audited);
             }
         };
+        let local = self.action(name);
         #[cfg(feature = "jwt")]
-        if self.action(name).is_none()
+        if local.is_none()
             && let Some(remote) = &self.inner.remote
             && let Some(action) = remote.find(
                 name,
@@ -446,7 +447,7 @@ impl ActionsHandler {
                 }
             });
         }
-        let Some(action) = self.action(name) else {
+        let Some(action) = local else {
             tracing::debug!(tool = name, "tools/call of an unknown tool");
             ended(None, Ended::Protocol(INVALID_PARAMS, "NotFoundError"));
             return Err(unknown_tool(name));
@@ -474,7 +475,11 @@ impl ActionsHandler {
         if let Some(prompt) = prompt {
             options = options.with_prompt(prompt);
         }
-        let bound_arguments = rounds.as_ref().and(arguments.clone());
+        // Kept for the round state only (`Option::and` would clone them on every call).
+        let bound_arguments = match rounds {
+            Some(_) => arguments.clone(),
+            None => None,
+        };
         let outcome = dispatcher
             .call_visible(action, arguments, options)
             .instrument(span)

@@ -2,6 +2,7 @@
 //! `mcp.server.operation.duration`, an audit event (`mcp-actions.tool-execution`,
 //! `mcp-actions.tool-discovery`) and a SERVER span, on the direct path and through rmcp alike.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,13 +22,31 @@ pub(crate) struct Observer {
     telemetry: Telemetry,
     /// The server key: `default`, or a named server's.
     server: Arc<str>,
+    /// `server`, as its metrics label.
+    label: Arc<String>,
+}
+
+/// `version` as a metrics label: borrowed for the revisions rmcp knows, so that the common
+/// case makes no string.
+fn revision_label(version: &str) -> Cow<'static, str> {
+    const KNOWN: [&str; 5] = [
+        "2024-11-05",
+        "2025-03-26",
+        "2025-06-18",
+        "2025-11-25",
+        "2026-07-28",
+    ];
+    match KNOWN.iter().find(|known| **known == version) {
+        Some(known) => Cow::Borrowed(known),
+        None => Cow::Owned(version.to_owned()),
+    }
 }
 
 /// What is known of a request besides its message: its revision, its span and, when
 /// auditing, who sent it.
 #[derive(Debug)]
 pub(crate) struct Seen {
-    version: String,
+    version: Cow<'static, str>,
     actor: Option<Actor>,
     span: tracing::Span,
 }
@@ -35,7 +54,7 @@ pub(crate) struct Seen {
 impl Default for Seen {
     fn default() -> Self {
         Self {
-            version: String::new(),
+            version: Cow::Borrowed(""),
             actor: None,
             span: tracing::Span::none(),
         }
@@ -67,6 +86,7 @@ impl Observer {
         Self {
             telemetry,
             server: server.into(),
+            label: Arc::new(server.to_owned()),
         }
     }
 
@@ -81,7 +101,7 @@ impl Observer {
         let audited = self.telemetry.audit.is_some();
         Seen {
             span: trace::request_span(request, parts, credentials, version, &self.server),
-            version: version.unwrap_or_default().to_owned(),
+            version: revision_label(version.unwrap_or_default()),
             actor: audited.then(|| match parts {
                 Some(parts) => actor(parts, Some(credentials)),
                 None => Actor {
@@ -114,18 +134,20 @@ impl Observer {
         let elapsed = started.elapsed();
         let waiting = matches!(ended, Ended::InputRequired);
         let (error_type, error, reference) = match ended {
-            Ended::Output | Ended::InputRequired => (String::new(), None, None),
-            Ended::ToolError(name, reference) => ("tool_error".to_owned(), Some(name), reference),
-            Ended::Protocol(code, name) => (code.to_string(), Some(name), None),
+            Ended::Output | Ended::InputRequired => (Cow::Borrowed(""), None, None),
+            Ended::ToolError(name, reference) => {
+                (Cow::Borrowed("tool_error"), Some(name), reference)
+            }
+            Ended::Protocol(code, name) => (Cow::Owned(code.to_string()), Some(name), None),
         };
         trace::record_error(&seen.span, &error_type);
         self.telemetry.metrics.operation(
             OperationLabels {
-                mcp_method_name: "tools/call".to_owned(),
+                mcp_method_name: "tools/call",
                 gen_ai_tool_name: tool.to_owned(),
                 error_type,
                 mcp_protocol_version: seen.version,
-                server: self.server.to_string(),
+                server: Arc::clone(&self.label),
             },
             elapsed.as_secs_f64(),
         );
@@ -158,15 +180,18 @@ impl Observer {
     /// A `tools/list` that answered `listed` tools (or the JSON-RPC error `Err(code)`).
     pub(crate) fn list(&self, seen: &Seen, listed: Result<usize, i32>, started: Instant) {
         let elapsed = started.elapsed();
-        let error_type = listed.err().map(|c| c.to_string()).unwrap_or_default();
+        let error_type: Cow<'static, str> = match listed {
+            Ok(_) => Cow::Borrowed(""),
+            Err(code) => Cow::Owned(code.to_string()),
+        };
         trace::record_error(&seen.span, &error_type);
         self.telemetry.metrics.operation(
             OperationLabels {
-                mcp_method_name: "tools/list".to_owned(),
+                mcp_method_name: "tools/list",
                 gen_ai_tool_name: String::new(),
                 error_type,
                 mcp_protocol_version: seen.version.clone(),
-                server: self.server.to_string(),
+                server: Arc::clone(&self.label),
             },
             elapsed.as_secs_f64(),
         );

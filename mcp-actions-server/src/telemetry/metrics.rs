@@ -16,6 +16,8 @@
 //! `tool_error` for a result with `isError`, the JSON-RPC error code for a protocol error, and
 //! empty on success.
 
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[cfg(feature = "otel")]
@@ -35,11 +37,12 @@ pub(crate) const DURATION_BUCKETS: [f64; 14] = [
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub(crate) struct OperationLabels {
-    pub(crate) mcp_method_name: String,
+    pub(crate) mcp_method_name: &'static str,
     pub(crate) gen_ai_tool_name: String,
-    pub(crate) error_type: String,
-    pub(crate) mcp_protocol_version: String,
-    pub(crate) server: String,
+    pub(crate) error_type: Cow<'static, str>,
+    pub(crate) mcp_protocol_version: Cow<'static, str>,
+    /// Shared by every request of the server: a label made once.
+    pub(crate) server: Arc<String>,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -188,11 +191,11 @@ mod tests {
         let metrics = Metrics::new();
         metrics.operation(
             OperationLabels {
-                mcp_method_name: "tools/call".into(),
+                mcp_method_name: "tools/call",
                 gen_ai_tool_name: "greet_user".into(),
-                error_type: String::new(),
+                error_type: "".into(),
                 mcp_protocol_version: "2025-11-25".into(),
-                server: "default".into(),
+                server: Arc::new("default".into()),
             },
             0.003,
         );

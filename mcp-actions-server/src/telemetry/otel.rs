@@ -290,10 +290,7 @@ pub(crate) fn record_operation(labels: &OperationLabels, seconds: f64) {
         return;
     };
     let mut attributes = Vec::with_capacity(5);
-    attributes.push(KeyValue::new(
-        "mcp.method.name",
-        labels.mcp_method_name.clone(),
-    ));
+    attributes.push(KeyValue::new("mcp.method.name", labels.mcp_method_name));
     if !labels.gen_ai_tool_name.is_empty() {
         attributes.push(KeyValue::new(
             "gen_ai.tool.name",
@@ -309,7 +306,10 @@ pub(crate) fn record_operation(labels: &OperationLabels, seconds: f64) {
             labels.mcp_protocol_version.clone(),
         ));
     }
-    attributes.push(KeyValue::new("mcp_actions.server", labels.server.clone()));
+    attributes.push(KeyValue::new(
+        "mcp_actions.server",
+        labels.server.as_str().to_owned(),
+    ));
     histogram.record(seconds, &attributes);
 }
 

@@ -50,6 +50,10 @@ use super::elicit::SESSION_ID;
 use crate::mcp::{ActionsHandler, Asking, Seen, can_elicit};
 use crate::telemetry::trace::{Request, W3c};
 
+/// The `MCP-Protocol-Version` header, by name (a header looked up by text is hashed first).
+pub(crate) const MCP_PROTOCOL_VERSION: http::HeaderName =
+    http::HeaderName::from_static("mcp-protocol-version");
+
 /// Whether requests of the revision `version` may be answered here: a revision rmcp knows and
 /// the handler supports, from before both the SEP-2243 standard headers (`Mcp-Method`,
 /// `Mcp-Name`, which rmcp checks against the body) and the per-request `_meta` lifecycle.
@@ -226,7 +230,7 @@ impl Direct {
         let seen = |method, tool| {
             let version = parts
                 .headers
-                .get("mcp-protocol-version")
+                .get(&MCP_PROTOCOL_VERSION)
                 .and_then(|v| v.to_str().ok());
             let request = Request {
                 method,
@@ -507,6 +511,12 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
 /// `Accept` values without parameters or quotes that name both `application/json` and
 /// `text/event-stream`.
 fn accepts_json_and_sse(headers: &HeaderMap) -> bool {
+    let mut values = headers.get_all(header::ACCEPT).iter();
+    if let (Some(value), None) = (values.next(), values.next())
+        && value == "application/json, text/event-stream"
+    {
+        return true; // what clients send
+    }
     let (mut json, mut sse) = (false, false);
     for value in headers.get_all(header::ACCEPT) {
         let Ok(value) = value.to_str() else {

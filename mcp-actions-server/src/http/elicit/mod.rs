@@ -216,7 +216,10 @@ fn reply_of(result: Option<Value>, error: Option<Value>) -> Option<waiting::Repl
 /// Whether the request's revision is one with `initialize` (and server-to-client requests):
 /// its `MCP-Protocol-Version` header, or rmcp's default without one.
 fn legacy_revision(parts: &Parts) -> bool {
-    let mut versions = parts.headers.get_all("mcp-protocol-version").iter();
+    let mut versions = parts
+        .headers
+        .get_all(&super::direct::MCP_PROTOCOL_VERSION)
+        .iter();
     match (versions.next(), versions.next()) {
         (None, _) => true,
         (Some(version), None) => version.to_str().is_ok_and(|version| {

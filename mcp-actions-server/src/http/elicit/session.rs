@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::mcp::{RoundSeal, json_can_elicit};
 
 /// The session header (lowercase, as `http` stores header names).
-pub(crate) const SESSION_ID: &str = "mcp-session-id";
+pub(crate) const SESSION_ID: http::HeaderName = http::HeaderName::from_static("mcp-session-id");
 
 /// How long a session id says what the client can do. Long: the id grants nothing the caller's
 /// own token does not (it is bound to the caller), and a client keeps its session for as long
