@@ -41,7 +41,6 @@ use rmcp::transport::common::http_header::{
     BASE64_HEADER_PREFIX, HEADER_MCP_METHOD, HEADER_MCP_NAME, HEADER_MCP_PROTOCOL_VERSION,
 };
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tokio_util::sync::CancellationToken;
 
@@ -146,7 +145,7 @@ impl Direct {
     fn legacy<'a>(
         &'a self,
         method: &str,
-        params: Option<PlainParams<'_>>,
+        params: Option<PlainParams>,
         at: At<'a>,
     ) -> Option<BoxFuture<'a, Answer>> {
         let params = match params {
@@ -165,7 +164,7 @@ impl Direct {
         &'a self,
         headers: &McpHeaders<'_>,
         method: &str,
-        params: Option<PlainParams<'_>>,
+        params: Option<PlainParams>,
         mut at: At<'a>,
     ) -> Option<BoxFuture<'a, Answer>> {
         let PlainParams {
@@ -175,7 +174,6 @@ impl Direct {
         else {
             return None;
         };
-        let meta = PlainMeta::parse(meta)?;
         if meta.protocol_version.as_str() != headers.version? || headers.method? != method {
             return None;
         }
@@ -416,17 +414,6 @@ struct PlainMeta {
     tracestate: Option<String>,
 }
 
-impl PlainMeta {
-    /// `meta` read, or `None` when it is not an object of that form.
-    fn parse(meta: &RawValue) -> Option<Self> {
-        // A derived struct also reads from an array, which `_meta` must not be.
-        if !meta.get().starts_with('{') {
-            return None;
-        }
-        serde_json::from_str(meta.get()).ok()
-    }
-}
-
 /// A POST with the headers of an ordinary stateless request, which rmcp would accept (the guard
 /// has checked its `Host`): no `Origin`, both media types accepted (no parameters), a JSON
 /// body.
@@ -440,19 +427,19 @@ fn head_is_plain(parts: &Parts) -> bool {
 /// A JSON-RPC request of the plain form: nothing but these four members.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PlainRequest<'a> {
+struct PlainRequest {
     jsonrpc: String,
     id: RequestId,
     method: String,
     /// `None` when absent; `"params": null` or any other value but an object does not read.
-    #[serde(default, borrow, deserialize_with = "present")]
-    params: Option<PlainParams<'a>>,
+    #[serde(default, deserialize_with = "present")]
+    params: Option<PlainParams>,
 }
 
-impl<'a> PlainRequest<'a> {
+impl PlainRequest {
     /// `body` read, or `None` when it is not a JSON-RPC 2.0 request of the plain form (a
     /// derived struct also reads from an array, which a request — not a batch — is not).
-    fn parse(body: &'a [u8]) -> Option<Self> {
+    fn parse(body: &[u8]) -> Option<Self> {
         if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
             return None;
         }
@@ -461,18 +448,18 @@ impl<'a> PlainRequest<'a> {
     }
 }
 
-/// A request's `params` object: its `_meta`, kept as it was sent until the revision says
-/// what it must hold, and the other members.
-struct PlainParams<'a> {
-    meta: Option<&'a RawValue>,
+/// A request's `params` object: its `_meta`, which must be a [`PlainMeta`] (only 2026-07-28
+/// requests have one here), and the other members.
+struct PlainParams {
+    meta: Option<PlainMeta>,
     rest: Map<String, Value>,
 }
 
-impl<'de> Deserialize<'de> for PlainParams<'de> {
+impl<'de> Deserialize<'de> for PlainParams {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Members;
         impl<'de> serde::de::Visitor<'de> for Members {
-            type Value = PlainParams<'de>;
+            type Value = PlainParams;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("an object")
             }
@@ -489,7 +476,7 @@ impl<'de> Deserialize<'de> for PlainParams<'de> {
                         if params.meta.is_some() {
                             return Err(serde::de::Error::duplicate_field("_meta"));
                         }
-                        params.meta = Some(map.next_value()?);
+                        params.meta = Some(map.next_value::<ObjectOnly<PlainMeta>>()?.0);
                     } else {
                         params.rest.insert(key, map.next_value()?);
                     }
@@ -498,6 +485,27 @@ impl<'de> Deserialize<'de> for PlainParams<'de> {
             }
         }
         deserializer.deserialize_map(Members)
+    }
+}
+
+/// A `T` read from a JSON object only (a derived struct also reads from an array).
+struct ObjectOnly<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Object<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Object<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer
+            .deserialize_map(Object(std::marker::PhantomData))
+            .map(ObjectOnly)
     }
 }
 

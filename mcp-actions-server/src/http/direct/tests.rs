@@ -345,18 +345,26 @@ fn only_the_plain_request_shape_parses() {
     assert!(!parse(
         r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{},"_meta":{}}}"#
     ));
+    // A `_meta` must be the plain 2026-07-28 one.
+    assert!(!parse(
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"a":[1]}}}"#
+    ));
     let request = PlainRequest::parse(
-        br#" {"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"a":[1]}}}"#,
+        br#" {"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#,
     )
     .unwrap();
     let params = request.params.unwrap();
-    assert_eq!(params.meta.unwrap().get(), r#"{"a":[1]}"#);
+    assert_eq!(params.meta.unwrap().protocol_version.as_str(), "2026-07-28");
     assert_eq!(params.rest.keys().collect::<Vec<_>>(), ["name"]);
 }
 
 #[test]
 fn only_the_plain_2026_meta_reads() {
-    let meta = |s: &str| PlainMeta::parse(&serde_json::from_str::<Box<RawValue>>(s).unwrap());
+    let meta = |s: &str| {
+        serde_json::from_str::<ObjectOnly<PlainMeta>>(s)
+            .ok()
+            .map(|meta| meta.0)
+    };
     let plain = meta(
         r#"{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{}},"io.modelcontextprotocol/clientInfo":{"name":"c","version":"1"},"traceparent":"00-a-b-01"}"#,
     )
