@@ -14,7 +14,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::config::AuditConfig;
@@ -64,50 +63,35 @@ impl std::fmt::Debug for Audit {
 }
 
 /// Who made a request.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// Written by [`AuditEvent::write_members`], as the audit line's `actor` (absent members are
+/// left out).
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Actor {
     /// The caller (`service:…`, `user:default/…`), absent when authentication failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) principal: Option<String>,
     /// `static`, `jwt`, `custom` or `none`.
     pub(crate) authentication: &'static str,
     /// The peer's address and port (shared by the requests of a connection).
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "shared_text"
-    )]
     pub(crate) client_address: Option<Arc<str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) user_agent: Option<String>,
 }
 
-fn shared_text<S: serde::Serializer>(
-    text: &Option<Arc<str>>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.serialize_some(text.as_deref().unwrap_or_default())
-}
-
 /// What a request was for.
-#[derive(Debug, Clone, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Target {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) tool: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) action_id: Option<String>,
     /// The server key (`default` for the default server).
     pub(crate) server: String,
     /// `backstage-actions` when the request came through Backstage's actions API
     /// (`/api/<plugin>/.backstage/actions/…`) rather than MCP.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) api: Option<&'static str>,
 }
 
-/// One event.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// One event: a line of camelCase members after the time and the event id, absent ones left
+/// out (see [`AuditEvent::write_members`]).
+#[derive(Debug, Clone)]
 pub(crate) struct AuditEvent {
     pub(crate) event: &'static str,
     pub(crate) severity: &'static str,
@@ -117,15 +101,45 @@ pub(crate) struct AuditEvent {
     /// answer; the client's retry is an event of its own).
     pub(crate) outcome: &'static str,
     /// The error name (`NotFoundError`, `AuthenticationError`, …) when it failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
     /// The reference id of an internal error, as the client got it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) reference_id: Option<String>,
     pub(crate) duration_ms: f64,
     /// The arguments, when `mcpActions.audit.arguments` is on (secrets redacted).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) arguments: Option<Value>,
+}
+
+/// Writes `,"key":value` members of a JSON object (keys are constants that need no escaping).
+struct Members<'a>(&'a mut Vec<u8>);
+
+impl Members<'_> {
+    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+        self.0.extend_from_slice(b",\"");
+        self.0.extend_from_slice(key.as_bytes());
+        self.0.extend_from_slice(b"\":");
+        self.0
+    }
+
+    fn text(&mut self, key: &str, value: &str) {
+        let _ = serde_json::to_writer(self.key(key), value);
+    }
+
+    fn optional(&mut self, key: &str, value: Option<&str>) {
+        if let Some(value) = value {
+            self.text(key, value);
+        }
+    }
+
+    /// `"key":{` and then the nested object's members, without a leading comma.
+    fn object(&mut self, key: &str, members: impl FnOnce(&mut Members<'_>)) {
+        self.key(key).push(b'{');
+        let start = self.0.len();
+        members(self);
+        if self.0.get(start) == Some(&b',') {
+            self.0.remove(start);
+        }
+        self.0.push(b'}');
+    }
 }
 
 impl AuditEvent {
@@ -155,6 +169,35 @@ impl AuditEvent {
     pub(crate) fn took(mut self, duration: Duration) -> Self {
         self.duration_ms = duration.as_secs_f64() * 1000.0;
         self
+    }
+
+    /// Appends the event's members to `line`, each as `,"name":value`, in a fixed order.
+    /// Written by hand rather than with a derived `Serialize`: this runs on every call.
+    fn write_members(&self, line: &mut Vec<u8>) {
+        let mut out = Members(line);
+        out.text("event", self.event);
+        out.text("severity", self.severity);
+        let actor = &self.actor;
+        out.object("actor", |out| {
+            out.optional("principal", actor.principal.as_deref());
+            out.text("authentication", actor.authentication);
+            out.optional("clientAddress", actor.client_address.as_deref());
+            out.optional("userAgent", actor.user_agent.as_deref());
+        });
+        let target = &self.target;
+        out.object("target", |out| {
+            out.optional("tool", target.tool.as_deref());
+            out.optional("actionId", target.action_id.as_deref());
+            out.text("server", &target.server);
+            out.optional("api", target.api);
+        });
+        out.text("outcome", self.outcome);
+        out.optional("error", self.error.as_deref());
+        out.optional("referenceId", self.reference_id.as_deref());
+        let _ = serde_json::to_writer(out.key("durationMs"), &self.duration_ms);
+        if let Some(arguments) = &self.arguments {
+            let _ = serde_json::to_writer(out.key("arguments"), arguments);
+        }
     }
 }
 
@@ -208,7 +251,7 @@ impl Audit {
         use std::io::Write as _;
         let count = self.id_counter.fetch_add(1, Ordering::Relaxed);
         // The line is written before the lock is taken: `{"time":…,"eventId":…` and then the
-        // event's own members (its opening brace becomes the comma between them).
+        // event's own members.
         let mut line = Vec::with_capacity(512);
         line.extend_from_slice(b"{\"time\":\"");
         let _ = write!(
@@ -220,12 +263,8 @@ impl Audit {
         push_hex(&mut line, self.id_prefix);
         push_hex(&mut line, count);
         line.push(b'"');
-        let members = line.len();
-        if serde_json::to_writer(&mut line, event).is_err() || line.get(members) != Some(&b'{') {
-            return;
-        }
-        line[members] = b',';
-        line.push(b'\n');
+        event.write_members(&mut line);
+        line.extend_from_slice(b"}\n");
         let mut buffer = self.shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
         while buffer.bytes.len() >= BACKLOG && !buffer.closed {
             buffer = self
@@ -431,6 +470,64 @@ mod tests {
         assert!(
             first.contains("\",\"event\":\"mcp-actions.tool-execution\""),
             "{first}"
+        );
+    }
+
+    #[test]
+    fn a_line_has_its_members_in_order_and_escaped() {
+        let buffer = Buffer::default();
+        let audit = Audit::to_writer(Box::new(buffer.clone()), true);
+        let full = AuditEvent {
+            reference_id: Some("ref-1".into()),
+            arguments: Some(json!({"name": "W\"o", "n": [1, 2.5]})),
+            ..AuditEvent::new(
+                "mcp-actions.tool-execution",
+                Actor {
+                    principal: Some("user:default/j\"ane".into()),
+                    authentication: "jwt",
+                    client_address: Some("127.0.0.1:4000".into()),
+                    user_agent: Some("agent\u{1}/é".into()),
+                },
+                Target {
+                    tool: Some("greet_user".into()),
+                    action_id: Some("greet:greet-user".into()),
+                    server: "default".into(),
+                    api: Some("backstage-actions"),
+                },
+            )
+            .failed("InternalError")
+            .took(Duration::from_micros(1500))
+        };
+        audit.record(&full);
+        audit.record(&AuditEvent::new(
+            "mcp-actions.connection",
+            Actor::default(),
+            Target::default(),
+        ));
+        audit.flush();
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let members: Vec<&str> = text
+            .lines()
+            .map(|line| &line[line.find("\",\"event\":").unwrap()..])
+            .collect();
+        assert_eq!(
+            members,
+            [
+                concat!(
+                    r#"","event":"mcp-actions.tool-execution","severity":"warn","#,
+                    r#""actor":{"principal":"user:default/j\"ane","authentication":"jwt","#,
+                    r#""clientAddress":"127.0.0.1:4000","userAgent":"agent\u0001/é"},"#,
+                    r#""target":{"tool":"greet_user","actionId":"greet:greet-user","#,
+                    r#""server":"default","api":"backstage-actions"},"outcome":"failed","#,
+                    r#""error":"InternalError","referenceId":"ref-1","durationMs":1.5,"#,
+                    r#""arguments":{"n":[1,2.5],"name":"W\"o"}}"#
+                ),
+                concat!(
+                    r#"","event":"mcp-actions.connection","severity":"info","#,
+                    r#""actor":{"authentication":""},"target":{"server":""},"#,
+                    r#""outcome":"succeeded","durationMs":0.0}"#
+                ),
+            ]
         );
     }
 
