@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::descriptor::{ActionDescriptor, is_valid_action_name, is_valid_plugin_id};
+use crate::descriptor::{ActionDescriptor, SchemaFn, is_valid_action_name, is_valid_plugin_id};
 use crate::schema::{JsonObject, SchemaError};
 use crate::services::Services;
 
@@ -270,19 +270,18 @@ impl Registry {
                 });
                 continue;
             }
-            let mut schema =
-                |side: &'static str, generated: Result<JsonObject, SchemaError>| match generated {
-                    Ok(schema) => Some(Arc::new(schema)),
-                    Err(e) => {
-                        problems.push(RegistryProblem::InvalidSchema {
-                            id: id.to_string(),
-                            side,
-                            reason: e.to_string(),
-                            location: location.to_string(),
-                        });
-                        None
-                    }
-                };
+            let mut schema = |side: &'static str, generated: GeneratedSchema| match generated {
+                Ok(schema) => Some(schema),
+                Err(e) => {
+                    problems.push(RegistryProblem::InvalidSchema {
+                        id: id.to_string(),
+                        side,
+                        reason: e.to_string(),
+                        location: location.to_string(),
+                    });
+                    None
+                }
+            };
             let input_schema = schema("input", input_schema);
             let output_schema = schema("output", output_schema);
             let (Some(input_schema), Some(output_schema), true) =
@@ -375,31 +374,59 @@ impl Registry {
     }
 }
 
-/// The input and output schema of an action, as generated.
-type Generated = (
-    Result<JsonObject, SchemaError>,
-    Result<JsonObject, SchemaError>,
-);
+/// A schema as generated: shared by every action with the same schema function.
+type GeneratedSchema = Result<Arc<JsonObject>, SchemaError>;
 
-/// Runs every descriptor's schema functions, in order, spread over the machine's cores when
-/// there are enough of them to be worth a thread (a few hundred).
+/// The input and output schema of an action, as generated.
+type Generated = (GeneratedSchema, GeneratedSchema);
+
+/// Every descriptor's input and output schema, in order.
+///
+/// A schema function takes nothing and depends on its type alone (it is
+/// `__private::input_schema::<T>` or `output_schema::<T>`), so each distinct function runs once
+/// and the actions that share it — the same input or output type, within a crate — share its
+/// schema: less work at start-up and one copy in memory. Two functions the compiler merged
+/// because their code is identical give identical schemas, so keying by address is safe; a
+/// type whose function exists twice (once per crate) is generated twice, which is only slower.
 fn generate_schemas(descriptors: &[&'static ActionDescriptor]) -> Vec<Generated> {
+    let mut slots: HashMap<usize, usize> = HashMap::new();
+    let mut distinct: Vec<SchemaFn> = Vec::new();
+    let mut slot = |f: SchemaFn| {
+        *slots.entry(f as usize).or_insert_with(|| {
+            distinct.push(f);
+            distinct.len() - 1
+        })
+    };
+    let per_action: Vec<(usize, usize)> = descriptors
+        .iter()
+        .map(|d| (slot(d.input_schema), slot(d.output_schema)))
+        .collect();
+    let schemas = run_schema_functions(&distinct);
+    per_action
+        .into_iter()
+        .map(|(input, output)| (schemas[input].clone(), schemas[output].clone()))
+        .collect()
+}
+
+/// Runs `functions`, in order, spread over the machine's cores when there are enough of them
+/// to be worth a thread (a few hundred).
+fn run_schema_functions(functions: &[SchemaFn]) -> Vec<GeneratedSchema> {
     const AT_LEAST_PER_THREAD: usize = 256;
-    let generate = |d: &&'static ActionDescriptor| ((d.input_schema)(), (d.output_schema)());
+    let generate = |f: &SchemaFn| f().map(Arc::new);
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(descriptors.len() / AT_LEAST_PER_THREAD)
+        .min(functions.len() / AT_LEAST_PER_THREAD)
         .max(1);
     if threads == 1 {
-        return descriptors.iter().map(generate).collect();
+        return functions.iter().map(generate).collect();
     }
-    let mut chunks = descriptors.chunks(descriptors.len().div_ceil(threads));
+    let mut chunks = functions.chunks(functions.len().div_ceil(threads));
     let here = chunks.next().unwrap_or_default();
     std::thread::scope(|scope| {
         let others: Vec<_> = chunks
             .map(|chunk| scope.spawn(move || chunk.iter().map(generate).collect::<Vec<_>>()))
             .collect();
-        let mut all = Vec::with_capacity(descriptors.len());
+        let mut all = Vec::with_capacity(functions.len());
         all.extend(here.iter().map(generate));
         for other in others {
             // A schema function that panics panics here, as it would have on one thread.
@@ -422,8 +449,7 @@ mod tests {
         crate::schema::normalize(serde_json::json!(true), "NotAnObject")
     }
 
-    /// Enough actions for the schemas to be generated on several threads: every action kept,
-    /// in id order, and the problems in the same order as on one thread.
+    /// Many actions: every action kept, in id order, and the problems in id order.
     #[test]
     fn many_actions_keep_their_order_and_their_problems() {
         let names: Vec<&'static str> = (0..1500)
@@ -460,5 +486,77 @@ mod tests {
             registry.get("action_1499").unwrap().id(),
             "bulk:action_1499"
         );
+    }
+
+    static COUNTED_CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn counted() -> Result<JsonObject, SchemaError> {
+        COUNTED_CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        crate::schema::normalize(
+            serde_json::json!({"type": "object", "title": "counted"}),
+            "C",
+        )
+    }
+
+    /// Actions with the same schema function share one schema, generated once; a problem in it
+    /// is reported for each of them.
+    #[test]
+    fn a_schema_function_runs_once_for_every_action_that_has_it() {
+        let names: Vec<&'static str> = (0..600)
+            .map(|i| &*Box::leak(format!("shared_{i:03}").into_boxed_str()))
+            .collect();
+        let registry = Registry::from_descriptors(
+            names
+                .iter()
+                .map(|&name| descriptor("share", name).input_schema(counted).build()),
+        )
+        .unwrap();
+        assert_eq!(COUNTED_CALLS.load(std::sync::atomic::Ordering::Relaxed), 1);
+        let first = registry.iter().next().unwrap();
+        assert_eq!(first.input_schema()["title"], "counted");
+        assert!(
+            registry
+                .iter()
+                .all(|a| Arc::ptr_eq(a.input_schema(), first.input_schema())
+                    && Arc::ptr_eq(a.output_schema(), first.output_schema()))
+        );
+
+        let error = Registry::from_descriptors(["bad_a", "bad_b"].map(|name| {
+            descriptor("share", name)
+                .output_schema(not_an_object)
+                .build()
+        }))
+        .unwrap_err();
+        assert_eq!(error.problems.len(), 2);
+    }
+
+    fn schema_a() -> Result<JsonObject, SchemaError> {
+        crate::schema::normalize(serde_json::json!({"type": "object", "title": "a"}), "A")
+    }
+
+    fn schema_b() -> Result<JsonObject, SchemaError> {
+        crate::schema::normalize(serde_json::json!({"type": "object", "title": "b"}), "B")
+    }
+
+    /// Enough schema functions for several threads: the results come back in order.
+    #[test]
+    fn schema_functions_run_on_several_threads_keep_their_order() {
+        let functions: Vec<SchemaFn> = (0..1500)
+            .map(|i| match i % 3 {
+                0 => schema_a as SchemaFn,
+                1 => schema_b,
+                _ => not_an_object,
+            })
+            .collect();
+        let results = run_schema_functions(&functions);
+        assert_eq!(results.len(), 1500);
+        for (i, result) in results.iter().enumerate() {
+            match (i % 3, result) {
+                (0, Ok(schema)) => assert_eq!(schema["title"], "a"),
+                (1, Ok(schema)) => assert_eq!(schema["title"], "b"),
+                (2, Err(_)) => {}
+                (_, other) => panic!("{i}: {other:?}"),
+            }
+        }
     }
 }

@@ -68,7 +68,11 @@ impl Plan {
         let in_code_allows = |action: &RegisteredAction| {
             in_code.is_none_or(|plugins| plugins.iter().any(|p| p == action.plugin()))
         };
-        let candidates = linked.clone().retain(in_code_allows);
+        // Without plugin sources set in code, every linked action is a candidate (no copy).
+        let candidates = match in_code {
+            None => std::borrow::Cow::Borrowed(linked),
+            Some(_) => std::borrow::Cow::Owned(linked.clone().retain(in_code_allows)),
+        };
         // A plugin source listed in `discovery.endpoints` without linked actions is a remote
         // source (see `backstage::RemoteSources`, feature `jwt`), not a typo.
         let remote = |part: &str| {
@@ -171,8 +175,12 @@ impl Plan {
     }
 }
 
-/// The actions of `linked` whose decision exposes them.
+/// The actions of `linked` whose decision exposes them (a copy of `linked`, its maps as they
+/// are, when that is every action: the usual case).
 fn subset(linked: &Registry, decisions: &[FilterDecision]) -> Registry {
+    if decisions.len() == linked.len() && decisions.iter().all(FilterDecision::is_exposed) {
+        return linked.clone();
+    }
     let mut exposed = decisions.iter().map(FilterDecision::is_exposed);
     linked.clone().retain(|_| exposed.next().unwrap_or(false))
 }
