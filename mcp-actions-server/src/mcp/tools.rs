@@ -88,24 +88,33 @@ pub enum ToolNameProblem {
 /// The tool name of every linked action (by action id), computed once.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ToolNames {
+    naming: ToolNaming,
+    /// Namespaced names by action id (empty for plain names: an action's name is its tool's).
     by_id: HashMap<String, String>,
 }
 
 impl ToolNames {
     /// The names of `registry`'s actions under `naming`.
     pub(crate) fn new(registry: &Registry, naming: ToolNaming) -> Self {
-        let by_id = registry
-            .iter()
-            .map(|action| (action.id().to_owned(), naming.tool_name(action)))
-            .collect();
-        Self { by_id }
+        let by_id = match naming {
+            ToolNaming::Plain => HashMap::new(),
+            ToolNaming::Namespaced => registry
+                .iter()
+                .map(|action| (action.id().to_owned(), naming.tool_name(action)))
+                .collect(),
+        };
+        Self { naming, by_id }
     }
 
     /// The tool name of `action`.
     pub(crate) fn of(&self, action: &RegisteredAction) -> &str {
-        self.by_id
-            .get(action.id())
-            .map_or_else(|| action.name(), String::as_str)
+        match self.naming {
+            ToolNaming::Plain => action.name(),
+            ToolNaming::Namespaced => self
+                .by_id
+                .get(action.id())
+                .map_or_else(|| action.name(), String::as_str),
+        }
     }
 
     /// Every problem with the names of the actions of `served` (too long, collisions naming
