@@ -1,4 +1,5 @@
 //! The direct path's choice: what it answers, and what it leaves to rmcp.
+use super::request::{ObjectOnly, PlainMeta};
 use super::*;
 use crate::mcp::{ServerIdentity, ToolNames, ToolNaming};
 use crate::test_support::{echo_registry, object_schema};
