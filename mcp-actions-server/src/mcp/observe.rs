@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use http::request::Parts;
 use mcp_actions::Credentials;
+use rmcp::model::ProtocolVersion;
 use serde_json::Value;
 
 use crate::auth::actor;
@@ -20,24 +21,18 @@ use crate::telemetry::{Actor, AuditEvent, Target, Telemetry};
 #[derive(Clone, Debug)]
 pub(crate) struct Observer {
     telemetry: Telemetry,
-    /// The server key: `default`, or a named server's.
-    server: Arc<str>,
-    /// `server`, as its metrics label.
-    label: Arc<String>,
+    /// The server key: `default`, or a named server's (shared by every metrics label).
+    server: Arc<String>,
 }
 
 /// `version` as a metrics label: borrowed for the revisions rmcp knows, so that the common
 /// case makes no string.
 fn revision_label(version: &str) -> Cow<'static, str> {
-    const KNOWN: [&str; 5] = [
-        "2024-11-05",
-        "2025-03-26",
-        "2025-06-18",
-        "2025-11-25",
-        "2026-07-28",
-    ];
-    match KNOWN.iter().find(|known| **known == version) {
-        Some(known) => Cow::Borrowed(known),
+    match ProtocolVersion::KNOWN_VERSIONS
+        .iter()
+        .find(|known| known.as_str() == version)
+    {
+        Some(known) => Cow::Borrowed(known.as_str()),
         None => Cow::Owned(version.to_owned()),
     }
 }
@@ -85,8 +80,7 @@ impl Observer {
     pub(crate) fn new(telemetry: Telemetry, server: &str) -> Self {
         Self {
             telemetry,
-            server: server.into(),
-            label: Arc::new(server.to_owned()),
+            server: Arc::new(server.to_owned()),
         }
     }
 
@@ -147,7 +141,7 @@ impl Observer {
                 gen_ai_tool_name: tool.to_owned(),
                 error_type,
                 mcp_protocol_version: seen.version,
-                server: Arc::clone(&self.label),
+                server: Arc::clone(&self.server),
             },
             elapsed.as_secs_f64(),
         );
@@ -191,7 +185,7 @@ impl Observer {
                 gen_ai_tool_name: String::new(),
                 error_type,
                 mcp_protocol_version: seen.version.clone(),
-                server: Arc::clone(&self.label),
+                server: Arc::clone(&self.server),
             },
             elapsed.as_secs_f64(),
         );

@@ -109,15 +109,22 @@ pub(crate) struct AuditEvent {
     pub(crate) arguments: Option<Value>,
 }
 
-/// Writes `,"key":value` members of a JSON object (keys are constants that need no escaping).
-struct Members<'a>(&'a mut Vec<u8>);
+/// Writes the `"key":value` members of a JSON object, a comma before each but the object's
+/// first (keys are constants that need no escaping).
+struct Members<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
 
 impl Members<'_> {
     fn key(&mut self, key: &str) -> &mut Vec<u8> {
-        self.0.extend_from_slice(b",\"");
-        self.0.extend_from_slice(key.as_bytes());
-        self.0.extend_from_slice(b"\":");
-        self.0
+        if !std::mem::take(&mut self.first) {
+            self.out.push(b',');
+        }
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
     }
 
     fn text(&mut self, key: &str, value: &str) {
@@ -130,15 +137,14 @@ impl Members<'_> {
         }
     }
 
-    /// `"key":{` and then the nested object's members, without a leading comma.
+    /// `"key":{…}`, with the members `members` writes.
     fn object(&mut self, key: &str, members: impl FnOnce(&mut Members<'_>)) {
         self.key(key).push(b'{');
-        let start = self.0.len();
-        members(self);
-        if self.0.get(start) == Some(&b',') {
-            self.0.remove(start);
-        }
-        self.0.push(b'}');
+        members(&mut Members {
+            out: self.out,
+            first: true,
+        });
+        self.out.push(b'}');
     }
 }
 
@@ -174,7 +180,11 @@ impl AuditEvent {
     /// Appends the event's members to `line`, each as `,"name":value`, in a fixed order.
     /// Written by hand rather than with a derived `Serialize`: this runs on every call.
     fn write_members(&self, line: &mut Vec<u8>) {
-        let mut out = Members(line);
+        // After the line's time and id: a comma before the first member too.
+        let mut out = Members {
+            out: line,
+            first: false,
+        };
         out.text("event", self.event);
         out.text("severity", self.severity);
         let actor = &self.actor;

@@ -49,10 +49,6 @@ use crate::telemetry::trace::{Request, W3c};
 pub(crate) use request::take_call;
 use request::{PlainParams, PlainRequest};
 
-/// The `MCP-Protocol-Version` header, by name (a header looked up by text is hashed first).
-pub(crate) const MCP_PROTOCOL_VERSION: http::HeaderName =
-    http::HeaderName::from_static("mcp-protocol-version");
-
 /// Whether requests of the revision `version` may be answered here: a revision rmcp knows and
 /// the handler supports, from before both the SEP-2243 standard headers (`Mcp-Method`,
 /// `Mcp-Name`, which rmcp checks against the body) and the per-request `_meta` lifecycle.
@@ -85,13 +81,10 @@ impl Direct {
         let revision = self.revision(&parts.headers)?;
         let credentials = parts.extensions.get::<Credentials>()?;
         let request = PlainRequest::parse(body)?;
+        let at = At::new(&request.id, credentials, parts, revision.version());
         let answer = match &revision {
-            Revision::Legacy => {
-                let at = At::new(&request.id, credentials, parts);
-                self.legacy(&request.method, request.params, at)
-            }
+            Revision::Legacy(_) => self.legacy(&request.method, request.params, at),
             Revision::Stateless(headers) => {
-                let at = At::new(&request.id, credentials, parts);
                 self.stateless(headers, &request.method, request.params, at)
             }
         }?
@@ -109,7 +102,7 @@ impl Direct {
         };
         match revision {
             // As rmcp answers a peer on a revision before 2026-07-28: no `resultType`.
-            Revision::Legacy => result.strip_result_type_for_legacy_peer(),
+            Revision::Legacy(_) => result.strip_result_type_for_legacy_peer(),
             // As rmcp completes a 2026-07-28 answer (the handler sets the hints itself).
             Revision::Stateless(_) => result.fill_missing_cache_hints(),
         }
@@ -127,7 +120,8 @@ impl Direct {
         let mcp = McpHeaders::of(headers)?;
         let version = mcp.version?;
         if answered_directly(version) {
-            return (mcp.method.is_none() && mcp.name.is_none()).then_some(Revision::Legacy);
+            return (mcp.method.is_none() && mcp.name.is_none())
+                .then_some(Revision::Legacy(version));
         }
         let stateless = ProtocolVersion::KNOWN_VERSIONS.iter().find(|known| {
             known.as_str() == version
@@ -223,13 +217,10 @@ impl Direct {
             id,
             credentials,
             parts,
+            version,
             context,
         } = at;
         let seen = |method, tool| {
-            let version = parts
-                .headers
-                .get(&MCP_PROTOCOL_VERSION)
-                .and_then(|v| v.to_str().ok());
             let request = Request {
                 method,
                 tool,
@@ -237,7 +228,7 @@ impl Direct {
                 context: context.w3c(),
             };
             self.handler
-                .seen(&request, Some(parts), credentials, version)
+                .seen(&request, Some(parts), credentials, Some(version))
         };
         match method {
             "tools/list" => {
@@ -292,16 +283,24 @@ struct At<'a> {
     id: &'a RequestId,
     credentials: &'a Credentials,
     parts: &'a Parts,
+    /// The `MCP-Protocol-Version` header's value.
+    version: &'a str,
     /// The trace context of `_meta` (2026-07-28 requests only).
     context: TraceContext,
 }
 
 impl<'a> At<'a> {
-    fn new(id: &'a RequestId, credentials: &'a Credentials, parts: &'a Parts) -> Self {
+    fn new(
+        id: &'a RequestId,
+        credentials: &'a Credentials,
+        parts: &'a Parts,
+        version: &'a str,
+    ) -> Self {
         Self {
             id,
             credentials,
             parts,
+            version,
             context: TraceContext::default(),
         }
     }
@@ -328,11 +327,22 @@ type Answer = Result<ServerResult, McpError>;
 
 /// The revision of a request answered here.
 enum Revision<'a> {
-    /// Before 2026-07-28: no per-request metadata, no SEP-2243 headers.
-    Legacy,
+    /// Before 2026-07-28 (this one, from `MCP-Protocol-Version`): no per-request metadata, no
+    /// SEP-2243 headers.
+    Legacy(&'a str),
     /// 2026-07-28 (and later revisions rmcp and the handler know without `initialize`), with
     /// its `Mcp-*` headers.
     Stateless(McpHeaders<'a>),
+}
+
+impl<'a> Revision<'a> {
+    /// The `MCP-Protocol-Version` header's value (a request answered here always has one).
+    fn version(&self) -> &'a str {
+        match self {
+            Revision::Legacy(version) => version,
+            Revision::Stateless(headers) => headers.version.unwrap_or_default(),
+        }
+    }
 }
 
 /// The `Mcp-*` headers of a request, each at most once and valid text.

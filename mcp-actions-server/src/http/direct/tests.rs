@@ -265,7 +265,7 @@ fn only_known_revisions_without_other_mcp_headers_qualify() {
     let direct = direct();
     let legacy = |pairs: &[(&str, &str)]| {
         let headers = headers(pairs);
-        matches!(direct.revision(&headers), Some(Revision::Legacy))
+        matches!(direct.revision(&headers), Some(Revision::Legacy(_)))
     };
     let stateless = |pairs: &[(&str, &str)]| {
         let headers = headers(pairs);

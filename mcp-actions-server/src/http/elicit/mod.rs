@@ -43,6 +43,10 @@ use waiting::Waiting;
 /// JSON-RPC's "invalid request" code.
 const INVALID_REQUEST: i32 = -32600;
 
+/// The `MCP-Protocol-Version` header, by name (a header looked up by text is hashed first).
+const MCP_PROTOCOL_VERSION: http::HeaderName =
+    http::HeaderName::from_static("mcp-protocol-version");
+
 /// Sessions, questions and answers of one endpoint.
 #[derive(Clone)]
 pub(crate) struct Asker {
@@ -216,10 +220,7 @@ fn reply_of(result: Option<Value>, error: Option<Value>) -> Option<waiting::Repl
 /// Whether the request's revision is one with `initialize` (and server-to-client requests):
 /// its `MCP-Protocol-Version` header, or rmcp's default without one.
 fn legacy_revision(parts: &Parts) -> bool {
-    let mut versions = parts
-        .headers
-        .get_all(&super::direct::MCP_PROTOCOL_VERSION)
-        .iter();
+    let mut versions = parts.headers.get_all(&MCP_PROTOCOL_VERSION).iter();
     match (versions.next(), versions.next()) {
         (None, _) => true,
         (Some(version), None) => version.to_str().is_ok_and(|version| {
