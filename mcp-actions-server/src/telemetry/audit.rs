@@ -3,22 +3,23 @@
 //! (`mcp-actions.connection`), to stderr or appended to a file, whatever `RUST_LOG` says.
 //!
 //! A call serializes its event into a shared buffer and goes on; a thread of its own writes the
-//! buffer out every [`FLUSH_EVERY`] (or as soon as it holds [`FLUSH_AT`] bytes), so the disk
-//! and the terminal are off the request path and a busy server makes one write per batch, not
-//! per call. Nothing is dropped: past [`BACKLOG`] bytes not yet written, calls wait for the
-//! writer; [`Audit::flush`] (at shutdown) writes everything out.
+//! buffer out [`FLUSH_EVERY`] after its first event (or as soon as it holds [`FLUSH_AT`]
+//! bytes), so the disk and the terminal are off the request path and a busy server makes one
+//! write per batch, not per call. An idle server's writer sleeps until an event comes. Nothing
+//! is dropped: past [`BACKLOG`] bytes not yet written, calls wait for the writer;
+//! [`Audit::flush`] (at shutdown) writes everything out.
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
 use crate::config::AuditConfig;
 
-/// How often the writer writes what has been recorded.
+/// How long the writer gathers events after the first one before it writes them.
 pub(crate) const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// A buffer this large is written at once.
 pub(crate) const FLUSH_AT: usize = 64 * 1024;
@@ -42,6 +43,8 @@ struct Buffer {
     done: u64,
     flush_requested: bool,
     closed: bool,
+    /// Recorders and flushers waiting on `written`: the writer wakes them only when some are.
+    waiting: usize,
 }
 
 /// The audit sink.
@@ -277,14 +280,19 @@ impl Audit {
         line.extend_from_slice(b"}\n");
         let mut buffer = self.shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
         while buffer.bytes.len() >= BACKLOG && !buffer.closed {
+            buffer.waiting += 1;
             buffer = self
                 .shared
                 .written
                 .wait(buffer)
                 .unwrap_or_else(|e| e.into_inner());
+            buffer.waiting -= 1;
         }
+        let before = buffer.bytes.len();
         buffer.bytes.extend_from_slice(&line);
-        if buffer.bytes.len() >= FLUSH_AT {
+        // The writer sleeps until the first event of a batch, and waits for more until the
+        // batch is full: it is woken at those two moments only, not for every event.
+        if before == 0 || (before < FLUSH_AT && buffer.bytes.len() >= FLUSH_AT) {
             self.shared.wake.notify_one();
         }
     }
@@ -295,18 +303,20 @@ impl Audit {
         let target = buffer.taken + 1;
         buffer.flush_requested = true;
         self.shared.wake.notify_one();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(5);
         while buffer.done < target && !buffer.closed {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
+            buffer.waiting += 1;
             buffer = self
                 .shared
                 .written
                 .wait_timeout(buffer, left)
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
+            buffer.waiting -= 1;
         }
     }
 }
@@ -336,33 +346,51 @@ impl Drop for Audit {
     }
 }
 
-/// The writer thread: every [`FLUSH_EVERY`], or when woken, takes what was recorded and
-/// writes it with one call.
+/// The writer thread: sleeps until an event is recorded, gathers more for [`FLUSH_EVERY`] (less
+/// when [`FLUSH_AT`] bytes come first, or a flush is asked for), then writes them with one call.
 fn write_batches(shared: &Shared, mut out: Box<dyn Write + Send>) {
+    // The batch being written. It and the shared buffer swap allocations, so their memory is
+    // reused rather than freed on this thread after the recording threads allocated it.
+    let mut batch = Vec::new();
     loop {
-        let (batch, id, closing) = {
+        let (id, closing) = {
             let mut buffer = shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
-            if buffer.bytes.is_empty() && !buffer.flush_requested && !buffer.closed {
+            let due = |b: &Buffer| b.flush_requested || b.closed;
+            while buffer.bytes.is_empty() && !due(&buffer) {
+                buffer = shared.wake.wait(buffer).unwrap_or_else(|e| e.into_inner());
+            }
+            let deadline = Instant::now() + FLUSH_EVERY;
+            while buffer.bytes.len() < FLUSH_AT && !due(&buffer) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
                 buffer = shared
                     .wake
-                    .wait_timeout(buffer, FLUSH_EVERY)
+                    .wait_timeout(buffer, left)
                     .unwrap_or_else(|e| e.into_inner())
                     .0;
             }
             buffer.flush_requested = false;
             buffer.taken += 1;
-            let batch = std::mem::take(&mut buffer.bytes);
-            (batch, buffer.taken, buffer.closed)
+            std::mem::swap(&mut buffer.bytes, &mut batch);
+            (buffer.taken, buffer.closed)
         };
         if !batch.is_empty() {
             let _ = out.write_all(&batch);
+            batch.clear();
+            // A backlog (a stalled disk) may have grown it: keep no more than two batches' worth.
+            batch.shrink_to(2 * FLUSH_AT);
         }
         let _ = out.flush();
-        {
+        let waiting = {
             let mut buffer = shared.buffer.lock().unwrap_or_else(|e| e.into_inner());
             buffer.done = id;
+            buffer.waiting > 0
+        };
+        if waiting {
+            shared.written.notify_all();
         }
-        shared.written.notify_all();
         if closing {
             return;
         }
@@ -424,25 +452,90 @@ mod tests {
         }
     }
 
+    /// A slow terminal: each write takes a millisecond; it counts writes and flushes.
+    #[derive(Clone, Default)]
+    struct Slow {
+        writes: Arc<AtomicU64>,
+        flushes: Arc<AtomicU64>,
+        bytes: Arc<AtomicU64>,
+    }
+
+    impl Write for Slow {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            std::thread::sleep(Duration::from_millis(1));
+            self.writes.fetch_add(1, Ordering::Relaxed);
+            self.bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            self.flushes.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+    }
+
+    fn call_event(i: usize) -> AuditEvent {
+        AuditEvent::new(
+            "mcp-actions.tool-execution",
+            Actor {
+                principal: Some(format!("service:s{i}")),
+                authentication: "static",
+                ..Actor::default()
+            },
+            Target {
+                tool: Some("greet_user".into()),
+                server: "default".into(),
+                ..Target::default()
+            },
+        )
+    }
+
+    #[test]
+    fn a_steady_stream_of_events_is_written_in_batches_not_line_by_line() {
+        // Events come every 0.2 ms and a write takes 1 ms: a writer that wrote whatever was
+        // there as soon as it was free would make a write per handful of events.
+        let slow = Slow::default();
+        let audit = Audit::to_writer(Box::new(slow.clone()), false);
+        let start = Instant::now();
+        let events = 600;
+        for i in 0..events {
+            audit.record(&call_event(i));
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        audit.flush();
+        let elapsed = start.elapsed();
+        let bytes = slow.bytes.load(Ordering::Relaxed);
+        let writes = slow.writes.load(Ordering::Relaxed);
+        // One write per FLUSH_AT bytes, one per FLUSH_EVERY of recording, and the flush.
+        let batches =
+            bytes / FLUSH_AT as u64 + (elapsed.as_millis() / FLUSH_EVERY.as_millis()) as u64 + 2;
+        assert!(bytes > 100 * events as u64, "{bytes} bytes written");
+        assert!(
+            writes <= batches,
+            "{writes} writes for {events} events over {elapsed:?} ({bytes} bytes): at most \
+             {batches} batches expected"
+        );
+    }
+
+    #[test]
+    fn an_idle_writer_sleeps_until_an_event_comes() {
+        let slow = Slow::default();
+        let audit = Audit::to_writer(Box::new(slow.clone()), false);
+        // Three times FLUSH_EVERY with nothing recorded: the writer does not wake to write
+        // (or flush) nothing.
+        std::thread::sleep(3 * FLUSH_EVERY);
+        assert_eq!(slow.flushes.load(Ordering::Relaxed), 0);
+        audit.record(&call_event(1));
+        audit.flush();
+        assert_eq!(slow.writes.load(Ordering::Relaxed), 1);
+        assert!(slow.flushes.load(Ordering::Relaxed) >= 1);
+    }
+
     #[test]
     fn every_event_is_one_json_line_written_by_flush() {
         let buffer = Buffer::default();
         let audit = Audit::to_writer(Box::new(buffer.clone()), false);
         for i in 0..100 {
-            let event = AuditEvent::new(
-                "mcp-actions.tool-execution",
-                Actor {
-                    principal: Some(format!("service:s{i}")),
-                    authentication: "static",
-                    ..Actor::default()
-                },
-                Target {
-                    tool: Some("greet_user".into()),
-                    server: "default".into(),
-                    ..Target::default()
-                },
-            );
-            audit.record(&event.failed("NotFoundError"));
+            audit.record(&call_event(i).failed("NotFoundError"));
         }
         audit.flush();
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
