@@ -80,6 +80,22 @@ impl Shared {
         self.wake.notify_one();
     }
 
+    /// Waits (at most `limit`) for the writer to finish a batch, counted among its waiters.
+    fn wait_written<'a>(
+        &self,
+        mut control: MutexGuard<'a, Control>,
+        limit: Duration,
+    ) -> MutexGuard<'a, Control> {
+        control.waiting += 1;
+        let mut control = self
+            .written
+            .wait_timeout(control, limit)
+            .unwrap_or_else(|e| e.into_inner())
+            .0;
+        control.waiting -= 1;
+        control
+    }
+
     fn any_recorded(&self) -> bool {
         self.shards
             .iter()
@@ -148,13 +164,7 @@ impl Batches {
             }
             control.full = true;
             shared.wake.notify_one();
-            control.waiting += 1;
-            control = shared
-                .written
-                .wait_timeout(control, FLUSH_EVERY)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-            control.waiting -= 1;
+            drop(shared.wait_written(control, FLUSH_EVERY));
         }
     }
 
@@ -171,13 +181,7 @@ impl Batches {
             if left.is_zero() {
                 break;
             }
-            control.waiting += 1;
-            control = shared
-                .written
-                .wait_timeout(control, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-            control.waiting -= 1;
+            control = shared.wait_written(control, left);
         }
     }
 }
