@@ -106,7 +106,7 @@ impl Shared {
 /// The buffer and its writer thread: writes everything recorded, then stops, when dropped.
 pub(crate) struct Batches {
     shared: Arc<Shared>,
-    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    writer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Batches {
@@ -133,7 +133,7 @@ impl Batches {
         };
         Self {
             shared,
-            writer: Mutex::new(Some(handle)),
+            writer: Some(handle),
         }
     }
 
@@ -191,7 +191,7 @@ impl Drop for Batches {
         self.flush();
         lock(&self.shared.control).closed = true;
         self.shared.wake.notify_one();
-        if let Some(handle) = lock(&self.writer).take() {
+        if let Some(handle) = self.writer.take() {
             let _ = handle.join();
         }
     }
